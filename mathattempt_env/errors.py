@@ -23,11 +23,13 @@ class InvalidGoldError(MathAttemptError, ValueError):
 
     Attributes:
         gold: the offending gold answer, as given.
+        problem: what is wrong with it.
         where: where it came from (e.g. ``"math500.jsonl row test/algebra/1.json"``), or ``""``.
     """
 
     def __init__(self, gold: object, problem: str, where: str = "") -> None:
         self.gold = gold
+        self.problem = problem
         self.where = where
         location = f" ({where})" if where else ""
         super().__init__(f"invalid gold answer{location}: {problem}; got {_preview(gold)}")

@@ -1,10 +1,10 @@
-"""Turn an answer string into a typed value: the thing comparison dispatches on.
+r"""Turn an answer string into a typed value: the thing comparison dispatches on.
 
 Values are tuples tagged by kind:
 
 - ``("expr", node)``: one scalar expression
-- ``("set", items)``: order-free; from ``\\{...\\}``, comma lists, ``\\pm``, "x = 1 or x = 2"
-- ``("tuple", items)``: ordered, from ``(a, b, ...)``, ``\\langle ... \\rangle``
+- ``("set", items)``: order-free; from ``\{...\}``, comma lists, ``\pm``, "x = 1 or x = 2"
+- ``("tuple", items)``: ordered, from ``(a, b, ...)``, ``\langle ... \rangle``
 - ``("union", intervals)``: intervals ``("iv", lo, hi, left_closed, right_closed)``, from
   interval notation or inequalities
 - ``("eq", lhs, rhs)``, ``("mat", rows)``, ``("text", words)``, ``("choice", letter)``,
@@ -13,11 +13,11 @@ Values are tuples tagged by kind:
 - ``("big", text)``: beyond the size guards (compared as normalized text)
 
 Example:
-    >>> read_value("x = 1 \\\\text{ or } x = 2")[0]
+    >>> read_value("x = 1, x = 2")[0]
     'set'
     >>> read_value(r"[1, 2)")[0]
     'union'
-    >>> read_value(r"\\text{Evelyn}")
+    >>> read_value(r"\text{Evelyn}")
     ('text', 'evelyn')
 """
 
@@ -45,9 +45,13 @@ INF: Node = ("c", "oo")
 NEG_INF: Node = neg(INF)
 _ZERO: Node = ("n", Fraction(0), False)
 
-_WRAPPED_TEXT = re.compile(r"^\\(?:text|textbf|textrm|mathrm|mbox|textit|mathbf)\{(.*)\}$", re.DOTALL)
-_CHOICE = re.compile(r"^\(\s*([A-Ja-j])\s*\)$|^([A-J])$")
+_WRAPPED_TEXT = re.compile(
+    r"^\\(?:text|textbf|textrm|mathrm|mbox|textit|mathbf)\{(.*)\}$", re.DOTALL
+)
+_CHOICE = re.compile(r"^\(\s*([A-Za-z])\s*\)$|^([A-Z])$")
+_CHOICES = re.compile(r"^\(?[A-Z]\)?(?:\s*,\s*\(?[A-Z]\)?)+$")
 _WORDS = re.compile(r"^[A-Za-z][A-Za-z'\- ]*$")
+_WRAPPED_WORDS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9'\-,.: ]*$")
 _LONG_WORD = re.compile(r"[A-Za-z]{3,}")
 _KNOWN = FUNCTIONS | MULTI_ARG | GREEK | {"pi", "sqrt", "infty", "frac"}
 
@@ -58,7 +62,11 @@ def _text_value(text: str) -> Value | None:
     choice = _CHOICE.match(inner)
     if choice and (wrapped or choice.group(1)):
         return ("choice", (choice.group(1) or choice.group(2)).upper())
-    if not _WORDS.match(inner) or not _LONG_WORD.search(inner):
+    if wrapped and _CHOICES.match(inner):
+        letters = re.findall(r"[A-Z]", inner)
+        return ("set", tuple(("choice", letter) for letter in letters))
+    words = _WRAPPED_WORDS if wrapped else _WORDS
+    if not words.match(inner) or not _LONG_WORD.search(inner):
         return None
     if not wrapped and all(word in _KNOWN for word in _LONG_WORD.findall(inner)):
         return None
@@ -78,7 +86,7 @@ def expand_pm(node: Node) -> list[Node]:
 
     Example:
         >>> from mathattempt_env.grading.latex import parse
-        >>> len(expand_pm(parse(r"1 \\\\pm \\\\sqrt{2}")))
+        >>> len(expand_pm(parse(r"1 \\pm \\sqrt{2}")))
         2
     """
     if node[0] == "pm":
@@ -110,7 +118,24 @@ def _scalar(node: Node) -> Value:
 
 
 def _is_symbol(node: Node) -> bool:
-    return node[0] == "s"
+    return bool(node[0] == "s")
+
+
+def _is_variable(node: Node) -> bool:
+    """Whether ``node`` is the variable side of an inequality: it contains a symbol."""
+    if node[0] == "s":
+        return True
+    return any(_is_variable(child) for child in _subnodes(node))
+
+
+def _subnodes(node: Node) -> list[Node]:
+    found: list[Node] = []
+    for part in node[1:]:
+        if isinstance(part, tuple) and part and isinstance(part[0], str):
+            found.append(part)
+        elif isinstance(part, tuple):
+            found.extend(p for p in part if isinstance(p, tuple) and p and isinstance(p[0], str))
+    return found
 
 
 def _interval(node: Node, opener: str, closer: str) -> Value:
@@ -122,7 +147,7 @@ def _inequality(ops: tuple[str, ...], operands: tuple[Node, ...]) -> Value | Non
     """``a < x <= b`` and friends, with one symbol, as a union of intervals."""
     if len(ops) == 1 and ops[0] == "!=":
         lhs, rhs = operands
-        point = rhs if _is_symbol(lhs) else lhs
+        point = rhs if _is_variable(lhs) else lhs
         return ("union", (("iv", NEG_INF, point, False, False), ("iv", point, INF, False, False)))
     if not all(op in ("<", "<=", ">", ">=") for op in ops):
         return None
@@ -131,11 +156,11 @@ def _inequality(ops: tuple[str, ...], operands: tuple[Node, ...]) -> Value | Non
         ops = tuple({">": "<", ">=": "<="}[op] for op in ops[::-1])
     if not all(op in ("<", "<=") for op in ops):
         return None
-    if len(ops) == 2 and _is_symbol(operands[1]):
+    if len(ops) == 2 and _is_variable(operands[1]):
         return ("union", (("iv", operands[0], operands[2], ops[0] == "<=", ops[1] == "<="),))
-    if len(ops) == 1 and _is_symbol(operands[0]):
+    if len(ops) == 1 and _is_variable(operands[0]) and not _is_variable(operands[1]):
         return ("union", (("iv", NEG_INF, operands[1], False, ops[0] == "<="),))
-    if len(ops) == 1 and _is_symbol(operands[1]):
+    if len(ops) == 1 and _is_variable(operands[1]) and not _is_variable(operands[0]):
         return ("union", (("iv", operands[0], INF, ops[0] == "<=", False),))
     return None
 
@@ -145,8 +170,8 @@ def _as_union(value: Value) -> Value | None:
         return value
     if value[0] == "tuple" and len(value[1]) == 2 and all(v[0] == "expr" for v in value[1]):
         return ("union", (("iv", value[1][0][1], value[1][1][1], False, False),))
-    if value[0] == "set" and not value[1]:
-        return ("union", ())
+    if value[0] == "set" and all(item[0] == "expr" for item in value[1]):
+        return ("union", tuple(("iv", item[1], item[1], True, True) for item in value[1]))
     return None
 
 
@@ -229,7 +254,7 @@ def read_value(text: str) -> Value:
     Example:
         >>> read_value("3, 1, 2")[0], len(read_value("3, 1, 2")[1])
         ('set', 3)
-        >>> read_value(r"\\\\frac{1}{")[0]
+        >>> read_value(r"\frac{1}{")[0]
         'raw'
     """
     text_value = _text_value(text)

@@ -102,7 +102,7 @@ def _exact_power(base: Fraction, exponent: Fraction) -> Fraction | None:
     if num is None or den is None:
         return None
     root = Fraction(sign * num, den)
-    return root ** exponent.numerator
+    return root**exponent.numerator
 
 
 def exact(node: Node) -> Fraction | None:
@@ -180,6 +180,11 @@ def _exact_function(name: str, args: list[Fraction | None]) -> Fraction | None:
         ints = [int(v) for v in values]
         return Fraction(math.gcd(*ints) if name == "gcd" else math.lcm(*ints))
     return None
+
+
+def has_imaginary(node: Node) -> bool:
+    """Whether ``node`` uses the imaginary unit ``i``."""
+    return _walk_any(node, lambda n: n == ("c", "i"))
 
 
 def has_float(node: Node) -> bool:
@@ -323,9 +328,9 @@ _SIMPLE = {
 def _function(ctx: Any, name: str, arg_nodes: tuple[Node | None, ...], env: dict[str, Any]) -> Any:
     args = [_numeric(ctx, arg, env) for arg in arg_nodes if arg is not None]
     x = args[0]
-    if name in ("sin", "cos", "tan", "cot", "sec", "csc", "exp", "sinh", "cosh", "tanh"):
-        if ctx.isfinite(x) and x != 0 and ctx.mag(x) > 20:
-            raise TooLargeError(f"{name} argument too large")
+    guarded = name in ("sin", "cos", "tan", "cot", "sec", "csc", "exp", "sinh", "cosh", "tanh")
+    if guarded and ctx.isfinite(x) and x != 0 and ctx.mag(x) > 20:
+        raise TooLargeError(f"{name} argument too large")
     if name in _SIMPLE:
         return getattr(ctx, _SIMPLE[name])(x)
     if name == "log":
@@ -359,8 +364,8 @@ def _function(ctx: Any, name: str, arg_nodes: tuple[Node | None, ...], env: dict
 def sample_point(index: int, names: tuple[str, ...]) -> dict[str, Any]:
     """Deterministic values for ``names`` at sample point ``index`` (0, 1, 2, ...).
 
-    Points 0 and 1 are positive; later points may be negative, so that ``|x|`` and ``x``
-    differ. The same names always get the same values; no global random state is used.
+    Points 0 and 1 are positive; point 2 is negative, so that ``|x|`` and ``x`` differ.
+    The same names always get the same values; no global random state is used.
 
     Example:
         >>> sample_point(0, ("x",)) == sample_point(0, ("x",))
@@ -368,7 +373,7 @@ def sample_point(index: int, names: tuple[str, ...]) -> dict[str, Any]:
     """
     ctx = context()
     rng = random.Random(1_000_003 * (index + 1) + len(names))
-    low, high = (0.3, 2.9) if index < 2 else (-2.9, 2.9)
+    low, high = (0.3, 2.9) if index < 2 else (-2.9, -0.3)
     values = {}
     for name in names:
         value = rng.uniform(low, high)

@@ -22,10 +22,14 @@ _BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _FINAL_PHRASE = re.compile(
     r"(?:final\s+answer\s+is|the\s+answer\s+is|answer\s+is)\s*:?\s*", re.IGNORECASE
 )
-_ANSWER_LABEL = re.compile(r"(?:^|\n)\s*(?:\*\*|__)?\s*(?:final\s+)?answer\s*:?\s*(?:\*\*|__)?\s*:?\s*", re.IGNORECASE)
+_ANSWER_LABEL = re.compile(
+    r"(?:^|\n)\s*(?:\*\*|__)?\s*(?:final\s+)?answer\s*:?\s*(?:\*\*|__)?\s*:?\s*", re.IGNORECASE
+)
 _MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: A response with no box and no answer phrase is taken whole when at most this long.
 SHORT_BARE_LIMIT = 64
@@ -56,7 +60,7 @@ def clean_text(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        text = _SURROGATE.sub("\ufffd", text)
     return text
 
 
@@ -128,12 +132,10 @@ def boxed_answers(text: str) -> list[str]:
 
 
 def _after_phrase(text: str, pattern: re.Pattern[str]) -> str | None:
-    last = None
-    for last in pattern.finditer(text):
-        pass
-    if last is None:
+    matches = list(pattern.finditer(text))
+    if not matches:
         return None
-    tail = text[last.end() :]
+    tail = text[matches[-1].end() :]
     math = _MATH_SEGMENT.match(tail.lstrip())
     if math is not None:
         return next(group for group in math.groups() if group is not None)
@@ -150,7 +152,7 @@ def _fallback_answer(text: str) -> str | None:
             return candidate
     segments = _MATH_SEGMENT.findall(text)
     if segments:
-        return next(group for group in segments[-1] if group)
+        return str(next(group for group in segments[-1] if group))
     bold = _BOLD.findall(text)
     if bold:
         return str(bold[-1])

@@ -37,7 +37,7 @@ DEFAULT_TIMEOUT = 2.0
 #: Worker processes for the slow (sympy) path of :func:`grade`.
 FALLBACK_WORKERS = 2
 #: Longest gold answer accepted, in characters.
-MAX_GOLD_CHARS = 10_000
+MAX_GOLD_CHARS = 100_000
 #: :func:`grade_many` grades in the calling process below this many items.
 PARALLEL_MIN_ITEMS = 64
 #: Seconds a fresh worker may take to start, not counted against any item's timeout.
@@ -99,6 +99,9 @@ def _gold(gold: str) -> Normalized:
     opened = gold.count("{") - gold.count("\\{")
     if len(_brace_matches(gold)) != opened or gold.count("}") - gold.count("\\}") != opened:
         raise InvalidGoldError(gold, "unbalanced braces")
+    stripped = gold.rstrip()
+    if (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
+        raise InvalidGoldError(gold, "ends with a dangling backslash")
     norm = normalize(gold)
     if not norm.text:
         raise InvalidGoldError(gold, "empty after removing delimiters and formatting")
@@ -127,13 +130,13 @@ def validate_gold(gold: str, *, where: str = "") -> str:
         >>> validate_gold(r"\\frac{1}{")
         Traceback (most recent call last):
         ...
-        mathattempt_env.errors.InvalidGoldError: invalid gold answer: unbalanced braces; got '\\\\frac{1}{'
+        mathattempt_env.errors.InvalidGoldError: invalid gold answer: unbalanced braces; got ...
     """
     try:
         norm = _gold(gold)
     except InvalidGoldError as error:
         if where:
-            raise InvalidGoldError(gold, str(error).split(": ", 1)[1].rsplit("; got", 1)[0], where) from None
+            raise InvalidGoldError(gold, error.problem, where) from None
         raise
     return str(read_value(norm.text)[0])
 
@@ -258,13 +261,18 @@ def grade(
         raise
     except Exception:
         correct, reason, timed_out = False, "unparseable", False
-    return Grade(correct, found.formatted, found.answer, reason, timed_out, time.perf_counter() - start)
+    return Grade(
+        correct, found.formatted, found.answer, reason, timed_out, time.perf_counter() - start
+    )
 
 
 def _grade_chunk(
     responses: list[str], golds: list[str], boxed_only: bool, timeout: float | None
 ) -> list[Grade]:
-    return [grade(r, g, boxed_only=boxed_only, timeout=timeout) for r, g in zip(responses, golds)]
+    return [
+        grade(r, g, boxed_only=boxed_only, timeout=timeout)
+        for r, g in zip(responses, golds, strict=False)
+    ]
 
 
 def grade_many(
@@ -298,7 +306,9 @@ def grade_many(
     """
     responses, golds = list(responses), list(golds)
     if len(responses) != len(golds):
-        raise ConfigError(f"expected as many golds as responses, got {len(golds)} and {len(responses)}")
+        raise ConfigError(
+            f"expected as many golds as responses, got {len(golds)} and {len(responses)}"
+        )
     if workers is not None and workers < 1:
         raise ConfigError(f"expected workers >= 1, got {workers}")
     limit = _limit(timeout)
@@ -320,7 +330,9 @@ def grade_many(
             )  # fmt: skip
             return result
         except (isolation.WorkerTimeout, isolation.WorkerCrashed, RuntimeError):
-            return [_grade_alone(pool, responses[i], golds[i], boxed_only, limit) for i in range(lo, hi)]
+            return [
+                _grade_alone(pool, responses[i], golds[i], boxed_only, limit) for i in range(lo, hi)
+            ]
 
     with ThreadPoolExecutor(max_workers=count) as executor:
         return [item for chunk in executor.map(run_span, spans) for item in chunk]
@@ -338,4 +350,6 @@ def _grade_alone(
         return result[0]
     except (isolation.WorkerTimeout, isolation.WorkerCrashed, RuntimeError):
         found = extract(response, boxed_only=boxed_only)
-        return Grade(False, found.formatted, found.answer, "timeout", True, time.perf_counter() - start)
+        return Grade(
+            False, found.formatted, found.answer, "timeout", True, time.perf_counter() - start
+        )

@@ -5,7 +5,7 @@ markers that change a value's meaning: percent and degrees.
 
 Example:
     >>> normalize(r"$\\left( \\dfrac{1}{2} \\right)$").text
-    '(\\\\frac{1}{2})'
+    '( \\\\frac{1}{2} )'
     >>> n = normalize(r"45^{\\circ}")
     >>> n.text, n.degrees
     ('45', True)
@@ -23,8 +23,10 @@ _DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 _NOISE = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![A-Za-z])"
     r"|\\(?:displaystyle|textstyle|limits|nolimits)(?![A-Za-z])"
-    r"|(?<!\\)\\[!,;:> ]|\\q?quad(?![A-Za-z])|~"
+    r"|(?<!\\)\\ |\\q?quad(?![A-Za-z])|~"
 )
+# Thin and negative spaces join what they separate: 1\!000 and 1\,000 are 1000.
+_THIN = re.compile(r"(?<!\\)\\[!,;:>]")
 _LEFT_DOT = re.compile(r"\\(?:left|right)\s*\.")
 _FRAC_ALIAS = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _BINOM_ALIAS = re.compile(r"\\[dt]binom(?![A-Za-z])")
@@ -33,7 +35,7 @@ _DEGREE = re.compile(
     r"|\\text\{\s*degrees?\s*\}|\s+degrees?\b"
 )
 _PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|\s+percent\b")
-_DOLLAR = re.compile(r"\\\$|\bUSD\b|(?<![\\\w])\$(?=\s*\d)")
+_DOLLAR = re.compile(r"\\\$|(?<![\\\w])\$(?=\s*\d)")
 _WRAPPER = r"\\(?:text|textrm|mbox|mathrm|textnormal)"
 # A unit is a wrapped word of two or more letters, or any word set off by a leading space.
 _UNIT_WRAPPED = re.compile(
@@ -41,7 +43,7 @@ _UNIT_WRAPPED = re.compile(
     r"(?:\s*\^\s*\{?\d\}?)?"
 )
 _CONNECTIVE = re.compile(
-    r"\s*(?:,\s*)?(?:" + _WRAPPER + r"\{\s*(?:or|and)\s*\}|\b(?:or|and)\b)\s*", re.IGNORECASE
+    r"\s*(?:,\s*)?(?:" + _WRAPPER + r"\{\s*,?\s*(?:or|and)\s*\}|\b(?:or|and)\b)\s*", re.IGNORECASE
 )
 _UNIT_WORDS = (
     "cm|mm|km|m|meters?|metres?|centimeters?|millimeters?|kilometers?|inches|inch|in|feet|foot|ft"
@@ -54,6 +56,8 @@ _UNIT_PLAIN = re.compile(
 )
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _SPACES = re.compile(r"\s+")
+_PHANTOM = re.compile(r"\\h?phantom\s*(?:\{[^{}]*\}|\\?.)")
+_APPROX = re.compile(r"^\s*(?:\\approx|\\sim|\\simeq)\s*")
 _UNICODE = str.maketrans(
     {
         "\u2212": "-", "\u2013": "-", "\u00d7": "\\times ", "\u22c5": "\\cdot ",
@@ -93,7 +97,11 @@ def strip_delimiters(text: str) -> str:
     while changed and text:
         changed = False
         for left, right in _DELIMITERS:
-            if len(text) >= len(left) + len(right) and text.startswith(left) and text.endswith(right):
+            if (
+                len(text) >= len(left) + len(right)
+                and text.startswith(left)
+                and text.endswith(right)
+            ):
                 text = text[len(left) : len(text) - len(right)].strip()
                 changed = True
                 break
@@ -130,8 +138,9 @@ def normalize(answer: str) -> Normalized:
     """
     text = strip_delimiters(clean_text(answer).translate(_UNICODE))
     text = _BARS.sub("|", text)
+    text = _APPROX.sub("", _PHANTOM.sub("", text))
     text = _LEFT_DOT.sub("", text)
-    text = _NOISE.sub(" ", text)
+    text = _NOISE.sub(" ", _THIN.sub("", text))
     text = _FRAC_ALIAS.sub(r"\\frac", text)
     text = _BINOM_ALIAS.sub(r"\\binom", text)
     text = text.replace("{,}", "").replace("\\dots", "\\ldots").replace("\\cdots", "\\ldots")

@@ -1,0 +1,92 @@
+import dataclasses
+import multiprocessing
+
+import pytest
+
+from mathattempt_env.errors import ConfigError, InvalidGoldError
+from mathattempt_env.grading import Grade, grade, grade_many, validate_gold
+
+
+def test_grade_is_a_frozen_verdict() -> None:
+    result = grade(r"\boxed{4}", "4")
+    assert isinstance(result, Grade)
+    assert result.elapsed_s >= 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.correct = False  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("gold", "kind"),
+    [
+        (r"\dfrac{9}{7}", "expr"), (r"3\sqrt{13}", "expr"), (r"\text{Evelyn}", "text"),
+        ("$5$", "expr"), (r"\boxed{5}", "expr"), ("1, 2", "set"), ("(1, 2)", "tuple"),
+        ("[1, 2)", "union"), ("y = 2x", "eq"), (r"\begin{pmatrix}1\end{pmatrix}", "mat"),
+        ("(B)", "choice"), ("Monday", "text"),
+    ],
+)  # fmt: skip
+def test_validate_gold_reads_bare_latex_and_plain_text(gold: str, kind: str) -> None:
+    assert validate_gold(gold) == kind
+    assert grade(f"\\boxed{{{gold}}}", gold).correct
+
+
+@pytest.mark.parametrize(
+    ("gold", "message"),
+    [
+        ("", "empty after removing delimiters"),
+        ("   $ $ ", "empty after removing delimiters"),
+        (r"\frac{1}{", "unbalanced braces"),
+        ("1}", "unbalanced braces"),
+        ("\\", "dangling backslash"),
+        ("a\x00b", "NUL byte"),
+        (3, "expected a string, got int"),
+        ("9" * 100_001, "longer than"),
+    ],
+)
+def test_bad_gold_raises_a_clear_error(gold: object, message: str) -> None:
+    with pytest.raises(InvalidGoldError, match=message):
+        validate_gold(gold)  # type: ignore[arg-type]
+    with pytest.raises(InvalidGoldError, match=message):
+        grade("1", gold)  # type: ignore[arg-type]
+
+
+def test_validate_gold_names_where_the_gold_came_from() -> None:
+    with pytest.raises(InvalidGoldError, match=r"\(math500.jsonl row 7\): unbalanced braces; got"):
+        validate_gold("{", where="math500.jsonl row 7")
+
+
+def test_grade_many_names_the_bad_gold_index() -> None:
+    with pytest.raises(InvalidGoldError, match=r"golds\[1\]"):
+        grade_many(["1", "2"], ["1", ""])
+
+
+def test_bad_configuration_raises() -> None:
+    with pytest.raises(ConfigError, match="expected timeout > 0"):
+        grade("1", "1", timeout=0)
+    with pytest.raises(ConfigError, match="as many golds as responses"):
+        grade_many(["1"], ["1", "2"])
+    with pytest.raises(ConfigError, match="workers >= 1"):
+        grade_many(["1"], ["1"], workers=0)
+
+
+def test_grade_many_keeps_order_in_parallel_and_matches_grade() -> None:
+    golds = [str(n) for n in range(200)]
+    responses = [f"\\boxed{{{n if n % 3 else n + 1}}}" for n in range(200)]
+    parallel = grade_many(responses, golds, workers=2)
+    serial = [grade(r, g) for r, g in zip(responses, golds, strict=False)]
+    assert [g.correct for g in parallel] == [g.correct for g in serial]
+    assert [g.extracted for g in parallel] == [g.extracted for g in serial]
+    assert sum(g.correct for g in parallel) == sum(1 for n in range(200) if n % 3)
+
+
+def _grade_in_child(queue: "multiprocessing.Queue[bool]") -> None:
+    queue.put(grade(r"\boxed{\sqrt{8}}", r"2\sqrt{2}").correct)
+
+
+def test_grade_works_inside_a_daemonic_multiprocessing_worker() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[bool] = ctx.Queue()
+    child = ctx.Process(target=_grade_in_child, args=(queue,), daemon=True)
+    child.start()
+    assert queue.get(timeout=60) is True
+    child.join(30)
+    assert child.exitcode == 0

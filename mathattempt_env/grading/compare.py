@@ -3,7 +3,8 @@ r"""Compare two typed answer values, choosing the rule by their kind.
 The rules:
 
 - numbers: exact rational arithmetic; a relative tolerance of :data:`REL_TOL` only when either
-  side contains a decimal literal;
+  side contains a decimal literal and the other is a value that decimal can only approximate
+  (``0.33333`` vs ``1/3``, ``3.1416`` vs ``\\pi``); two terminating decimals compare exactly;
 - expressions: exact where rational, else 300-bit numeric evaluation, at three sample points
   when there are free symbols;
 - sets: order-free, every element on each side must match one on the other;
@@ -12,7 +13,8 @@ The rules:
 - equations: ``x = 3`` equals ``3``; two equations are equal when one is a non-zero multiple of
   the other (``y = 2x + 1`` vs ``2x - y + 1 = 0``);
 - text: case- and space-insensitive; choices: the same letter;
-- base numerals: ``1011_2`` equals ``1011`` (same digits) and ``11_{10}`` (same value).
+- base numerals: a gold ``1011_2`` takes ``1011`` (same digits) or ``13_8`` (same value, base
+  written), never a bare ``11``; an answer ``40_9`` matches a gold ``40`` or ``36``.
 
 Example:
     >>> from mathattempt_env.grading.answer import read_value as r
@@ -97,7 +99,21 @@ def close(a: Any, b: Any, loose: bool) -> bool:
     return bool(diff <= EXACT_REL_TOL * scale or diff <= EXACT_ABS_TOL)
 
 
+def _terminating(value: Fraction) -> bool:
+    den = value.denominator
+    for prime in (2, 5):
+        while den % prime == 0:
+            den //= prime
+    return den == 1
+
+
 def _rel_close(a: Fraction, b: Fraction) -> bool:
+    """Tolerance is for a rounded decimal against a value it can only approximate.
+
+    Two terminating decimals (``0.35625`` vs ``0.35626``) are compared exactly.
+    """
+    if _terminating(a) and _terminating(b):
+        return False
     return abs(a - b) <= Fraction(REL_TOL) * max(abs(a), abs(b))
 
 
@@ -119,10 +135,14 @@ def scalars(a: Node, g: Node) -> tuple[bool, str]:
         >>> scalars(parse(r"2\sqrt{3}"), parse(r"\sqrt{12}"))
         (True, 'symbolic')
     """
-    for node, other in ((a, g), (g, a)):
-        digits = _base_digits(node, other)
-        if digits is not None:
-            return digits, "numeric"
+    # A plain answer to a base-b gold must have the gold's digits (``1011`` for ``1011_2``);
+    # an answer that writes its base may also match by value (``40_9`` for ``36``).
+    digits = _base_digits(g, a)
+    if digits is not None:
+        return digits, "numeric"
+    digits = _base_digits(a, g)
+    if digits:
+        return True, "numeric"
     loose = has_float(a) or has_float(g)
     try:
         ea, eg = exact(a), exact(g)

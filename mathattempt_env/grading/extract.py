@@ -163,7 +163,9 @@ def _fallback_answer(text: str) -> str | None:
 
 
 def _tidy(answer: str) -> str | None:
-    answer = answer.strip().strip("*").strip()
+    answer = answer.strip()
+    while len(answer) > 4 and answer.startswith("**") and answer.endswith("**"):
+        answer = answer[2:-2].strip()
     if answer.startswith("$") and answer.endswith("$"):
         answer = answer.strip("$").strip()
     while answer.endswith((".", ",", ";")) and not answer.endswith("\\."):
@@ -196,7 +198,7 @@ def extract(response: str, *, boxed_only: bool = False, box: BoxChoice = "last")
     boxes = boxed_answers(text)
     if boxes:
         chosen = boxes[-1] if box == "last" else boxes[0]
-        return Extraction(_tidy(chosen), True)
+        return Extraction(chosen or None, True)
     if boxed_only:
         return Extraction(None, False)
     found = _fallback_answer(text)

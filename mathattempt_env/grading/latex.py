@@ -492,8 +492,10 @@ class _Parser:
         if self.peek() == "{":
             base_text = self.braced_text().strip()
         else:
-            base_text = self.s[self.i : self.i + 1]
-            self.i += 1
+            start = self.i
+            while self.i < len(self.s) and self.s[self.i].isdigit():
+                self.i += 1
+            base_text = self.s[start : self.i]
         if not base_text.isdigit() or not 2 <= int(base_text) <= 36:
             raise ParseError(f"bad base {base_text!r}")
         base = int(base_text)

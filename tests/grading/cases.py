@@ -9,7 +9,7 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
         ("42", "42", True), ("042", "42", True), ("42.0", "42", True), ("+42", "42", True),
         ("0.50", "0.5", True), (".5", "0.5", True), ("-7", "-7", True), ("3.14", "3.140", True),
         ("43", "42", False), ("-42", "42", False), ("4.2", "42", False), ("0.55", "0.5", False),
-        ("0", "0.001", False), ("1000", "100", False),
+        ("0", "0.001", False), ("1000", "100", False), (".35626", ".35625", False), ("0.50001", "0.5", False),
     ],
     "fractions": [
         (r"\frac{1}{2}", "0.5", True), ("1/2", r"\frac12", True), (r"\frac{6}{8}", r"\frac34", True),
@@ -90,7 +90,7 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
     ],
     "plus-minus and bases": [
         (r"\pm\sqrt{2}", r"\sqrt2, -\sqrt2", True), (r"x = \pm 2", "2, -2", True),
-        ("1011_2", "1011", True), ("1011", "1011_2", True), ("13_{8}", "1011_2", True), ("11_{10}", "1011_2", True),
+        ("1011_2", "1011", True), ("40_9", "36", True), ("40_{10}", "40_9", False), ("40_10", "40_9", False), ("1011", "1011_2", True), ("13_{8}", "1011_2", True), ("11_{10}", "1011_2", True),
         (r"\pm 2", "2", False), ("11", "1011_2", False), ("1010_2", "1011_2", False), ("1011_3", "1011_2", False),
     ],
     "text and choices": [

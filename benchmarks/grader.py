@@ -1,0 +1,221 @@
+"""Grader benchmark: this grader against math-verify, measured in the same run.
+
+Inputs:
+  (a) the case tables of tests/grading/cases.py (rewrites and hard negatives per category);
+  (b) MATH500 golds wrapped in realistic responses: the gold itself, equivalent rewrites,
+      and near misses (the last integer in the gold plus one).
+
+Prints markdown tables: accuracy per category, verifications per second (single process)
+and their ratio, latency p50/p99/max, the worst adversarial wall time, and the
+self-consistency rate on every row of ../shared/data.
+
+Run: python benchmarks/grader.py   (needs the `bench` extra: pip install -e .[bench])
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+from mathattempt_env.grading import grade, warmup  # noqa: E402
+from tests.grading.cases import CASES  # noqa: E402
+from tests.grading.test_bounded_time import ADVERSARIAL  # noqa: E402
+
+Item = tuple[str, str, str, bool]  # category, response, gold, expected
+
+TEMPLATE = (
+    "Let's think step by step. We first set up the problem and simplify the expression "
+    "$a^2 + b^2 = c^2$, then substitute the known values.\n\nAfter simplifying, we check the "
+    "result against the constraints given in the problem.\n\n"
+    "Therefore, the final answer is $\\boxed{{{answer}}}$."
+)
+
+
+def _rewrites(gold: str) -> list[str]:
+    out = []
+    if "\\frac" in gold:
+        out.append(gold.replace("\\frac", "\\dfrac"))
+    if "\\dfrac" in gold:
+        out.append(gold.replace("\\dfrac", "\\frac"))
+    if "(" in gold and "\\left" not in gold:
+        out.append(gold.replace("(", "\\left(").replace(")", "\\right)"))
+    simple = re.fullmatch(r"(-?)\\d?frac\{(\d+)\}\{(\d+)\}", gold)
+    if simple:
+        out.append(f"{simple.group(1)}{simple.group(2)}/{simple.group(3)}")
+    if re.fullmatch(r"-?\d+", gold):
+        out.append(f"\\frac{{{2 * int(gold)}}}{{2}}")
+    if re.fullmatch(r"[^(){}\[\]]+(, [^(){}\[\]]+)+", gold):
+        out.append(", ".join(reversed(gold.split(", "))))
+    return [r for r in dict.fromkeys(out) if r != gold]
+
+
+def _near_miss(gold: str) -> str | None:
+    # Digits of a unit's exponent (``\mbox{ cm}^2``) are not part of the value: skip them.
+    runs = [m for m in re.finditer(r"\d+", gold) if not gold[: m.start()].endswith("}^")]
+    if not runs:
+        return None
+    last = runs[-1]
+    return gold[: last.start()] + str(int(last.group()) + 1) + gold[last.end() :]
+
+
+def math500_items() -> list[Item]:
+    items: list[Item] = []
+    with (DATA / "math500.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            gold = json.loads(line)["answer"]
+            items.append(("MATH500 gold as answer", TEMPLATE.format(answer=gold), gold, True))
+            for rewrite in _rewrites(gold):
+                items.append(
+                    ("MATH500 equivalent rewrite", TEMPLATE.format(answer=rewrite), gold, True)
+                )
+            miss = _near_miss(gold)
+            if miss is not None:
+                items.append(("MATH500 near miss", TEMPLATE.format(answer=miss), gold, False))
+    return items
+
+
+def table_items() -> list[Item]:
+    return [
+        (f"table: {category}", f"So the answer is $\\boxed{{{answer}}}$.", gold, expected)
+        for category, rows in CASES.items()
+        for answer, gold, expected in rows
+    ]
+
+
+def ours() -> Callable[[str, str], bool]:
+    return lambda response, gold: grade(response, gold).correct
+
+
+def math_verify() -> Callable[[str, str], bool]:
+    from math_verify import parse, verify
+
+    golds: dict[str, object] = {}
+
+    def run(response: str, gold: str) -> bool:
+        try:
+            if gold not in golds:
+                golds[gold] = parse(f"${gold}$")
+            return bool(verify(golds[gold], parse(response)))
+        except Exception:
+            return False
+
+    return run
+
+
+def measure(name: str, fn: Callable[[str, str], bool], items: list[Item]) -> dict[str, object]:
+    right: dict[str, list[bool]] = defaultdict(list)
+    latencies = []
+    start = time.perf_counter()
+    for category, response, gold, expected in items:
+        t0 = time.perf_counter()
+        verdict = fn(response, gold)
+        latencies.append(time.perf_counter() - t0)
+        right[category].append(verdict == expected)
+    total = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "name": name,
+        "accuracy": {k: sum(v) / len(v) for k, v in right.items()},
+        "overall": sum(sum(v) for v in right.values()) / len(items),
+        "per_s": len(items) / total,
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(0.99 * (len(latencies) - 1))],
+        "max": latencies[-1],
+    }
+
+
+_ADVERSARIAL_CHILD = """
+import sys, time, pickle
+sys.path.insert(0, {root!r})
+from tests.grading.test_bounded_time import ADVERSARIAL
+from math_verify import parse, verify
+response, gold = ADVERSARIAL[{name!r}]
+t = time.perf_counter()
+try:
+    verify(parse("$" + gold + "$"), parse(response))
+except Exception:
+    pass
+print(time.perf_counter() - t)
+"""
+
+
+def adversarial(limit: float = 30.0) -> dict[str, tuple[float, str]]:
+    worst: dict[str, tuple[float, str]] = {"ours": (0.0, ""), "math-verify": (0.0, "")}
+    for name, (response, gold) in ADVERSARIAL.items():
+        t0 = time.perf_counter()
+        grade(response, gold, timeout=2.0)
+        mine = time.perf_counter() - t0
+        if mine > worst["ours"][0]:
+            worst["ours"] = (mine, name)
+        code = _ADVERSARIAL_CHILD.format(root=str(ROOT), name=name)
+        try:
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, timeout=limit
+            )
+            theirs = float(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else limit
+        except subprocess.TimeoutExpired:
+            theirs = limit
+        if theirs > worst["math-verify"][0]:
+            worst["math-verify"] = (theirs, name)
+    return worst
+
+
+def self_consistency() -> tuple[int, int]:
+    total = good = 0
+    for path in sorted(DATA.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                answer = json.loads(line)["answer"]
+                total += 1
+                good += grade("\\boxed{" + answer + "}", answer, boxed_only=True).correct
+    return good, total
+
+
+def main() -> None:
+    warmup()
+    items = table_items() + math500_items()
+    mv = measure("math-verify 0.9.0", math_verify(), items)
+    us = measure("mathattempt_env", ours(), items)
+    categories = list(dict.fromkeys(category for category, *_ in items))
+    counts = defaultdict(int)
+    for category, *_ in items:
+        counts[category] += 1
+    print("### Accuracy per category\n")
+    print(f"| category | n | {us['name']} | {mv['name']} |")
+    print("|---|---:|---:|---:|")
+    for category in categories:
+        a, b = us["accuracy"][category], mv["accuracy"][category]  # type: ignore[index]
+        print(f"| {category} | {counts[category]} | {a:.1%} | {b:.1%} |")
+    print(f"| **all** | {len(items)} | **{us['overall']:.1%}** | **{mv['overall']:.1%}** |")
+    print("\n### Speed (single process, same items)\n")
+    print("| grader | verifications/s | p50 | p99 | max |")
+    print("|---|---:|---:|---:|---:|")
+    for r in (us, mv):
+        print(
+            f"| {r['name']} | {r['per_s']:,.0f} | {r['p50'] * 1e3:.2f} ms | "
+            f"{r['p99'] * 1e3:.2f} ms | {r['max'] * 1e3:.1f} ms |"
+        )
+    print(f"\nSpeed ratio: **{us['per_s'] / mv['per_s']:.1f}x** math-verify's verifications/s.")  # type: ignore[operator]
+    worst = adversarial()
+    print("\n### Worst adversarial wall time\n")
+    print("| grader | worst | input |")
+    print("|---|---:|---|")
+    for name, (seconds, case) in worst.items():
+        print(f"| {name} | {seconds:.2f} s | {case} |")
+    good, total = self_consistency()
+    print(f"\nSelf-consistency on ../shared/data: {good}/{total} = {good / total:.2%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -27,10 +27,7 @@ def main() -> None:
     parser.add_argument("--boxed-only", action="store_true")
     parser.add_argument("--timeout", type=float, default=None)
     args = parser.parse_args()
-    if args.response is None or args.gold is None:
-        pairs = EXAMPLES
-    else:
-        pairs = [(args.response, args.gold)]
+    pairs = EXAMPLES if args.response is None or args.gold is None else [(args.response, args.gold)]
     for response, gold in pairs:
         result = grade(response, gold, boxed_only=args.boxed_only, timeout=args.timeout)
         print(f"{result.correct!s:5} {result.reason:10} {result.extracted!r:28} gold={gold!r}")

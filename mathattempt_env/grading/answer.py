@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -35,6 +34,8 @@ from mathattempt_env.grading.latex import (
     Node,
     ParseError,
     TooLargeError,
+    any_node,
+    free_symbols,
     neg,
     parse,
 )
@@ -43,7 +44,6 @@ Value = tuple[Any, ...]
 
 INF: Node = ("c", "oo")
 NEG_INF: Node = neg(INF)
-_ZERO: Node = ("n", Fraction(0), False)
 
 _WRAPPED_TEXT = re.compile(
     r"^\\(?:text|textbf|textrm|mathrm|mbox|textit|mathbf)\{(.*)\}$", re.DOTALL
@@ -71,14 +71,6 @@ def _text_value(text: str) -> Value | None:
     if not wrapped and all(word in _KNOWN for word in _LONG_WORD.findall(inner)):
         return None
     return ("text", " ".join(inner.lower().replace("-", " ").split()))
-
-
-def _contains_pm(node: Node) -> bool:
-    if not isinstance(node, tuple) or not node:
-        return False
-    if node[0] == "pm":
-        return True
-    return any(isinstance(child, tuple) and _contains_pm(child) for child in node[1:])
 
 
 def expand_pm(node: Node) -> list[Node]:
@@ -112,7 +104,7 @@ def _pos(node: Node) -> Node:
 
 
 def _scalar(node: Node) -> Value:
-    if _contains_pm(node):
+    if any_node(node, lambda n: n[0] == "pm"):
         return ("set", tuple(("expr", n) for n in expand_pm(node)), "pm")
     return ("expr", node)
 
@@ -123,19 +115,7 @@ def _is_symbol(node: Node) -> bool:
 
 def _is_variable(node: Node) -> bool:
     """Whether ``node`` is the variable side of an inequality: it contains a symbol."""
-    if node[0] == "s":
-        return True
-    return any(_is_variable(child) for child in _subnodes(node))
-
-
-def _subnodes(node: Node) -> list[Node]:
-    found: list[Node] = []
-    for part in node[1:]:
-        if isinstance(part, tuple) and part and isinstance(part[0], str):
-            found.append(part)
-        elif isinstance(part, tuple):
-            found.extend(p for p in part if isinstance(p, tuple) and p and isinstance(p[0], str))
-    return found
+    return bool(free_symbols(node))
 
 
 def _interval(node: Node, opener: str, closer: str) -> Value:

@@ -24,7 +24,7 @@ from typing import Any
 
 import mpmath
 
-from mathattempt_env.grading.latex import Node, TooLargeError
+from mathattempt_env.grading.latex import Node, TooLargeError, any_node, free_symbols
 
 #: Working precision of numeric comparison, in bits.
 PRECISION_BITS = 300
@@ -184,7 +184,7 @@ def _exact_function(name: str, args: list[Fraction | None]) -> Fraction | None:
 
 def has_imaginary(node: Node) -> bool:
     """Whether ``node`` uses the imaginary unit ``i``."""
-    return _walk_any(node, lambda n: n == ("c", "i"))
+    return any_node(node, lambda n: n == ("c", "i"))
 
 
 def has_float(node: Node) -> bool:
@@ -195,47 +195,7 @@ def has_float(node: Node) -> bool:
         >>> has_float(parse("2x + 0.5")), has_float(parse("2x + 1/2"))
         (True, False)
     """
-    return _walk_any(node, lambda n: n[0] == "n" and bool(n[2]))
-
-
-def free_symbols(node: Node) -> frozenset[str]:
-    """Names of the free symbols in ``node``.
-
-    Example:
-        >>> from mathattempt_env.grading.latex import parse
-        >>> sorted(free_symbols(parse("x^2 + y_1 + \\\\pi")))
-        ['x', 'y_1']
-    """
-    found: set[str] = set()
-    _collect(node, found)
-    return frozenset(found)
-
-
-def _collect(node: Node, found: set[str]) -> None:
-    if node[0] == "s":
-        found.add(node[1])
-        return
-    for child in _children(node):
-        _collect(child, found)
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    tag = node[0]
-    if tag in ("+", "*"):
-        return tuple(node[1])
-    if tag == "^":
-        return (node[1], node[2])
-    if tag == "f":
-        return tuple(arg for arg in node[2] if arg is not None)
-    if tag == "pm":
-        return (node[1], node[2])
-    return ()
-
-
-def _walk_any(node: Node, predicate: Any) -> bool:
-    if predicate(node):
-        return True
-    return any(_walk_any(child, predicate) for child in _children(node))
+    return any_node(node, lambda n: n[0] == "n" and bool(n[2]))
 
 
 def _check_magnitude(ctx: Any, value: Any) -> Any:

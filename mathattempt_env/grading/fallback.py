@@ -43,9 +43,9 @@ def _equal(a: Any, g: Any) -> bool:
             any(_equal(x, y) for y in g) for x in a
         )
     if isinstance(a, (sympy.Tuple, tuple, list)) and isinstance(g, (sympy.Tuple, tuple, list)):
-        return len(a) == len(g) and all(_equal(x, y) for x, y in zip(a, g, strict=False))
+        return len(a) == len(g) and all(_equal(x, y) for x, y in zip(a, g, strict=True))
     if isinstance(a, sympy.MatrixBase) and isinstance(g, sympy.MatrixBase):
-        return bool(a.shape == g.shape and all(_is_zero(x - y) for x, y in zip(a, g, strict=False)))
+        return bool(a.shape == g.shape and all(_is_zero(x - y) for x, y in zip(a, g, strict=True)))
     if isinstance(a, sympy.Eq) and isinstance(g, sympy.Eq):
         return _equal(a.lhs - a.rhs, g.lhs - g.rhs) or _equal(a.lhs - a.rhs, g.rhs - g.lhs)
     if isinstance(g, sympy.Eq) and not isinstance(a, sympy.Eq):

@@ -271,7 +271,7 @@ def _grade_chunk(
 ) -> list[Grade]:
     return [
         grade(r, g, boxed_only=boxed_only, timeout=timeout)
-        for r, g in zip(responses, golds, strict=False)
+        for r, g in zip(responses, golds, strict=True)
     ]
 
 

@@ -64,7 +64,7 @@ def read_message(stream: Any) -> Any:
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, warm: Callable[[], Any] | None = None) -> None:
         env = dict(os.environ)
         env["MATHATTEMPT_GRADER_WORKER"] = "1"
         env["PYTHONPATH"] = os.pathsep.join(
@@ -83,6 +83,18 @@ class _Worker:
             raise GraderUnavailableError(f"cannot start a grader worker: {error}") from error
         self.fd = self.proc.stdout.fileno() if self.proc.stdout else -1
         self.buffer = b""
+        # A warm-up job is sent at once; its reply is read before the first real job.
+        self.warming = warm is not None
+        if warm is not None:
+            assert self.proc.stdin is not None
+            write_message(self.proc.stdin, (warm, ()))
+
+    def ready(self, deadline: float) -> None:
+        """Wait (until ``deadline``) for the warm-up job to finish, if it has not yet."""
+        if self.warming:
+            (size,) = _HEADER.unpack(self._read_exact(_HEADER.size, deadline))
+            self._read_exact(size, deadline)
+            self.warming = False
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -146,19 +158,7 @@ class WorkerPool:
         self._closed = False
 
     def _spawn(self) -> _Worker:
-        worker = _Worker()
-        if self.warm is not None:
-            assert worker.proc.stdin is not None
-            write_message(worker.proc.stdin, (self.warm, ()))
-            worker.buffer = b""
-            worker.pending_warm = True  # type: ignore[attr-defined]
-        return worker
-
-    def _finish_warm(self, worker: _Worker, deadline: float) -> None:
-        if getattr(worker, "pending_warm", False):
-            (size,) = _HEADER.unpack(worker._read_exact(_HEADER.size, deadline))
-            worker._read_exact(size, deadline)
-            worker.pending_warm = False  # type: ignore[attr-defined]
+        return _Worker(self.warm)
 
     def prestart(self, count: int = 1) -> None:
         """Start up to ``count`` workers now, without waiting for them to be ready."""
@@ -226,7 +226,7 @@ class WorkerPool:
         startup = deadline if startup_timeout is None else time.monotonic() + startup_timeout
         worker = self._checkout(max(deadline, startup))
         try:
-            self._finish_warm(worker, startup)
+            worker.ready(startup)
             if startup_timeout is not None:
                 deadline = time.monotonic() + timeout
             result = worker.call(fn, args, deadline)

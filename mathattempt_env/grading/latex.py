@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -50,64 +51,14 @@ ONE: Node = ("n", Fraction(1), False)
 MINUS_ONE: Node = ("n", Fraction(-1), False)
 
 GREEK = frozenset(
-    [
-        "alpha",
-        "beta",
-        "gamma",
-        "delta",
-        "epsilon",
-        "varepsilon",
-        "zeta",
-        "eta",
-        "theta",
-        "vartheta",
-        "iota",
-        "kappa",
-        "lambda",
-        "mu",
-        "nu",
-        "xi",
-        "omicron",
-        "rho",
-        "sigma",
-        "tau",
-        "upsilon",
-        "phi",
-        "varphi",
-        "chi",
-        "psi",
-        "omega",
-        "Gamma",
-        "Delta",
-        "Theta",
-        "Lambda",
-        "Xi",
-        "Sigma",
-        "Upsilon",
-        "Phi",
-        "Psi",
-        "Omega",
-    ]
+    (
+        "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa "
+        "lambda mu nu xi omicron rho sigma tau upsilon phi varphi chi psi omega Gamma "
+        "Delta Theta Lambda Xi Sigma Upsilon Phi Psi Omega"
+    ).split()
 )
 FUNCTIONS = frozenset(
-    [
-        "sin",
-        "cos",
-        "tan",
-        "cot",
-        "sec",
-        "csc",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "ln",
-        "log",
-        "lg",
-        "exp",
-    ]
+    "sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh ln log lg exp".split()
 )
 MULTI_ARG = frozenset(["max", "min", "gcd", "lcm"])
 PLAIN_FUNCTIONS = ("sqrt", "arcsin", "arccos", "arctan", "sin", "cos", "tan", "log", "ln", "exp")
@@ -117,7 +68,7 @@ RELATIONS = {
     "\\ne": "!=", "\\neq": "!=", "\\approx": "=", "\\in": "in", "<=": "<=", ">=": ">=",
     "\\equiv": "=",
 }  # fmt: skip
-MATRIX_ENVS = frozenset(["pmatrix", "bmatrix", "matrix", "Bmatrix", "smallmatrix", "array"])
+MATRIX_ENVS = frozenset("pmatrix bmatrix matrix Bmatrix smallmatrix array".split())
 _OPEN = {"(": ")", "[": "]"}
 _SPACE = " \t\n"
 
@@ -158,6 +109,40 @@ def check_depth(text: str) -> None:
                 raise TooLargeError(f"nesting deeper than {MAX_DEPTH}")
         elif ch in "})]" and depth:
             depth -= 1
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The sub-expressions of a scalar node (empty for leaves and for non-scalar nodes)."""
+    tag = node[0]
+    if tag in ("+", "*"):
+        return tuple(node[1])
+    if tag in ("^", "pm"):
+        return (node[1], node[2])
+    if tag == "f":
+        return tuple(node[2])
+    return ()
+
+
+def any_node(node: Node, predicate: Callable[[Node], bool]) -> bool:
+    """Whether ``predicate`` holds for ``node`` or any sub-expression of it.
+
+    Example:
+        >>> any_node(parse(r"1 + \\sqrt{x}"), lambda n: n[0] == "s")
+        True
+    """
+    return predicate(node) or any(any_node(child, predicate) for child in children(node))
+
+
+def free_symbols(node: Node) -> frozenset[str]:
+    """Names of the free symbols in ``node``.
+
+    Example:
+        >>> sorted(free_symbols(parse("x^2 + y_1 + \\pi")))
+        ['x', 'y_1']
+    """
+    if node[0] == "s":
+        return frozenset((node[1],))
+    return frozenset().union(*(free_symbols(child) for child in children(node)))
 
 
 def neg(node: Node) -> Node:
@@ -677,21 +662,10 @@ class _Parser:
 
 
 _ATOM_COMMANDS = frozenset(
-    [
-        "\\frac",
-        "\\sqrt",
-        "\\binom",
-        "\\pi",
-        "\\infty",
-        "\\langle",
-        "\\lfloor",
-        "\\lceil",
-        "\\mathrm",
-        "\\mathit",
-        "\\operatorname",
-        "\\mathbf",
-        "\\begin",
-    ]
+    (
+        "\\frac \\sqrt \\binom \\pi \\infty \\langle \\lfloor \\lceil \\mathrm \\mathit "
+        "\\operatorname \\mathbf \\begin"
+    ).split()
 )
 
 

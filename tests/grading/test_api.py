@@ -72,7 +72,7 @@ def test_grade_many_keeps_order_in_parallel_and_matches_grade() -> None:
     golds = [str(n) for n in range(200)]
     responses = [f"\\boxed{{{n if n % 3 else n + 1}}}" for n in range(200)]
     parallel = grade_many(responses, golds, workers=2)
-    serial = [grade(r, g) for r, g in zip(responses, golds, strict=False)]
+    serial = [grade(r, g) for r, g in zip(responses, golds, strict=True)]
     assert [g.correct for g in parallel] == [g.correct for g in serial]
     assert [g.extracted for g in parallel] == [g.extracted for g in serial]
     assert sum(g.correct for g in parallel) == sum(1 for n in range(200) if n % 3)

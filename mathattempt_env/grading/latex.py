@@ -137,7 +137,7 @@ def free_symbols(node: Node) -> frozenset[str]:
     """Names of the free symbols in ``node``.
 
     Example:
-        >>> sorted(free_symbols(parse("x^2 + y_1 + \\pi")))
+        >>> sorted(free_symbols(parse(r"x^2 + y_1 + \\pi")))
         ['x', 'y_1']
     """
     if node[0] == "s":

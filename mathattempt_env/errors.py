@@ -11,6 +11,12 @@ Example:
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
 
 class MathAttemptError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -46,3 +52,83 @@ class GraderUnavailableError(MathAttemptError, RuntimeError):
 def _preview(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class DatasetError(MathAttemptError, ValueError):
+    """A dataset has bad rows. The message lists every bad row, not just the first.
+
+    Attributes:
+        source: the dataset (a path or name).
+        problems: one ``"row <id or line>: <what is wrong>"`` line per bad row.
+
+    Example:
+        >>> e = DatasetError("data.jsonl", ["line 3: missing field 'answer'"])
+        >>> print(e)
+        data.jsonl: 1 bad row
+          line 3: missing field 'answer'
+    """
+
+    def __init__(self, source: str, problems: list[str], limit: int = 50) -> None:
+        self.source = source
+        self.problems = list(problems)
+        rows = "row" if len(problems) == 1 else "rows"
+        lines = [f"{source}: {len(problems)} bad {rows}"]
+        lines += [f"  {p}" for p in problems[:limit]]
+        if len(problems) > limit:
+            lines.append(f"  ... and {len(problems) - limit} more")
+        super().__init__("\n".join(lines))
+
+
+class EpisodeFinishedError(MathAttemptError, RuntimeError):
+    """``step()`` was called on an episode that already ended; call ``reset()`` first."""
+
+
+def unknown_name(kind: str, name: object, choices: Iterable[str]) -> ConfigError:
+    """Build the error for a name missing from a registry, with a close-match suggestion.
+
+    Args:
+        kind: what was looked up, e.g. ``"reward scheme"``.
+        name: the name that was given.
+        choices: the registered names.
+
+    Returns:
+        A :class:`ConfigError` to raise.
+
+    Example:
+        >>> print(unknown_name("reward scheme", "papr", ["paper", "binary"]))
+        unknown reward scheme 'papr'; did you mean 'paper'? Registered: binary, paper
+    """
+    names = sorted(choices)
+    close = difflib.get_close_matches(str(name), names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    return ConfigError(f"unknown {kind} {name!r}{hint} Registered: {', '.join(names)}")
+
+
+def lookup(
+    kind: str, value: str | _T, table: Mapping[str, _T], cls: type[_T] | tuple[type, ...]
+) -> _T:
+    """Resolve a registry name to its object, or pass an object of the right type through.
+
+    Args:
+        kind: what is looked up, for the error message.
+        value: a registered name, or an object that is an instance of ``cls``.
+        table: the registry.
+        cls: the accepted object type(s).
+
+    Returns:
+        The object.
+
+    Raises:
+        ConfigError: an unknown name (with a suggestion) or a value of the wrong type.
+
+    Example:
+        >>> lookup("colour", "red", {"red": 1}, int)
+        1
+    """
+    if isinstance(value, cls):
+        return value  # type: ignore[return-value]
+    if not isinstance(value, str):
+        raise ConfigError(f"expected a {kind} name or object, got {value!r}")
+    if value not in table:
+        raise unknown_name(kind, value, table)
+    return table[value]

@@ -9,7 +9,9 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -32,4 +34,107 @@ class Grade:
     extracted: str | None
     reason: str
     timed_out: bool = False
-    elapsed_s: float = 0.0
+    # Timing is not part of the verdict: equal verdicts compare equal however long they took.
+    elapsed_s: float = field(default=0.0, compare=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One math problem with its gold answer.
+
+    Attributes:
+        id: a stable identifier, unique within its dataset.
+        problem: the problem statement, without any prompt template.
+        answer: the gold answer (LaTeX or plain text). It never appears in an observation.
+        source: the dataset tag, e.g. ``"math500"`` or ``"builtin"``.
+        level: a difficulty level (MATH uses 1-5), or ``None``.
+        subject: a subject or family name, or ``None``.
+        solution: a reference solution, or ``None``. It never appears in an observation.
+
+    Example:
+        >>> Problem(id="p1", problem="What is $2+2$?", answer="4").answer
+        '4'
+    """
+
+    id: str
+    problem: str
+    answer: str
+    source: str = ""
+    level: int | None = None
+    subject: str | None = None
+    solution: str | None = None
+
+
+#: The kinds of action an episode records: an answer attempt or a self-verification.
+ActionKind = Literal["solve", "verify"]
+#: A verification's verdict. ``unparseable`` is its own outcome, never a default.
+Verdict = Literal["correct", "incorrect", "unparseable"]
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One action of an episode, as reward schemes and metrics see it.
+
+    A ``solve`` carries the :class:`Grade` of its answer. A ``verify`` carries the model's
+    verdict and ``target_correct``, the true correctness of the solve it checks.
+
+    Attributes:
+        kind: ``"solve"`` or ``"verify"``.
+        grade: the grade of a solve; ``None`` for a verify.
+        verdict: the parsed verdict of a verify; ``None`` for a solve.
+        target_correct: for a verify, whether the solve it checks was correct.
+        cut: the action was cut by a length budget.
+        span: the action's ``(start, end)`` character span in its step's text.
+
+    Example:
+        >>> g = Grade(correct=False, formatted=True, extracted="3", reason="numeric")
+        >>> AttemptRecord(kind="solve", grade=g).correct
+        False
+        >>> AttemptRecord(kind="verify", verdict="incorrect", target_correct=False).verdict_right
+        True
+    """
+
+    kind: ActionKind
+    grade: Grade | None = None
+    verdict: Verdict | None = None
+    target_correct: bool | None = None
+    cut: bool = False
+    span: tuple[int, int] = (0, 0)
+
+    @property
+    def correct(self) -> bool:
+        """A solve whose answer is correct (always ``False`` for a verify)."""
+        return self.grade is not None and self.grade.correct
+
+    @property
+    def formatted(self) -> bool:
+        """A solve with a complete ``\\boxed{}`` answer (always ``False`` for a verify)."""
+        return self.grade is not None and self.grade.formatted
+
+    @property
+    def verdict_right(self) -> bool:
+        """A verify whose verdict equals the true correctness of the solve it checks."""
+        if self.verdict is None or self.verdict == "unparseable":
+            return False
+        return (self.verdict == "correct") == bool(self.target_correct)
+
+
+@dataclass(frozen=True)
+class RewardBreakdown:
+    """A reward and the named parts it is made of.
+
+    Attributes:
+        reward: the scalar reward of this step.
+        components: named parts (e.g. ``{"outcome": 1.0, "repeat_penalty": -0.5}``). Their sum
+            is ``reward``.
+        action_rewards: per-action rewards for the actions this step added, in order (used by
+            process-level schemes; empty when a scheme does not define them).
+
+    Example:
+        >>> RewardBreakdown(1.0, {"outcome": 1.0}).reward
+        1.0
+    """
+
+    reward: float
+    components: Mapping[str, float] = field(default_factory=dict)
+    action_rewards: tuple[float, ...] = ()

@@ -1,0 +1,220 @@
+"""The shared core of the math environments: problems, budgets, grading, messages and info.
+
+Subclasses implement ``_opening`` (the first turns) and ``step``; everything else lives here
+once, so the single-turn, multi-attempt and S²R environments behave alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
+
+from mathattempt_env.data import load_problems
+from mathattempt_env.envs.budget import Budget
+from mathattempt_env.envs.spaces import UnicodeText
+from mathattempt_env.errors import ConfigError, EpisodeFinishedError, MathAttemptError
+from mathattempt_env.grading import grade
+from mathattempt_env.grading.extract import BoxChoice
+from mathattempt_env.prompts import Message
+from mathattempt_env.rewards import RewardScheme, get_reward
+from mathattempt_env.types import AttemptRecord, Grade, Problem, RewardBreakdown
+
+#: The longest observation (prompt or feedback turn), in characters.
+MAX_OBSERVATION_CHARS = 65_536
+#: The longest action the environment accepts whole, in characters; longer ones are cut.
+MAX_ACTION_CHARS = 1_000_000
+
+
+class ActionTypeError(MathAttemptError, TypeError):
+    """An action is not a string; strings are never rejected (bad text is graded as wrong)."""
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name}: expected an int >= 1, got {value!r}")
+    return value
+
+
+class MathEnv(gym.Env[str, str]):
+    """Base class: one problem per episode, text in and text out.
+
+    Args:
+        dataset: a registered name, a JSONL path, or a sequence of row dicts or Problems.
+        reward: a reward-scheme name or object (``None``: the environment's default).
+        max_response_length: the most one response may use, in ``length_fn`` units.
+        max_total_length: the most all responses of an episode may use together.
+        length_fn: measures a response (default ``len``: characters).
+        data_dir: a folder with named datasets' JSONL files.
+        grade_timeout: seconds one grade may take.
+        box: grade the ``"last"`` or the ``"first"`` complete ``\\boxed{}`` of a response.
+        render_mode: ``None`` or ``"ansi"`` (the conversation as text).
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 1}
+    default_reward = "paper"
+
+    def __init__(
+        self,
+        *,
+        dataset: str | Sequence[Any] = "builtin",
+        reward: str | RewardScheme | None = None,
+        max_response_length: int | None = None,
+        max_total_length: int | None = None,
+        length_fn: Callable[[str], int] = len,
+        data_dir: str | None = None,
+        grade_timeout: float | None = None,
+        box: BoxChoice = "last",
+        render_mode: str | None = None,
+    ) -> None:
+        self.problems = load_problems(dataset, data_dir=data_dir)
+        self.reward_scheme = get_reward(self.default_reward if reward is None else reward)
+        self.budget = Budget(max_response_length, max_total_length, length_fn)
+        if box not in ("first", "last"):
+            raise ConfigError(f"box: expected 'first' or 'last', got {box!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
+        self.box: BoxChoice = box
+        self.grade_timeout = grade_timeout
+        self.render_mode = render_mode
+        self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
+        self.action_space = UnicodeText(MAX_ACTION_CHARS)
+        self._problem: Problem | None = None
+        self._index = -1
+        self._done = False
+        self._end_reason = ""
+        self.messages: list[Message] = []
+        self.records: list[AttemptRecord] = []
+        self.used = 0
+
+    # The reward scheme in use is recorded in env.spec.kwargs, also when it came from a default.
+    @property
+    def spec(self) -> EnvSpec | None:
+        """The registration spec, with the reward scheme actually in use."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        if value is not None and value.kwargs.get("reward") is None:
+            value = dataclasses.replace(
+                value, kwargs={**value.kwargs, "reward": self.reward_scheme.name}
+            )
+        self._spec = value
+
+    _spec: EnvSpec | None = None
+
+    @property
+    def problem(self) -> Problem:
+        """The current episode's problem (with its gold answer: never show it to the policy)."""
+        if self._problem is None:
+            raise EpisodeFinishedError("no episode has started; call reset() first")
+        return self._problem
+
+    # --- reset ---------------------------------------------------------------------------
+
+    def _pick(self, options: dict[str, Any] | None) -> int:
+        index = (options or {}).get("index")
+        if index is None:
+            return int(self.np_random.integers(len(self.problems)))
+        if (
+            not isinstance(index, int)
+            or isinstance(index, bool)
+            or not (0 <= index < len(self.problems))
+        ):
+            raise ConfigError(
+                f"options['index']: expected an int in [0, {len(self.problems)}), got {index!r}"
+            )
+        return index
+
+    def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
+        raise NotImplementedError
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Start an episode; see the class docstring for ``options``."""
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - set(self._option_names())
+        if unknown:
+            raise ConfigError(
+                f"reset options: unknown {sorted(unknown)}; expected {self._option_names()}"
+            )
+        self._index = self._pick(options)
+        self._problem = self.problems[self._index]
+        self._done = False
+        self._end_reason = ""
+        self.records = []
+        self.used = 0
+        self.messages = self._opening(self._problem, options)
+        observation = self._observe(self.messages)
+        return observation, self._info()
+
+    def _option_names(self) -> tuple[str, ...]:
+        return ("index",)
+
+    def _observe(self, turns: list[Message]) -> str:
+        text = "\n\n".join(turn["content"] for turn in turns)
+        if len(text) > MAX_OBSERVATION_CHARS:
+            raise ConfigError(
+                f"problem {self.problem.id!r}: the observation has {len(text)} characters, "
+                f"over the limit of {MAX_OBSERVATION_CHARS}"
+            )
+        return text
+
+    # --- step helpers --------------------------------------------------------------------
+
+    def _accept(self, action: Any) -> tuple[str, bool]:
+        """Check the episode is running; coerce and cut the action to the budgets."""
+        if self._problem is None:
+            raise EpisodeFinishedError("no episode has started; call reset() before step()")
+        if self._done:
+            raise EpisodeFinishedError(
+                f"the episode has ended ({self._end_reason}); call reset() before step()"
+            )
+        if isinstance(action, bytes | bytearray):
+            action = bytes(action).decode("utf-8", errors="replace")
+        if not isinstance(action, str):
+            raise ActionTypeError(f"action: expected a str, got {type(action).__name__}")
+        over = len(action) > MAX_ACTION_CHARS
+        text, cut = self.budget.cut(action[:MAX_ACTION_CHARS], self.used)
+        self.used += self.budget.length_fn(text)
+        return text, cut or over
+
+    def _grade(self, text: str) -> Grade:
+        return grade(
+            text, self.problem.answer, boxed_only=True, timeout=self.grade_timeout, box=self.box
+        )
+
+    def _score(self, new: int, final: bool, truncated: bool) -> RewardBreakdown:
+        return self.reward_scheme(self.records, new=new, final=final, truncated=truncated)
+
+    def _end(self, reason: str) -> None:
+        self._done = True
+        self._end_reason = reason
+
+    def _info(self, **extra: Any) -> dict[str, Any]:
+        problem = self.problem
+        info: dict[str, Any] = {
+            "problem_id": problem.id,
+            "index": self._index,
+            "source": problem.source,
+            "messages": [dict(m) for m in self.messages],
+            "length_used": self.used,
+        }
+        # Optional metadata is left out, not None, so vector envs can batch it with a mask.
+        if problem.level is not None:
+            info["level"] = problem.level
+        if problem.subject is not None:
+            info["subject"] = problem.subject
+        info.update(extra)
+        return info
+
+    def render(self) -> str | None:
+        """The conversation so far as text (``render_mode="ansi"``)."""
+        if self.render_mode != "ansi":
+            return None
+        return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in self.messages)

@@ -1,0 +1,166 @@
+r"""``MultiAttemptMath-v0``: answer within an attempt budget, told "incorrect" after each miss."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mathattempt_env.envs.base import MathEnv, _positive_int
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.prompts import (
+    FeedbackTemplate,
+    Message,
+    PromptTemplate,
+    get_feedback,
+    get_prompt,
+)
+from mathattempt_env.types import AttemptRecord, Problem
+
+
+def _attempt_range(attempts: Any) -> tuple[int, int]:
+    if isinstance(attempts, int) and not isinstance(attempts, bool):
+        value = _positive_int("attempts", attempts)
+        return value, value
+    if isinstance(attempts, Sequence) and not isinstance(attempts, str) and len(attempts) == 2:
+        low = _positive_int("attempts[0]", attempts[0])
+        high = _positive_int("attempts[1]", attempts[1])
+        if low <= high:
+            return low, high
+    raise ConfigError(f"attempts: expected an int >= 1 or (min, max), got {attempts!r}")
+
+
+class MultiAttemptMathEnv(MathEnv):
+    r"""Multi-attempt question answering, as in "Learning from Failures in Multi-Attempt RL".
+
+    ## Description
+    The policy answers a math problem. A wrong or unboxed answer costs an attempt and is met
+    with the published feedback turn ("Your answer is incorrect. You have 2 attempts left.
+    Try an alternative."); the policy then answers again. The episode ends at the first
+    correct answer or when the attempts run out. The system prompt states the budget.
+
+    ## Action Space
+    :class:`~mathattempt_env.envs.spaces.UnicodeText`: one attempt, any string of up to
+    1,000,000 characters (longer ones are cut). The last complete ``\boxed{}`` is graded
+    (``box="first"``: the first). Model output never raises; unreadable text is wrong.
+
+    ## Observation Space
+    :class:`~mathattempt_env.envs.spaces.UnicodeText` of up to 65,536 characters: the text
+    the policy must answer next. At reset, the system prompt and the question joined by a
+    blank line; after a wrong attempt, the feedback turn(s); ``""`` once the episode ends.
+    ``info["messages"]`` holds the whole conversation as role/content dicts for a chat
+    template; :class:`~mathattempt_env.wrappers.ConversationObservation` makes it the
+    observation. The gold answer never appears in any observation or message.
+
+    ## Rewards
+    Default ``"paper"``: on the final step +1 if any attempt was correct, -0.5 if none was
+    but one had a boxed answer, -1 otherwise; 0 on earlier steps. Any scheme from
+    :data:`mathattempt_env.rewards.REWARDS` can be used (``reward="per-attempt"``, ...).
+
+    ## Starting State
+    A problem drawn uniformly from the dataset with the env's RNG, and an attempt budget drawn
+    uniformly from ``attempts``. ``reset(options={"index": i, "attempts": k})`` fixes either.
+
+    ## Episode End
+    - terminated: an attempt is correct, or the attempts are used up;
+    - truncated: the episode ends because a length budget cut the last response (a cut
+      attempt with attempts and budget left is graded and the episode goes on).
+
+    ## Info
+    ``problem_id``, ``attempt`` (attempts made), ``attempts`` (the budget),
+    ``attempts_left``, ``grade`` (the :class:`~mathattempt_env.types.Grade` of this
+    attempt), ``correct``, ``reward_components``, ``records``, ``cut``, ``messages``,
+    ``length_used``.
+
+    ## Arguments
+    ``attempts`` (int or ``(min, max)``, default ``(1, 5)``); ``prompt`` (``"multi-attempt"``
+    or ``"repeat-question"``, or a :class:`~mathattempt_env.prompts.PromptTemplate`);
+    ``feedback`` (``"binary"``, ``"none"``, ``"answer"``, ``"repeat-question"``, or a
+    template; default: the prompt's own); ``feedback_role`` (default: the template's,
+    ``"system"``); and the shared arguments of :class:`~mathattempt_env.envs.base.MathEnv`:
+    ``dataset``, ``reward``, ``max_response_length``, ``max_total_length``, ``length_fn``,
+    ``data_dir``, ``grade_timeout``, ``box``, ``render_mode``.
+
+    ## Version History
+    - v0: initial release; the published prompt and feedback strings.
+
+    Example:
+        >>> env = MultiAttemptMathEnv(attempts=2)
+        >>> obs, info = env.reset(seed=0, options={"index": 8})
+        >>> obs.startswith("Please reason step by step") and info["attempts_left"]
+        2
+        >>> obs, reward, terminated, truncated, info = env.step(r"\boxed{0}")
+        >>> obs
+        'Your answer is incorrect. You have 1 attempts left. Try an alternative.'
+        >>> gold = env.problem.answer
+        >>> env.step(rf"So it is \boxed{{{gold}}}.")[1:4]
+        (1.0, True, False)
+    """
+
+    default_prompt = "multi-attempt"
+    default_attempts: int | tuple[int, int] = (1, 5)
+
+    def __init__(
+        self,
+        attempts: int | tuple[int, int] | None = None,
+        prompt: str | PromptTemplate | None = None,
+        feedback: str | FeedbackTemplate | None = None,
+        feedback_role: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.attempt_range = _attempt_range(self.default_attempts if attempts is None else attempts)
+        self.prompt = get_prompt(self.default_prompt if prompt is None else prompt)
+        template = get_feedback(self.prompt.feedback if feedback is None else feedback)
+        if feedback_role is not None:
+            template = FeedbackTemplate(**{**vars(template), "role": feedback_role})
+        self.feedback = template
+        self.attempts = self.attempt_range[0]
+
+    def _option_names(self) -> tuple[str, ...]:
+        return ("index", "attempts")
+
+    def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
+        low, high = self.attempt_range
+        if options.get("attempts") is not None:
+            self.attempts = _positive_int("options['attempts']", options["attempts"])
+        else:
+            self.attempts = int(self.np_random.integers(low, high + 1))
+        return self.prompt.messages(problem.problem, attempts=self.attempts)
+
+    def _info(self, **extra: Any) -> dict[str, Any]:
+        made = len(self.records)
+        return super()._info(
+            attempt=made, attempts=self.attempts, attempts_left=self.attempts - made, **extra
+        )
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Grade one attempt; give feedback or end the episode. See the class docstring."""
+        text, cut = self._accept(action)
+        verdict = self._grade(text)
+        self.records.append(AttemptRecord("solve", verdict, cut=cut, span=(0, len(text))))
+        self.messages.append({"role": "assistant", "content": text})
+        left = self.attempts - len(self.records)
+        out_of_room = self.budget.exhausted(self.used) or cut and left == 0
+        terminated = verdict.correct or (left == 0 and not out_of_room)
+        truncated = not verdict.correct and out_of_room
+        done = terminated or truncated
+        breakdown = self._score(1, final=done, truncated=truncated)
+        observation = ""
+        if done:
+            self._end(
+                "solved" if verdict.correct else "budget spent" if truncated else "no attempts left"
+            )
+        else:
+            turns = self.feedback.messages(
+                attempts_left=left, answer=verdict.extracted, question=self.problem.problem
+            )
+            self.messages.extend(turns)
+            observation = self._observe(turns)
+        info = self._info(
+            grade=verdict,
+            correct=verdict.correct,
+            cut=cut,
+            reward_components=dict(breakdown.components),
+            records=tuple(self.records),
+        )
+        return observation, breakdown.reward, terminated, truncated, info

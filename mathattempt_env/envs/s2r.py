@@ -1,0 +1,198 @@
+r"""``S2RMath-v0``: solve, self-verify and self-correct (S²R), in trajectory or interactive mode."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mathattempt_env.envs.base import MathEnv, _positive_int
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.prompts import Message, S2RFormat
+from mathattempt_env.rewards import S2RProcess, context_keys, s2r_metrics
+from mathattempt_env.types import AttemptRecord, Problem
+
+_PROCESS = S2RProcess()
+
+
+def describe(records: Sequence[AttemptRecord], truncated: bool) -> list[dict[str, Any]]:
+    """One dict per action: type, span, correctness or verdict, process reward, context key.
+
+    Example:
+        >>> from mathattempt_env.types import Grade
+        >>> s = AttemptRecord("solve", Grade(True, True, "4", "numeric"), span=(0, 9))
+        >>> describe([s], truncated=False)[0]["process_reward"]
+        1.0
+    """
+    rewards = _PROCESS.action_rewards(records, truncated)
+    actions = []
+    for record, reward, key in zip(records, rewards, context_keys(records, rewards), strict=True):
+        action: dict[str, Any] = {"type": record.kind, "span": record.span}
+        if record.kind == "solve":
+            assert record.grade is not None
+            action.update(correct=record.correct, extracted=record.grade.extracted)
+        else:
+            action.update(
+                verdict=record.verdict,
+                target_correct=record.target_correct,
+                verdict_correct=record.verdict_right,
+            )
+        action.update(process_reward=reward, context=key)
+        actions.append(action)
+    return actions
+
+
+class S2RMathEnv(MathEnv):
+    r"""S²R: a model solves, verifies its own solution, and corrects itself.
+
+    ## Description
+    ``mode="trajectory"`` (default), as in S²R's RL: one step receives a whole generation
+    s1, v1, s2, v2, ... . It is split at the delimiters (``"\n\nWait, let me recheck my
+    solution.\n\n"`` opens a verification, ``"\n\nLet me try again.\n\n"`` a new solution;
+    see :class:`~mathattempt_env.prompts.S2RFormat`). Every solve is graded; every
+    verification's verdict ("Therefore, the answer is correct." / "... incorrect.") is judged
+    against the true correctness of the solve before it. A verdict that cannot be read is
+    ``"unparseable"`` and earns -1, never a default.
+
+    ``mode="interactive"``: the environment asks for a solution, then asks the model to verify
+    it, then, if the model does not say "correct", asks it to try again (the prompts are this
+    package's own; the paper has no interactive mode).
+
+    ## Action Space
+    :class:`~mathattempt_env.envs.spaces.UnicodeText` of up to 1,000,000 characters.
+
+    ## Observation Space
+    :class:`~mathattempt_env.envs.spaces.UnicodeText` of up to 65,536 characters: the prompt
+    at reset, the environment's request in interactive mode, ``""`` at the end.
+
+    ## Rewards
+    Trajectory mode, default ``"s2r-outcome"``: +1 if the last solution is correct, else -1.
+    Interactive mode, default ``"s2r-process"``: each step earns its action's process
+    reward (a solve ±1 by correctness, a verify ±1 by whether its verdict is right).
+    ``info["actions"]`` always lists every action's process reward and reward-context key
+    (e.g. ``R1V-1R-1``); a response cut by the length budget gets -1 on its last action.
+
+    ## Starting State
+    A problem drawn uniformly with the env's RNG; ``reset(options={"index": i})`` fixes it.
+
+    ## Episode End
+    - trajectory: after the one step; truncated if the length budget cut the generation;
+    - interactive: terminated when a verification says "correct" or after ``attempts``
+      solutions; truncated when the length budget runs out first.
+
+    ## Info
+    ``actions``, ``records``, ``grade`` (of the last solve), ``correct``,
+    ``reward_components``, ``attempt``, ``attempts_left``, ``messages``, and at the end
+    ``s2r_metrics`` (see :func:`mathattempt_env.rewards.s2r_metrics`, which also aggregates
+    many episodes).
+
+    ## Arguments
+    ``mode``, ``attempts`` (interactive: the most solutions, default 4), ``format`` (an
+    :class:`~mathattempt_env.prompts.S2RFormat`), and the shared arguments of
+    :class:`~mathattempt_env.envs.base.MathEnv`.
+
+    ## Version History
+    - v0: initial release.
+
+    Example:
+        >>> env = S2RMathEnv()
+        >>> _ = env.reset(seed=0, options={"index": 8})
+        >>> gold = env.problem.answer
+        >>> text = (r"\boxed{0}" + "\n\nWait, let me recheck my solution.\n\n"
+        ...         "Therefore, the answer is incorrect." + "\n\nLet me try again.\n\n"
+        ...         rf"\boxed{{{gold}}}" + "\n\nWait, let me recheck my solution.\n\n"
+        ...         "Therefore, the answer is correct.")
+        >>> obs, reward, terminated, truncated, info = env.step(text)
+        >>> reward, [a["context"] for a in info["actions"]]
+        (1.0, ['', 'R-1', 'R-1V1', 'R-1V1R1'])
+    """
+
+    def __init__(
+        self,
+        mode: str = "trajectory",
+        attempts: int = 4,
+        format: S2RFormat | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if mode not in ("trajectory", "interactive"):
+            raise ConfigError(f"mode: expected 'trajectory' or 'interactive', got {mode!r}")
+        self.mode = mode
+        self.default_reward = "s2r-outcome" if mode == "trajectory" else "s2r-process"
+        super().__init__(**kwargs)
+        self.attempts = _positive_int("attempts", attempts)
+        if format is not None and not isinstance(format, S2RFormat):
+            raise ConfigError(f"format: expected an S2RFormat, got {format!r}")
+        self.format = format or S2RFormat()
+        self._phase = "solve"
+
+    def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
+        self._phase = "solve"
+        return [
+            {"role": "system", "content": self.format.system},
+            {"role": "user", "content": problem.problem},
+        ]
+
+    def _solves(self) -> list[AttemptRecord]:
+        return [r for r in self.records if r.kind == "solve"]
+
+    def _info(self, **extra: Any) -> dict[str, Any]:
+        made = len(self._solves())
+        left = self.attempts - made if self.mode == "interactive" else int(made == 0)
+        return super()._info(attempt=made, attempts_left=left, **extra)
+
+    def _record(self, kind: str, text: str, start: int, end: int, cut: bool) -> AttemptRecord:
+        piece = text[start:end]
+        if kind == "solve":
+            return AttemptRecord("solve", self._grade(piece), cut=cut, span=(start, end))
+        previous = self._solves()
+        target = previous[-1].correct if previous else None
+        verdict = self.format.verdict(piece)
+        return AttemptRecord("verify", None, verdict, target, cut=cut, span=(start, end))
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Score a trajectory, or one solve / verify turn; see the class docstring."""
+        text, cut = self._accept(action)
+        self.messages.append({"role": "assistant", "content": text})
+        if self.mode == "trajectory":
+            pieces = self.format.split(text) or [("solve", 0, 0)]
+            for kind, start, end in pieces:
+                self.records.append(self._record(kind, text, start, end, cut))
+            terminated, truncated = not cut, cut
+            new = len(pieces)
+        else:
+            self.records.append(self._record(self._phase, text, 0, len(text), cut))
+            new = 1
+            last = self.records[-1]
+            accepted = last.kind == "verify" and last.verdict == "correct"
+            spent = last.kind == "verify" and len(self._solves()) >= self.attempts
+            truncated = not accepted and (cut or self.budget.exhausted(self.used))
+            terminated = not truncated and (accepted or spent)
+        done = terminated or truncated
+        breakdown = self._score(new, final=done, truncated=truncated)
+        observation = ""
+        if done:
+            self._end("budget spent" if truncated else "trajectory graded")
+        else:
+            self._phase = "verify" if self._phase == "solve" else "solve"
+            request = (
+                self.format.verify_request
+                if self._phase == "verify"
+                else (self.format.retry_request)
+            )
+            turn = {"role": self.format.role, "content": request}
+            self.messages.append(turn)
+            observation = self._observe([turn])
+        solves = self._solves()
+        extra: dict[str, Any] = {}
+        if done:
+            extra["s2r_metrics"] = s2r_metrics([self.records])
+        info = self._info(
+            grade=solves[-1].grade if solves else None,
+            correct=bool(solves) and solves[-1].correct,
+            cut=cut,
+            reward_components=dict(breakdown.components),
+            action_rewards=breakdown.action_rewards,
+            actions=describe(self.records, truncated),
+            records=tuple(self.records),
+            **extra,
+        )
+        return observation, breakdown.reward, terminated, truncated, info

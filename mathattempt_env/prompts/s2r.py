@@ -1,0 +1,99 @@
+r"""The S²R action format: delimiters, verdict sentences, and the interactive-mode turns.
+
+Example:
+    >>> fmt = S2RFormat()
+    >>> fmt.verdict("... Therefore, the answer is incorrect.")
+    'incorrect'
+    >>> fmt.verdict("I am not sure.")
+    'unparseable'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mathattempt_env.prompts.published import STEP_BY_STEP
+from mathattempt_env.types import Verdict
+
+_VERDICT = re.compile(r"Therefore, the answer is (correct|incorrect)\.")
+# The published substring fallbacks (used only with lenient=True), most specific first.
+_LENIENT: tuple[tuple[str, Verdict], ...] = (
+    ("is incorrect", "incorrect"),
+    ("cannot verify", "incorrect"),
+    ("verified to be correct", "correct"),
+    ("is indeed", "correct"),
+    ("is correct", "correct"),
+)
+
+
+@dataclass(frozen=True)
+class S2RFormat:
+    """Where S²R actions start and how a verification states its verdict.
+
+    Attributes:
+        verify_start: the text that opens a verification (the paper's delimiter).
+        retry_start: the text that opens a new solution after a failed verification.
+        lenient: also accept the published substring fallbacks ("is incorrect", "is indeed",
+            ...) when the verdict sentence is missing. The positional default of the published
+            code is never used: an unreadable verdict is ``"unparseable"``.
+        verify_request: the environment turn that asks for a verification (interactive mode).
+        retry_request: the environment turn that asks for a new solution (interactive mode).
+        role: the role of the interactive environment turns.
+        system: the system prompt.
+
+    Example:
+        >>> S2RFormat().verify_start.strip()
+        'Wait, let me recheck my solution.'
+    """
+
+    verify_start: str = "\n\nWait, let me recheck my solution.\n\n"
+    retry_start: str = "\n\nLet me try again.\n\n"
+    lenient: bool = False
+    verify_request: str = (
+        'Please verify your solution step by step. End with "Therefore, the answer is correct."'
+        ' or "Therefore, the answer is incorrect."'
+    )
+    retry_request: str = "Please try again. " + STEP_BY_STEP
+    role: str = "user"
+    system: str = STEP_BY_STEP
+
+    def verdict(self, text: str) -> Verdict:
+        """Parse a verification's verdict: the last verdict sentence wins.
+
+        Example:
+            >>> S2RFormat(lenient=True).verdict("So the result is indeed right.")
+            'correct'
+        """
+        matches = _VERDICT.findall(text)
+        if matches:
+            return "correct" if matches[-1] == "correct" else "incorrect"
+        if self.lenient:
+            lowered = text.lower()
+            for phrase, verdict in _LENIENT:
+                if phrase in lowered:
+                    return verdict
+        return "unparseable"
+
+    def split(self, text: str) -> list[tuple[str, int, int]]:
+        """Split a trajectory into ``(kind, start, end)`` actions at the delimiters.
+
+        The first action is a solve. Each later action's kind is set by the delimiter that
+        opens it; the delimiter belongs to the action it opens.
+
+        Example:
+            >>> t = "x=\\boxed{1}" + S2RFormat().verify_start + "Therefore, the answer is correct."
+            >>> [kind for kind, _, _ in S2RFormat().split(t)]
+            ['solve', 'verify']
+        """
+        marks = sorted(
+            [(m.start(), "verify") for m in re.finditer(re.escape(self.verify_start), text)]
+            + [(m.start(), "solve") for m in re.finditer(re.escape(self.retry_start), text)]
+        )
+        bounds = [0] + [position for position, _ in marks] + [len(text)]
+        kinds = ["solve"] + [kind for _, kind in marks]
+        return [
+            (kind, start, end)
+            for kind, start, end in zip(kinds, bounds, bounds[1:], strict=False)
+            if end > start
+        ]

@@ -1,0 +1,26 @@
+"""Gymnasium registration of the environment ids, by entry-point string (nothing is imported).
+
+Example:
+    >>> import gymnasium as gym
+    >>> import mathattempt_env
+    >>> sorted(i for i in gym.registry if i in ENV_IDS)
+    ['MultiAttemptMath-v0', 'S2RMath-v0', 'SingleTurnMath-v0']
+"""
+
+from __future__ import annotations
+
+#: Registered ids and their entry points.
+ENV_IDS: dict[str, str] = {
+    "SingleTurnMath-v0": "mathattempt_env.envs.single_turn:SingleTurnMathEnv",
+    "MultiAttemptMath-v0": "mathattempt_env.envs.multi_attempt:MultiAttemptMathEnv",
+    "S2RMath-v0": "mathattempt_env.envs.s2r:S2RMathEnv",
+}
+
+
+def register_envs() -> None:
+    """Register every id in :data:`ENV_IDS` with Gymnasium (once; re-imports are harmless)."""
+    from gymnasium.envs.registration import register, registry
+
+    for env_id, entry_point in ENV_IDS.items():
+        if env_id not in registry:
+            register(id=env_id, entry_point=entry_point, disable_env_checker=False)

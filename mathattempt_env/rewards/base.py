@@ -1,0 +1,110 @@
+"""The reward-scheme contract.
+
+A scheme is a pure function of an episode's action history. The environment calls it once per
+step with the whole history so far, how many records this step added, and whether this step
+ends the episode. It never calls the grader: the grades are already in the records.
+
+Example:
+    >>> from mathattempt_env.types import AttemptRecord, Grade
+    >>> class Always(RewardScheme):
+    ...     name = "always"
+    ...     def score(self, history, step):
+    ...         return RewardBreakdown(1.0, {"always": 1.0})
+    >>> Always()([]).reward
+    1.0
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mathattempt_env.types import AttemptRecord, RewardBreakdown
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a scheme is told about the step it scores.
+
+    Attributes:
+        new: how many records at the end of the history this step added.
+        final: this step ends the episode.
+        truncated: the episode ended because a length budget ran out.
+    """
+
+    new: int = 1
+    final: bool = False
+    truncated: bool = False
+
+
+class RewardScheme(ABC):
+    """Base class of reward schemes.
+
+    Attributes:
+        name: the registry name, or a descriptive name for a custom scheme.
+        low: the smallest reward one action can earn.
+        high: the largest reward one action can earn (the gold answer earns it).
+    """
+
+    name: str = "custom"
+    low: float = -1.0
+    high: float = 1.0
+
+    def __call__(
+        self,
+        history: Sequence[AttemptRecord],
+        *,
+        new: int = 1,
+        final: bool = False,
+        truncated: bool = False,
+    ) -> RewardBreakdown:
+        """Score the step that added the last ``new`` records of ``history``.
+
+        Args:
+            history: every action of the episode so far, oldest first.
+            new: how many records at the end of ``history`` this step added.
+            final: this step ends the episode.
+            truncated: the episode ended because a length budget ran out.
+
+        Returns:
+            The step's reward and its components.
+        """
+        return self.score(history, Step(new, final, truncated))
+
+    @abstractmethod
+    def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
+        """Score a step; subclasses implement this (see :meth:`__call__`)."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in sorted(vars(self).items()))
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(vars(self).items()))))
+
+
+def solves(history: Sequence[AttemptRecord]) -> list[AttemptRecord]:
+    """The solve actions of a history, in order.
+
+    Example:
+        >>> solves([AttemptRecord("verify", verdict="correct")])
+        []
+    """
+    return [record for record in history if record.kind == "solve"]
+
+
+class OutcomeScheme(RewardScheme):
+    """A scheme that pays one episode outcome on the final step and 0 before it."""
+
+    @abstractmethod
+    def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
+        """The episode's reward, from its solve attempts in order."""
+
+    def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
+        """The outcome on the final step, else 0."""
+        value = self.outcome(solves(history)) if step.final else 0.0
+        return RewardBreakdown(value, {"outcome": value})

@@ -1,0 +1,11 @@
+"""Wrappers around the math environments.
+
+Example:
+    >>> from mathattempt_env.wrappers import ConversationObservation
+    >>> ConversationObservation.__name__
+    'ConversationObservation'
+"""
+
+from mathattempt_env.wrappers.conversation import ConversationObservation
+
+__all__ = ["ConversationObservation"]

@@ -24,7 +24,9 @@ from mathattempt_env.envs.spaces import UnicodeText
 Conversation = tuple[dict[str, str], ...]
 
 
-class ConversationObservation(gym.ObservationWrapper[Conversation, str, str]):
+class ConversationObservation(
+    gym.ObservationWrapper[Conversation, str, str], gym.utils.RecordConstructorArgs
+):
     """Replace the observation by ``info["messages"]``: the conversation so far.
 
     The observation space is a ``Sequence`` of ``Dict(role, content)``; each content holds up
@@ -35,6 +37,7 @@ class ConversationObservation(gym.ObservationWrapper[Conversation, str, str]):
     """
 
     def __init__(self, env: gym.Env[str, str]):
+        gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
         if not isinstance(env.unwrapped, MathEnv):
             raise TypeError(f"expected a mathattempt_env environment, got {env.unwrapped!r}")

@@ -1,0 +1,169 @@
+"""JSONL and Hugging Face loaders, validation and overlap checks, on the real shared data."""
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+import mathattempt_env  # noqa: F401
+from mathattempt_env.data import find_overlap, load_hf, load_problems, read_jsonl, read_rows
+from mathattempt_env.errors import ConfigError, DatasetError
+from mathattempt_env.types import Problem
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+FILES = sorted(DATA.glob("*.jsonl"))
+needs_data = pytest.mark.skipif(not FILES, reason="../shared/data is not beside the project")
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@needs_data
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_shared_file_loads(path):
+    problems = read_jsonl(path)
+    lines = sum(1 for line in path.open(encoding="utf-8", newline="") if line.strip())
+    assert len(problems) == lines
+    assert len({p.id for p in problems}) == len(problems)
+
+
+@needs_data
+def test_named_datasets_read_local_files_and_drive_an_env():
+    problems = load_problems("math500", data_dir=str(DATA))
+    assert len(problems) == 500 and problems[0].id.startswith("test/")
+    env = gym.make("MultiAttemptMath-v0", dataset="aime24", data_dir=str(DATA))
+    obs, info = env.reset(seed=0, options={"index": 0, "attempts": 2})
+    assert info["source"] == "aime24" and obs.endswith(problems_first_line("aime24"))
+
+
+def problems_first_line(name):
+    return read_rows(DATA / f"{name}.jsonl")[0]["problem"]
+
+
+@needs_data
+def test_math_train_vs_math500_overlap():
+    train, test = read_jsonl(DATA / "math_train.jsonl"), read_jsonl(DATA / "math500.jsonl")
+    assert find_overlap(train, test) == []  # measured: no shared statements
+    leaked = Problem("leak", "  " + test[42].problem.upper().replace(" ", "  "), "1")
+    assert find_overlap([*train, leaked], test) == [("leak", test[42].id)]
+
+
+def test_dataset_error_names_every_bad_row(tmp_path):
+    rows = [
+        {"id": "ok", "problem": "1+1?", "answer": "2"},
+        {"id": "no-answer", "problem": "?"},
+        {"id": "bad-gold", "problem": "?", "answer": "\\frac{1}{2"},
+        {"id": "ok", "problem": "again", "answer": "3"},
+        {"id": 7, "problem": "", "answer": "1"},
+        {"id": "lvl", "problem": "?", "answer": "1", "level": "hard"},
+    ]
+    path = write_jsonl(tmp_path / "bad.jsonl", rows)
+    with path.open("a") as f:
+        f.write("{not json\n[1, 2]\n")
+    with pytest.raises(DatasetError) as caught:
+        read_jsonl(path)
+    assert caught.value.problems == [
+        "line 7: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        "line 8: expected a JSON object, got list",
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DatasetError) as caught:
+        read_jsonl(path)
+    text = str(caught.value)
+    assert "row 'no-answer' (index 1): missing field 'answer'" in text
+    assert "row 'bad-gold' (index 2): field 'answer' unbalanced braces" in text
+    assert "row 'ok' (index 3): duplicate id (first at index 0)" in text
+    assert "row at index 4: field 'id' must be a non-empty string, got 7" in text
+    assert "row at index 4: field 'problem' must be a non-empty string, got ''" in text
+    assert "row 'lvl' (index 5): field 'level': expected an int or 'Level N', got 'hard'" in text
+    assert len(caught.value.problems) == 6
+
+
+def test_missing_file_and_unknown_name():
+    with pytest.raises(ConfigError, match="dataset file not found: 'nowhere/x.jsonl'"):
+        load_problems("nowhere/x.jsonl")
+    with pytest.raises(ConfigError, match="dataset 'aime24' has no Hugging Face source"):
+        load_problems("aime24", data_dir="/nonexistent")
+
+
+def test_sequences_of_dicts_or_problems():
+    problems = load_problems([{"id": "a", "problem": "1+1?", "answer": "2", "level": "Level 3"}])
+    assert problems[0].level == 3 and problems[0].source == "problems"
+    assert load_problems(problems) == problems
+
+
+# Hugging Face mappings, through the real `datasets` loader on local files shaped like the hub's.
+
+
+@needs_data
+def test_hf_math500_shape(tmp_path):
+    rows = [
+        {
+            "problem": r["problem"],
+            "solution": r["solution"],
+            "answer": r["answer"],
+            "subject": r["subject"],
+            "level": r["level"],
+            "unique_id": r["id"],
+        }
+        for r in read_rows(DATA / "math500.jsonl")[:50]
+    ]
+    path = write_jsonl(tmp_path / "math500.jsonl", rows)
+    problems = load_hf("json", mapping="math500", split="train", data_files=str(path))
+    assert [p.id for p in problems] == [r["unique_id"] for r in rows]
+    assert [p.answer for p in problems] == [r["answer"] for r in rows]
+
+
+@needs_data
+def test_hf_hendrycks_shape_takes_the_last_box_of_the_solution(tmp_path):
+    source = read_rows(DATA / "math_train.jsonl")[:200]
+    rows = [
+        {
+            "problem": r["problem"],
+            "level": f"Level {r['level']}",
+            "type": r["subject"],
+            "solution": r["solution"],
+        }
+        for r in source
+        if r["level"] is not None
+    ]
+    path = write_jsonl(tmp_path / "train.jsonl", rows)
+    problems = load_hf("json", mapping="hendrycks_math", split="train", data_files=str(path))
+    expected = [r["answer"] for r in source if r["level"] is not None]
+    assert [p.answer for p in problems] == expected
+    assert problems[0].level == source[0]["level"] and problems[0].id == "hendrycks_math-train-0"
+
+
+@needs_data
+def test_hf_gsm8k_shape_takes_the_text_after_the_marker(tmp_path):
+    source = read_rows(DATA / "gsm8k_test.jsonl")
+    rows = [{"question": r["problem"], "answer": r["solution"]} for r in source]
+    path = write_jsonl(tmp_path / "gsm8k.jsonl", rows)
+    problems = load_hf("json", mapping="gsm8k", split="train", data_files=str(path))
+    assert [p.answer for p in problems] == [r["answer"] for r in source]
+    with pytest.raises(DatasetError, match="could not load split 'test'"):
+        load_hf("json", mapping="gsm8k", split="test", data_files=str(path))
+
+
+def test_hf_simplerl_zoo_shape(tmp_path):
+    rows = [
+        {"question": "What is $1+1$?", "gt_answer": "2", "level": 3, "subject": "Algebra"},
+        {"question": "What is $2+2$?", "gt_answer": "4", "level": 4, "subject": "Algebra"},
+    ]
+    path = write_jsonl(tmp_path / "zoo.jsonl", rows)
+    problems = load_hf("json", mapping="simplerl_zoo", split="train", data_files=str(path))
+    assert [(p.answer, p.level, p.id) for p in problems] == [
+        ("2", 3, "simplerl_zoo-train-0"),
+        ("4", 4, "simplerl_zoo-train-1"),
+    ]
+
+
+def test_hf_rows_that_do_not_map_are_named(tmp_path):
+    path = write_jsonl(tmp_path / "gsm.jsonl", [{"question": "Q?", "answer": "no marker"}])
+    with pytest.raises(
+        DatasetError, match="row 'gsm8k-train-0' \\(index 0\\): missing field 'answer'"
+    ):
+        load_hf("json", mapping="gsm8k", split="train", data_files=str(path))

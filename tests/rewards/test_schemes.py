@@ -1,0 +1,98 @@
+"""Every reward scheme as a table: (grade history, step) -> reward."""
+
+import pytest
+
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.rewards import REWARDS, Discounted, RepeatPenalty, get_reward
+from mathattempt_env.types import AttemptRecord, Grade
+
+
+def solve(answer, correct=False):
+    formatted = answer is not None
+    return AttemptRecord(
+        "solve", Grade(correct, formatted, answer, "numeric" if formatted else "no-answer")
+    )
+
+
+RIGHT, WRONG, NOBOX = solve("42", True), solve("41"), solve(None)
+
+
+@pytest.mark.parametrize(
+    ("name", "history", "final", "expected"),
+    [
+        ("paper", [WRONG], False, 0.0),
+        ("paper", [WRONG, RIGHT], True, 1.0),
+        ("paper", [WRONG, WRONG], True, -0.5),
+        ("paper", [NOBOX, WRONG], True, -0.5),
+        ("paper", [NOBOX, NOBOX], True, -1.0),
+        ("paper-single", [RIGHT], True, 1.0),
+        ("paper-single", [WRONG], True, -0.5),
+        ("paper-single", [RIGHT, NOBOX], True, -1.0),
+        ("binary", [WRONG, RIGHT], True, 1.0),
+        ("binary", [WRONG], True, 0.0),
+        ("binary", [RIGHT], False, 0.0),
+        ("discounted", [RIGHT], True, 1.0),
+        ("discounted", [WRONG, WRONG, RIGHT], True, pytest.approx(0.64)),
+        ("discounted", [WRONG], True, -0.5),
+        ("per-attempt", [WRONG], False, -0.5),
+        ("per-attempt", [WRONG, NOBOX], False, -1.0),
+        ("per-attempt", [WRONG, RIGHT], True, 1.0),
+        ("repeat-penalty", [WRONG, WRONG], False, -0.5),
+        ("repeat-penalty", [WRONG, solve(" 4 1 ")], True, -1.0),
+        ("repeat-penalty", [WRONG, RIGHT], True, 1.0),
+        ("s2r-outcome", [RIGHT, WRONG], True, -1.0),
+        ("s2r-outcome", [WRONG, RIGHT], True, 1.0),
+        ("s2r-outcome", [RIGHT], False, 0.0),
+        ("s2r-process", [RIGHT], False, 1.0),
+        (
+            "s2r-process",
+            [RIGHT, AttemptRecord("verify", verdict="incorrect", target_correct=True)],
+            False,
+            -1.0,
+        ),
+    ],
+)
+def test_scheme_table(name, history, final, expected):
+    breakdown = get_reward(name)(history, final=final)
+    assert breakdown.reward == expected
+    assert sum(breakdown.components.values()) == pytest.approx(breakdown.reward)
+
+
+def test_every_registered_scheme_is_in_the_table_and_in_range():
+    for name in REWARDS:
+        scheme = get_reward(name)
+        assert scheme.name == name
+        for history in ([RIGHT], [WRONG], [NOBOX], [WRONG, WRONG, NOBOX]):
+            for final in (False, True):
+                reward = scheme(history, new=1, final=final).reward
+                assert scheme.low <= reward <= scheme.high
+
+
+def test_schemes_are_pure_and_comparable():
+    assert get_reward("paper") == get_reward("paper")
+    assert get_reward("discounted") != get_reward("paper")
+    history = [WRONG, RIGHT]
+    scheme = get_reward("repeat-penalty")
+    assert scheme(history, final=True) == scheme(history, final=True)
+
+
+def test_process_truncation_gives_minus_one_on_the_last_action():
+    scheme = get_reward("s2r-process")
+    breakdown = scheme([RIGHT], new=1, final=True, truncated=True)
+    assert breakdown.action_rewards == (-1.0,)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "x"])
+def test_bad_discount(bad):
+    with pytest.raises(ConfigError, match="discount: expected a number in \\[0, 1\\]"):
+        Discounted(bad)
+
+
+def test_bad_repeat_penalty():
+    with pytest.raises(ConfigError, match="penalty: expected a number >= 0, got -1"):
+        RepeatPenalty(-1)
+
+
+def test_not_a_scheme():
+    with pytest.raises(ConfigError, match="expected a reward scheme name or object, got 3"):
+        get_reward(3)

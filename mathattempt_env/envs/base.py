@@ -180,7 +180,7 @@ class MathEnv(gym.Env[str, str]):
         if not isinstance(action, str):
             raise ActionTypeError(f"action: expected a str, got {type(action).__name__}")
         over = len(action) > MAX_ACTION_CHARS
-        text, cut = self.budget.cut(action[:MAX_ACTION_CHARS], self.used)
+        text, cut = self.budget.cut(action[:MAX_ACTION_CHARS] if over else action, self.used)
         self.used += self.budget.length_fn(text)
         return text, cut or over
 
@@ -202,7 +202,8 @@ class MathEnv(gym.Env[str, str]):
             "problem_id": problem.id,
             "index": self._index,
             "source": problem.source,
-            "messages": [dict(m) for m in self.messages],
+            # A new list each step; the message dicts themselves are never changed once made.
+            "messages": list(self.messages),
             "length_used": self.used,
         }
         # Optional metadata is left out, not None, so vector envs can batch it with a mask.

@@ -49,7 +49,7 @@ class Budget:
 
     def allowance(self, used: int) -> int | None:
         """How much the next response may use, given ``used`` so far; ``None`` for no limit."""
-        limits = [x for x in (self.per_step, None if self.total is None else self.total - used)]
+        limits = (self.per_step, None if self.total is None else self.total - used)
         known = [x for x in limits if x is not None]
         return max(0, min(known)) if known else None
 
@@ -59,6 +59,8 @@ class Budget:
 
     def cut(self, text: str, used: int) -> tuple[str, bool]:
         """Cut ``text`` to the allowance; return the kept text and whether it was cut."""
+        if self.per_step is None and self.total is None:
+            return text, False
         allowed = self.allowance(used)
         if allowed is None or self.length_fn(text) <= allowed:
             return text, False

@@ -83,21 +83,22 @@ def after_think(text: str) -> str | None:
     return text
 
 
+_BRACE_TOKEN = re.compile(r"\\.|[{}]", re.DOTALL)
+
+
 def _brace_matches(text: str) -> dict[int, int]:
-    """Map the index of every balanced ``{`` to its ``}``; escaped braces are literals."""
+    """Map the index of every balanced ``{`` to its ``}``; escaped braces are literals.
+
+    The scan visits only braces and backslash pairs (found by a regex), not every character.
+    """
     matches: dict[int, int] = {}
     stack: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
+    for token in _BRACE_TOKEN.finditer(text):
+        ch = token.group()
         if ch == "{":
-            stack.append(i)
+            stack.append(token.start())
         elif ch == "}" and stack:
-            matches[stack.pop()] = i
-        i += 1
+            matches[stack.pop()] = token.start()
     return matches
 
 

@@ -27,6 +27,18 @@ _LENIENT: tuple[tuple[str, Verdict], ...] = (
 )
 
 
+def _find_all(text: str, needle: str) -> list[int]:
+    """Start positions of the non-overlapping occurrences of ``needle`` (str.find is fast)."""
+    found: list[int] = []
+    if not needle:
+        return found
+    i = text.find(needle)
+    while i >= 0:
+        found.append(i)
+        i = text.find(needle, i + len(needle))
+    return found
+
+
 @dataclass(frozen=True)
 class S2RFormat:
     """Where S²R actions start and how a verification states its verdict.
@@ -87,8 +99,8 @@ class S2RFormat:
             ['solve', 'verify']
         """
         marks = sorted(
-            [(m.start(), "verify") for m in re.finditer(re.escape(self.verify_start), text)]
-            + [(m.start(), "solve") for m in re.finditer(re.escape(self.retry_start), text)]
+            [(i, "verify") for i in _find_all(text, self.verify_start)]
+            + [(i, "solve") for i in _find_all(text, self.retry_start)]
         )
         bounds = [0] + [position for position, _ in marks] + [len(text)]
         kinds = ["solve"] + [kind for _, kind in marks]

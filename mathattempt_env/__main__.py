@@ -1,0 +1,71 @@
+"""Play scripted episodes of every environment on the built-in problems, offline.
+
+Run ``python -m mathattempt_env``. The scripted policy answers wrongly first and then gives
+the gold answer, so each environment's feedback, rewards and episode end are shown.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+import mathattempt_env
+from mathattempt_env.envs import MathEnv
+
+SCRIPTS = {
+    "SingleTurnMath-v0": ["wrong"],
+    "MultiAttemptMath-v0": ["nobox", "wrong", "right"],
+    "S2RMath-v0": ["trajectory"],
+}
+
+
+def _say(kind: str, gold: str) -> str:
+    if kind == "nobox":
+        return "I think the answer is 7."
+    if kind == "wrong":
+        return r"Let me compute. The answer is $\boxed{-9999}$."
+    if kind == "right":
+        return rf"Let me compute again. The answer is $\boxed{{{gold}}}$."
+    return (
+        r"The answer is $\boxed{-9999}$."
+        "\n\nWait, let me recheck my solution.\n\n"
+        "That is wrong. Therefore, the answer is incorrect."
+        f"\n\nLet me try again.\n\nThe answer is $\\boxed{{{gold}}}$."
+        "\n\nWait, let me recheck my solution.\n\nIt checks out. Therefore, the answer is correct."
+    )
+
+
+def main() -> None:
+    """Print one scripted episode per registered environment."""
+    print(
+        f"mathattempt_env {mathattempt_env.__version__}: scripted episodes on built-in problems\n"
+    )
+    for env_id, script in SCRIPTS.items():
+        env = gym.make(env_id)
+        obs, info = env.reset(seed=0, options={"index": 1})
+        unwrapped = env.unwrapped
+        assert isinstance(unwrapped, MathEnv)
+        print(f"== {env_id} (reward scheme {unwrapped.reward_scheme.name!r})")
+        print(f"observation: {obs!r}")
+        for kind in script:
+            action = _say(kind, unwrapped.problem.answer)
+            obs, reward, terminated, truncated, info = env.step(action)
+            grade = info["grade"]
+            print(
+                f"  step: extracted={grade.extracted!r} correct={grade.correct} reward={reward} "
+                f"terminated={terminated} truncated={truncated}"
+            )
+            if obs:
+                print(f"  observation: {obs!r}")
+            if "actions" in info:
+                for a in info["actions"]:
+                    print(
+                        f"    {a['type']:6s} process_reward={a['process_reward']:+.0f} "
+                        f"context={a['context']!r}"
+                    )
+            if terminated or truncated:
+                break
+        print()
+
+
+if __name__ == "__main__":
+    main()

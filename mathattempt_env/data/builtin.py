@@ -112,9 +112,7 @@ def _linear(rng: Rng, level: int) -> tuple[str, str]:
         c = _int(rng, -top, top, nonzero=True)
     b, d = _int(rng, -4 * top, 4 * top), _int(rng, -4 * top, 4 * top)
     x = Fraction(d - b, a - c)
-    left = polynomial([a, b]) if b else polynomial([a, 0])
-    right = polynomial([c, d]) if d else polynomial([c, 0])
-    return f"Solve for $x$: ${left} = {right}$.", tex(x)
+    return f"Solve for $x$: ${polynomial([a, b])} = {polynomial([c, d])}$.", tex(x)
 
 
 def _system(rng: Rng, level: int) -> tuple[str, str]:

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,8 +44,8 @@ def _level(value: Any) -> int | None:
 
 
 def _problem(row: Any, index: int, source: str) -> tuple[Problem | None, list[str]]:
-    if isinstance(row, Problem):
-        return row, []
+    if isinstance(row, Problem):  # checked like any row: a Problem can hold a bad gold too
+        row = dataclasses.asdict(row)
     if not isinstance(row, Mapping):
         return None, [f"row at index {index}: expected a dict or Problem, got {type(row).__name__}"]
     where = _where(row, index)

@@ -27,6 +27,7 @@ from mathattempt_env.types import AttemptRecord, Grade, Problem, RewardBreakdown
 MAX_OBSERVATION_CHARS = 65_536
 #: The longest action the environment accepts whole, in characters; longer ones are cut.
 MAX_ACTION_CHARS = 1_000_000
+_NOT_STARTED = "no episode has started; call reset() first"
 
 
 class ActionTypeError(MathAttemptError, TypeError):
@@ -84,8 +85,7 @@ class MathEnv(gym.Env[str, str]):
         self.action_space = UnicodeText(MAX_ACTION_CHARS)
         self._problem: Problem | None = None
         self._index = -1
-        self._done = False
-        self._end_reason = ""
+        self._end_reason = ""  # why the episode ended; "" while it runs
         self.messages: list[Message] = []
         self.records: list[AttemptRecord] = []
         self.used = 0
@@ -110,13 +110,13 @@ class MathEnv(gym.Env[str, str]):
     def problem(self) -> Problem:
         """The current episode's problem (with its gold answer: never show it to the policy)."""
         if self._problem is None:
-            raise EpisodeFinishedError("no episode has started; call reset() first")
+            raise EpisodeFinishedError(_NOT_STARTED)
         return self._problem
 
     # --- reset ---------------------------------------------------------------------------
 
-    def _pick(self, options: dict[str, Any] | None) -> int:
-        index = (options or {}).get("index")
+    def _pick(self, options: dict[str, Any]) -> int:
+        index = options.get("index")
         if index is None:
             return int(self.np_random.integers(len(self.problems)))
         if (
@@ -145,7 +145,6 @@ class MathEnv(gym.Env[str, str]):
             )
         self._index = self._pick(options)
         self._problem = self.problems[self._index]
-        self._done = False
         self._end_reason = ""
         self.records = []
         self.used = 0
@@ -170,8 +169,8 @@ class MathEnv(gym.Env[str, str]):
     def _accept(self, action: Any) -> tuple[str, bool]:
         """Check the episode is running; coerce and cut the action to the budgets."""
         if self._problem is None:
-            raise EpisodeFinishedError("no episode has started; call reset() before step()")
-        if self._done:
+            raise EpisodeFinishedError(_NOT_STARTED)
+        if self._end_reason:
             raise EpisodeFinishedError(
                 f"the episode has ended ({self._end_reason}); call reset() before step()"
             )
@@ -180,8 +179,10 @@ class MathEnv(gym.Env[str, str]):
         if not isinstance(action, str):
             raise ActionTypeError(f"action: expected a str, got {type(action).__name__}")
         over = len(action) > MAX_ACTION_CHARS
-        text, cut = self.budget.cut(action[:MAX_ACTION_CHARS] if over else action, self.used)
-        self.used += self.budget.length_fn(text)
+        text, length, cut = self.budget.cut(
+            action[:MAX_ACTION_CHARS] if over else action, self.used
+        )
+        self.used += length
         return text, cut or over
 
     def _grade(self, text: str) -> Grade:
@@ -193,7 +194,6 @@ class MathEnv(gym.Env[str, str]):
         return self.reward_scheme(self.records, new=new, final=final, truncated=truncated)
 
     def _end(self, reason: str) -> None:
-        self._done = True
         self._end_reason = reason
 
     def _info(self, **extra: Any) -> dict[str, Any]:

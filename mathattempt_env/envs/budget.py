@@ -7,9 +7,9 @@ called O(log n) times.
 
 Example:
     >>> Budget(per_step=5).cut("abcdefgh", used=0)
-    ('abcde', True)
+    ('abcde', 5, True)
     >>> Budget(total=6).cut("abcd", used=4)
-    ('ab', True)
+    ('ab', 2, True)
 """
 
 from __future__ import annotations
@@ -49,28 +49,35 @@ class Budget:
 
     def allowance(self, used: int) -> int | None:
         """How much the next response may use, given ``used`` so far; ``None`` for no limit."""
-        limits = (self.per_step, None if self.total is None else self.total - used)
-        known = [x for x in limits if x is not None]
-        return max(0, min(known)) if known else None
+        if self.total is None:
+            return self.per_step
+        left = max(0, self.total - used)
+        return left if self.per_step is None else min(self.per_step, left)
 
     def exhausted(self, used: int) -> bool:
         """Whether the episode's total budget is spent."""
         return self.total is not None and used >= self.total
 
-    def cut(self, text: str, used: int) -> tuple[str, bool]:
-        """Cut ``text`` to the allowance; return the kept text and whether it was cut."""
-        if self.per_step is None and self.total is None:
-            return text, False
+    def cut(self, text: str, used: int) -> tuple[str, int, bool]:
+        """Cut ``text`` to the allowance.
+
+        Returns:
+            The kept text, its length (``length_fn`` is called on it once, so a token counter
+            does not tokenize twice), and whether it was cut.
+        """
+        length = self.length_fn(text)
         allowed = self.allowance(used)
-        if allowed is None or self.length_fn(text) <= allowed:
-            return text, False
+        if allowed is None or length <= allowed:
+            return text, length, False
         if self.length_fn is len:
-            return text[:allowed], True
-        low, high = 0, len(text)  # invariant: prefix of length low fits, high does not
+            return text[:allowed], allowed, True
+        # Invariant: the prefix of `low` characters fits (measuring `low_length`); `high` does not.
+        low, low_length, high = 0, 0, len(text)
         while high - low > 1:
             middle = (low + high) // 2
-            if self.length_fn(text[:middle]) <= allowed:
-                low = middle
+            middle_length = self.length_fn(text[:middle])
+            if middle_length <= allowed:
+                low, low_length = middle, middle_length
             else:
                 high = middle
-        return text[:low], True
+        return text[:low], low_length, True

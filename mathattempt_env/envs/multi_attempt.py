@@ -2,6 +2,7 @@ r"""``MultiAttemptMath-v0``: answer within an attempt budget, told "incorrect" a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,9 +113,9 @@ class MultiAttemptMathEnv(MathEnv):
         self.prompt = get_prompt(self.default_prompt if prompt is None else prompt)
         template = get_feedback(self.prompt.feedback if feedback is None else feedback)
         if feedback_role is not None:
-            template = FeedbackTemplate(**{**vars(template), "role": feedback_role})
+            template = dataclasses.replace(template, role=feedback_role)
         self.feedback = template
-        self.attempts = self.attempt_range[0]
+        self.attempts = self.attempt_range[0]  # the current episode's budget, set by reset()
 
     def _option_names(self) -> tuple[str, ...]:
         return ("index", "attempts")

@@ -122,14 +122,16 @@ class S2RMathEnv(MathEnv):
         if format is not None and not isinstance(format, S2RFormat):
             raise ConfigError(f"format: expected an S2RFormat, got {format!r}")
         self.format = format or S2RFormat()
-        self._phase = "solve"
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
-        self._phase = "solve"
         return [
             {"role": "system", "content": self.format.system},
             {"role": "user", "content": problem.problem},
         ]
+
+    def _next_kind(self) -> str:
+        """Interactive mode: a verify follows a solve; otherwise a solve comes next."""
+        return "verify" if self.records and self.records[-1].kind == "solve" else "solve"
 
     def _solves(self) -> list[AttemptRecord]:
         return [r for r in self.records if r.kind == "solve"]
@@ -154,12 +156,15 @@ class S2RMathEnv(MathEnv):
         self.messages.append({"role": "assistant", "content": text})
         if self.mode == "trajectory":
             pieces = self.format.split(text) or [("solve", 0, 0)]
-            for kind, start, end in pieces:
-                self.records.append(self._record(kind, text, start, end, cut))
+            for number, (kind, start, end) in enumerate(pieces, start=1):
+                # Only the last action of a cut trajectory was cut.
+                self.records.append(
+                    self._record(kind, text, start, end, cut and number == len(pieces))
+                )
             terminated, truncated = not cut, cut
             new = len(pieces)
         else:
-            self.records.append(self._record(self._phase, text, 0, len(text), cut))
+            self.records.append(self._record(self._next_kind(), text, 0, len(text), cut))
             new = 1
             last = self.records[-1]
             accepted = last.kind == "verify" and last.verdict == "correct"
@@ -172,12 +177,8 @@ class S2RMathEnv(MathEnv):
         if done:
             self._end("budget spent" if truncated else "trajectory graded")
         else:
-            self._phase = "verify" if self._phase == "solve" else "solve"
-            request = (
-                self.format.verify_request
-                if self._phase == "verify"
-                else (self.format.retry_request)
-            )
+            verify = self._next_kind() == "verify"
+            request = self.format.verify_request if verify else self.format.retry_request
             turn = {"role": self.format.role, "content": request}
             self.messages.append(turn)
             observation = self._observe([turn])

@@ -15,7 +15,7 @@ name               reward
 
 Example:
     >>> get_reward("paper")
-    Paper(discount=1.0, low=-1.0, unformatted=-1.0, wrong=-0.5)
+    Paper(discount=1.0, unformatted=-1.0, wrong=-0.5)
     >>> get_reward(Discounted(0.5)).discount
     0.5
 """

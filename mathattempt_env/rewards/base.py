@@ -48,8 +48,12 @@ class RewardScheme(ABC):
     """
 
     name: str = "custom"
-    low: float = -1.0
     high: float = 1.0
+
+    @property
+    def low(self) -> float:
+        """The smallest reward one action can earn (derived from the scheme's parameters)."""
+        return -1.0
 
     def __call__(
         self,

@@ -46,7 +46,11 @@ class Paper(OutcomeScheme):
         self.discount = _check_unit("discount", discount)
         self.wrong = float(wrong)
         self.unformatted = float(unformatted)
-        self.low = min(self.wrong, self.unformatted, 0.0)
+
+    @property
+    def low(self) -> float:
+        """The lowest of the outcomes and the 0 of earlier steps."""
+        return min(self.wrong, self.unformatted, 0.0)
 
     def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
         """The episode outcome for a list of solve attempts."""
@@ -76,9 +80,6 @@ class PaperSingle(Paper):
 
     name = "paper-single"
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
         """The outcome of the last attempt alone."""
         return super().outcome(attempts[-1:])
@@ -88,7 +89,11 @@ class Binary(OutcomeScheme):
     """1 on the final step if any attempt is correct, else 0; 0 on earlier steps."""
 
     name = "binary"
-    low = 0.0
+
+    @property
+    def low(self) -> float:
+        """Nothing below 0."""
+        return 0.0
 
     def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
         """1 if any attempt is correct."""
@@ -108,7 +113,11 @@ class PerAttempt(RewardScheme):
     def __init__(self, wrong: float = -0.5, unformatted: float = -1.0):
         self.wrong = float(wrong)
         self.unformatted = float(unformatted)
-        self.low = min(self.wrong, self.unformatted)
+
+    @property
+    def low(self) -> float:
+        """The lower of the two penalties."""
+        return min(self.wrong, self.unformatted)
 
     def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
         """Score a step; see :meth:`RewardScheme.__call__`."""
@@ -140,7 +149,11 @@ class RepeatPenalty(Paper):
         if not isinstance(penalty, int | float) or penalty < 0:
             raise ConfigError(f"penalty: expected a number >= 0, got {penalty!r}")
         self.penalty = float(penalty)
-        self.low = self.unformatted - self.penalty
+
+    @property
+    def low(self) -> float:
+        """The paper's lowest outcome, minus one penalty."""
+        return super().low - self.penalty
 
     def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
         """Score a step; see :meth:`RewardScheme.__call__`."""

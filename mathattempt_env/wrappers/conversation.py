@@ -13,8 +13,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 from gymnasium import spaces
 
@@ -49,7 +47,3 @@ class ConversationObservation(
         unwrapped = self.env.unwrapped
         assert isinstance(unwrapped, MathEnv)
         return tuple(dict(m) for m in unwrapped.messages)
-
-    def reset(self, **kwargs: Any) -> tuple[Conversation, dict[str, Any]]:
-        """Reset and return the opening messages."""
-        return super().reset(**kwargs)

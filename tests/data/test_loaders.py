@@ -93,6 +93,10 @@ def test_sequences_of_dicts_or_problems():
     problems = load_problems([{"id": "a", "problem": "1+1?", "answer": "2", "level": "Level 3"}])
     assert problems[0].level == 3 and problems[0].source == "problems"
     assert load_problems(problems) == problems
+    with pytest.raises(
+        DatasetError, match="row 'p' \\(index 0\\): field 'answer' unbalanced braces"
+    ):
+        load_problems([Problem("p", "Q?", "\\frac{1}{2")])
 
 
 # Hugging Face mappings, through the real `datasets` loader on local files shaped like the hub's.

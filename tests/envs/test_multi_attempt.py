@@ -180,6 +180,20 @@ def test_budget_in_tokens_via_length_fn():
     assert truncated and not info["correct"]
 
 
+def test_length_fn_is_called_once_per_uncut_step():
+    calls = []
+
+    def counting(text):
+        calls.append(text)
+        return len(text.split())
+
+    env = make(attempts=3, max_total_length=100, length_fn=counting)
+    env.reset(seed=0, options={"index": 0})
+    env.step("a b \\boxed{1}")
+    env.step("c \\boxed{2}")
+    assert calls == ["a b \\boxed{1}", "c \\boxed{2}"] and env.used == 5
+
+
 def test_single_turn_schemes():
     env = gym.make("SingleTurnMath-v0", dataset=PROBLEMS).unwrapped
     obs, info = env.reset(seed=0, options={"index": 0})

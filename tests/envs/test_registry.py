@@ -19,7 +19,7 @@ def boxed(answer: str) -> str:
     return f"Let me work it out. So the answer is $\\boxed{{{answer}}}$."
 
 
-def wrong(env) -> str:
+def wrong(env=None) -> str:
     return boxed("zzz-not-an-answer")
 
 
@@ -78,8 +78,6 @@ def test_gold_answer_earns_the_maximum_reward(env_id):
     for seed in range(20):
         env.reset(seed=seed)
         _, reward, terminated, _, _ = env.step(boxed(env.unwrapped.problem.answer))
-        if env_id == "S2RMath-v0" and env.unwrapped.mode == "interactive":
-            continue
         assert reward == scheme.high == 1.0 and terminated
 
 
@@ -139,7 +137,7 @@ def test_envs_pickle_mid_episode(env_id):
     env.reset(seed=3)
     copy = pickle.loads(pickle.dumps(env))
     assert copy.unwrapped.problem == env.unwrapped.problem
-    assert copy.step(wrong(None))[:4] == env.step(wrong(None))[:4]
+    assert copy.step(wrong())[:4] == env.step(wrong())[:4]
 
 
 @pytest.mark.parametrize("env_id", IDS)

@@ -80,6 +80,7 @@ def test_cut_trajectory_is_truncated_with_minus_one_on_its_last_action():
     assert truncated and not terminated
     assert [a["process_reward"] for a in info["actions"]] == [1.0, -1.0]
     assert reward == 0.0 and info["action_rewards"] == (1.0, -1.0)
+    assert [r.cut for r in info["records"]] == [False, True]  # only the last action was cut
 
 
 def test_custom_delimiters():

@@ -7,6 +7,7 @@ once, so the single-turn, multi-attempt and S²R environments behave alike.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
 from mathattempt_env.data import load_problems
+from mathattempt_env.data.validate import to_problems
 from mathattempt_env.envs.budget import Budget
 from mathattempt_env.envs.spaces import UnicodeText
 from mathattempt_env.errors import ConfigError, EpisodeFinishedError, MathAttemptError
@@ -38,6 +40,15 @@ def _positive_int(name: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{name}: expected an int >= 1, got {value!r}")
     return value
+
+
+def _one_problem(value: Any) -> Problem:
+    """A problem passed to ``reset(options={"problem": ...})``: a Problem or a row dict."""
+    row = dict(value) if isinstance(value, dict) else value
+    if isinstance(row, dict):
+        text = str(row.get("problem"))
+        row.setdefault("id", "given-" + hashlib.sha1(text.encode()).hexdigest()[:12])
+    return to_problems([row], "options['problem']")[0]
 
 
 class MathEnv(gym.Env[str, str]):
@@ -89,6 +100,7 @@ class MathEnv(gym.Env[str, str]):
         self.messages: list[Message] = []
         self.records: list[AttemptRecord] = []
         self.used = 0
+        self._cut_next = False  # set by mark_cut(): the caller cut the next action itself
 
     # The reward scheme in use is recorded in env.spec.kwargs, also when it came from a default.
     @property
@@ -116,6 +128,10 @@ class MathEnv(gym.Env[str, str]):
     # --- reset ---------------------------------------------------------------------------
 
     def _pick(self, options: dict[str, Any]) -> int:
+        if options.get("problem") is not None:
+            if options.get("index") is not None:
+                raise ConfigError("reset options: give 'index' or 'problem', not both")
+            return -1
         index = options.get("index")
         if index is None:
             return int(self.np_random.integers(len(self.problems)))
@@ -144,8 +160,11 @@ class MathEnv(gym.Env[str, str]):
                 f"reset options: unknown {sorted(unknown)}; expected {self._option_names()}"
             )
         self._index = self._pick(options)
-        self._problem = self.problems[self._index]
+        self._problem = (
+            self.problems[self._index] if self._index >= 0 else _one_problem(options["problem"])
+        )
         self._end_reason = ""
+        self._cut_next = False
         self.records = []
         self.used = 0
         self.messages = self._opening(self._problem, options)
@@ -153,7 +172,24 @@ class MathEnv(gym.Env[str, str]):
         return observation, self._info()
 
     def _option_names(self) -> tuple[str, ...]:
-        return ("index",)
+        return ("index", "problem")
+
+    def mark_cut(self) -> None:
+        """Mark the next action as cut at a length limit that the caller enforced itself.
+
+        A token-level driver stops generation at its own token budget and then steps the
+        environment with the decoded text; this tells the environment that the text was cut,
+        exactly as if its own budget had cut it.
+
+        Example:
+            >>> from mathattempt_env.envs import SingleTurnMathEnv
+            >>> env = SingleTurnMathEnv()
+            >>> _ = env.reset(seed=0)
+            >>> env.mark_cut()
+            >>> env.step("The answer is")[-1]["cut"]
+            True
+        """
+        self._cut_next = True
 
     def _observe(self, turns: list[Message]) -> str:
         text = "\n\n".join(turn["content"] for turn in turns)
@@ -183,7 +219,8 @@ class MathEnv(gym.Env[str, str]):
             action[:MAX_ACTION_CHARS] if over else action, self.used
         )
         self.used += length
-        return text, cut or over
+        marked, self._cut_next = self._cut_next, False
+        return text, cut or over or marked
 
     def _grade(self, text: str) -> Grade:
         return grade(

@@ -59,7 +59,9 @@ class MultiAttemptMathEnv(MathEnv):
 
     ## Starting State
     A problem drawn uniformly from the dataset with the env's RNG, and an attempt budget drawn
-    uniformly from ``attempts``. ``reset(options={"index": i, "attempts": k})`` fixes either.
+    uniformly from ``attempts``. ``reset(options={"index": i, "attempts": k})`` fixes either;
+    ``options={"problem": {"problem": ..., "answer": ...}}`` poses a problem from outside the
+    dataset (a trainer's row), validated like a dataset row.
 
     ## Episode End
     - terminated: an attempt is correct, or the attempts are used up;
@@ -118,7 +120,7 @@ class MultiAttemptMathEnv(MathEnv):
         self.attempts = self.attempt_range[0]  # the current episode's budget, set by reset()
 
     def _option_names(self) -> tuple[str, ...]:
-        return ("index", "attempts")
+        return ("index", "problem", "attempts")
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
         low, high = self.attempt_range

@@ -72,7 +72,8 @@ class S2RMathEnv(MathEnv):
     (e.g. ``R1V-1R-1``); a response cut by the length budget gets -1 on its last action.
 
     ## Starting State
-    A problem drawn uniformly with the env's RNG; ``reset(options={"index": i})`` fixes it.
+    A problem drawn uniformly with the env's RNG; ``reset(options={"index": i})`` fixes it;
+    ``options={"problem": {"problem": ..., "answer": ...}}`` poses one from outside the dataset.
 
     ## Episode End
     - trajectory: after the one step; truncated if the length budget cut the generation;

@@ -28,7 +28,9 @@ class SingleTurnMathEnv(MultiAttemptMathEnv):
     -1 no box. ``reward="binary"`` gives 1 / 0.
 
     ## Starting State
-    A problem drawn uniformly with the env's RNG; ``reset(options={"index": i})`` fixes it.
+    A problem drawn uniformly with the env's RNG; ``reset(options={"index": i})`` fixes it;
+    ``reset(options={"problem": {"problem": ..., "answer": ...}})`` poses a problem from outside
+    the dataset (a trainer's row), validated like a dataset row.
 
     ## Episode End
     After the one step: terminated, or truncated if a length budget cut the response and it
@@ -55,4 +57,4 @@ class SingleTurnMathEnv(MultiAttemptMathEnv):
         super().__init__(attempts=1, prompt=prompt, **kwargs)
 
     def _option_names(self) -> tuple[str, ...]:
-        return ("index",)
+        return ("index", "problem")

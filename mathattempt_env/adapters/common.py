@@ -1,0 +1,74 @@
+"""What the trainer adapters share: making environments and finding a trainer's problem."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.types import Problem
+
+
+def make_envs(env_id: str, count: int, env_kwargs: dict[str, Any]) -> list[Any]:
+    """``count`` fresh environments of ``env_id``.
+
+    Example:
+        >>> [env.spec.id for env in make_envs("S2RMath-v0", 2, {})]
+        ['S2RMath-v0', 'S2RMath-v0']
+    """
+    import gymnasium as gym
+
+    import mathattempt_env  # noqa: F401  (registers the ids)
+
+    return [gym.make(env_id, **env_kwargs) for _ in range(count)]
+
+
+def question_of(prompt: Any) -> str:
+    """The problem statement in a trainer's prompt: the text, or the last user turn's text.
+
+    Example:
+        >>> question_of([{"role": "system", "content": "Be brief."},
+        ...              {"role": "user", "content": "What is 2+2?"}])
+        'What is 2+2?'
+    """
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, Sequence):
+        for message in reversed(prompt):
+            if isinstance(message, dict) and message.get("role") == "user":
+                content = message.get("content")
+                if isinstance(content, list):  # typed content blocks
+                    content = "".join(b.get("text", "") for b in content if isinstance(b, dict))
+                return str(content)
+    raise ConfigError(
+        f"prompt: expected a string or chat messages with a user turn, got {prompt!r}"
+    )
+
+
+class ProblemIndex:
+    """Finds a problem's index in an environment's dataset from a trainer's prompt.
+
+    Args:
+        problems: the environment's problems.
+
+    Example:
+        >>> index = ProblemIndex([Problem("a", "What is 2+2?", "4")])
+        >>> index.find([{"role": "user", "content": "What is 2+2?"}])
+        0
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self._by_text: dict[str, int] = {}
+        for index, problem in enumerate(problems):
+            self._by_text.setdefault(problem.problem.strip(), index)
+
+    def find(self, prompt: Any) -> int:
+        """The index of the problem whose statement is the prompt's user turn."""
+        question = question_of(prompt).strip()
+        index = self._by_text.get(question)
+        if index is None:
+            raise ConfigError(
+                f"prompt {question[:80]!r}: not a problem of the environment's dataset; build "
+                "the trainer's dataset with problem_dataset() from the same env arguments"
+            )
+        return index

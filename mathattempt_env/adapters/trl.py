@@ -1,0 +1,245 @@
+"""TRL adapter (tested with trl 1.16.x): multi-turn episodes through ``GRPOTrainer(rollout_func=)``.
+
+- :func:`make_rollout_func` runs our environments for ``GRPOTrainer(rollout_func=...)``. It
+  returns ``prompt_ids``, ``completion_ids``, ``logprobs``, an ``env_mask`` (0 on every
+  feedback token, so feedback is kept out of the loss) and the episode reward as
+  ``env_reward``; pass :func:`env_reward` as the reward function. It generates with the
+  trainer's model through HF ``generate`` (batched across the episodes of a step), or with
+  ``trainer.vllm_generation`` when ``use_vllm=True``.
+- :func:`make_reward_func` is a single-turn reward for ``RLOOTrainer`` and ``GRPOTrainer``
+  without a rollout function; it grades each completion against the dataset's ``answer``.
+- :func:`problem_dataset` builds the training dataset from an environment's problems.
+
+**RLOO with multi-turn episodes.** TRL's ``RLOOTrainer`` is single-turn only. Multi-turn RLOO is
+``GRPOTrainer`` with this rollout function and ``scale_rewards="none"``: the advantage is then
+``r_i - mean(r)``, which is ``(G - 1) / G`` times the leave-one-out advantage
+``r_i - mean_{j != i}(r_j)``. The factor is a constant for a fixed group size ``G``, so the
+two differ only by a learning-rate scale. **PPO** is not in TRL any more (removed in 1.13);
+run PPO through :mod:`mathattempt_env.adapters.verl` or :mod:`mathattempt_env.adapters.openrlhf`.
+
+Needs the ``trl`` extra (``pip install "mathattempt-env[trl]"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from mathattempt_env.adapters.common import ProblemIndex, make_envs
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.grading import grade
+from mathattempt_env.rewards import get_reward
+from mathattempt_env.rollout import EpisodeDriver
+from mathattempt_env.rollout.batching import Batcher, BatchResult
+from mathattempt_env.rollout.hf import HFGenerator
+from mathattempt_env.types import AttemptRecord
+
+#: Tested TRL versions.
+TRL_VERSIONS = ">=1.16,<1.17"
+
+
+def problem_dataset(
+    env_id: str = "MultiAttemptMath-v0", *, limit: int | None = None, **env_kwargs: Any
+) -> Any:
+    """A ``datasets.Dataset`` of an environment's problems for TRL's trainers.
+
+    Columns: ``prompt`` (the environment's opening messages; the model sees exactly these in
+    single-turn training, and the rollout function finds the problem from the user turn),
+    ``answer`` (the gold), ``problem_id``.
+
+    Args:
+        env_id: a registered environment id.
+        limit: keep the first ``limit`` problems.
+        **env_kwargs: passed to ``gym.make`` (``dataset=...`` and so on).
+
+    Example:
+        >>> rows = problem_dataset("SingleTurnMath-v0", limit=2)
+        >>> rows.column_names, rows[0]["prompt"][-1]["role"]
+        (['prompt', 'answer', 'problem_id'], 'user')
+    """
+    from datasets import Dataset
+
+    (env,) = make_envs(env_id, 1, env_kwargs)
+    count = len(env.unwrapped.problems) if limit is None else limit
+    rows: dict[str, list[Any]] = {"prompt": [], "answer": [], "problem_id": []}
+    for index in range(count):
+        _, info = env.reset(seed=index, options={"index": index})
+        rows["prompt"].append(info["messages"])
+        rows["answer"].append(env.unwrapped.problem.answer)
+        rows["problem_id"].append(info["problem_id"])
+    return Dataset.from_dict(rows)
+
+
+def _vllm_batch(trainer: Any) -> Callable[[list[list[int]], int | None], BatchResult]:
+    def batch(prompts: list[list[int]], limit: int | None) -> BatchResult:
+        _, completions, logprobs, _ = trainer.vllm_generation.generate(prompts, None, 1)
+        results: BatchResult = []
+        for ids, per_token in zip(completions, logprobs, strict=True):
+            picked = None if per_token is None else [float(top[0]) for top in per_token]
+            results.append((list(ids), picked))
+        return results
+
+    return batch
+
+
+class EnvRollout:
+    """``rollout_func(prompts, trainer)`` for ``GRPOTrainer``; see :func:`make_rollout_func`."""
+
+    def __init__(
+        self,
+        env_id: str,
+        env_kwargs: dict[str, Any],
+        *,
+        max_total_tokens: int | None,
+        max_turn_tokens: int | None,
+        seed: int,
+    ) -> None:
+        self.env_id, self.env_kwargs = env_id, dict(env_kwargs)
+        self.max_total_tokens, self.max_turn_tokens = max_total_tokens, max_turn_tokens
+        self._rng = np.random.default_rng(seed)
+        self._envs: list[Any] = []
+        self._index: ProblemIndex | None = None
+        self.last_episodes: list[Any] = []  # the latest call's episodes, for inspection
+
+    def _generator(self, trainer: Any) -> Batcher:
+        if getattr(trainer, "use_vllm", False):
+            return Batcher(_vllm_batch(trainer))
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        return HFGenerator(
+            model,
+            trainer.processing_class,
+            temperature=float(trainer.temperature),
+            top_p=float(trainer.top_p),
+            max_new_tokens=int(trainer.max_completion_length),
+            seed=int(self._rng.integers(2**31)),
+        )
+
+    def __call__(self, prompts: Sequence[Any], trainer: Any) -> dict[str, Any]:
+        """Run one episode per prompt (TRL has already repeated each prompt per generation)."""
+        if len(self._envs) < len(prompts):
+            self._envs += make_envs(self.env_id, len(prompts) - len(self._envs), self.env_kwargs)
+        envs = self._envs[: len(prompts)]
+        if self._index is None:
+            self._index = ProblemIndex(envs[0].unwrapped.problems)
+        options = [{"index": self._index.find(prompt)} for prompt in prompts]
+        seeds = [int(s) for s in self._rng.integers(2**31, size=len(prompts))]
+        driver = EpisodeDriver(
+            trainer.processing_class,
+            self._generator(trainer),
+            max_total_tokens=self.max_total_tokens,
+            max_turn_tokens=self.max_turn_tokens,
+        )
+        episodes = driver.run_many(envs, seeds=seeds, options=options)
+        self.last_episodes = episodes
+        logprobs = [e.response_logprobs for e in episodes]
+        return {
+            "prompt_ids": [e.prompt_ids for e in episodes],
+            "completion_ids": [e.response_ids for e in episodes],
+            "logprobs": None if any(lp is None for lp in logprobs) else logprobs,
+            "env_mask": [e.response_mask for e in episodes],
+            "env_reward": [e.reward for e in episodes],
+            "env_attempts": [e.attempts for e in episodes],
+            "env_correct": [e.correct for e in episodes],
+            "env_truncated": [e.truncated for e in episodes],
+        }
+
+
+def make_rollout_func(
+    env_id: str = "MultiAttemptMath-v0",
+    *,
+    max_total_tokens: int | None = 3000,
+    max_turn_tokens: int | None = None,
+    seed: int = 0,
+    **env_kwargs: Any,
+) -> EnvRollout:
+    """A ``rollout_func`` that runs whole episodes of ``env_id`` for ``GRPOTrainer``.
+
+    Args:
+        env_id: ``"MultiAttemptMath-v0"``, ``"S2RMath-v0"``, ``"SingleTurnMath-v0"`` (any id).
+        max_total_tokens: the model tokens allowed per episode, across attempts (the paper:
+            3,000).
+        max_turn_tokens: the model tokens allowed per turn (default: the total).
+        seed: seeds the episodes' resets (attempt budgets) and sampling.
+        **env_kwargs: passed to ``gym.make`` (e.g. ``attempts=(1, 5)``, ``reward="paper"``,
+            ``dataset=...``; it must hold the problems of the trainer's dataset).
+
+    Returns:
+        A callable ``rollout_func(prompts, trainer) -> dict``. Extra keys reach the reward
+        functions: ``env_reward`` (the episode reward), ``env_attempts``, ``env_correct``,
+        ``env_truncated``.
+
+    Example:
+        >>> rollout = make_rollout_func("MultiAttemptMath-v0", attempts=(1, 5))
+        >>> rollout.env_id, rollout.max_total_tokens
+        ('MultiAttemptMath-v0', 3000)
+    """
+    return EnvRollout(
+        env_id,
+        env_kwargs,
+        max_total_tokens=max_total_tokens,
+        max_turn_tokens=max_turn_tokens,
+        seed=seed,
+    )
+
+
+def env_reward(
+    completions: Sequence[Any], env_reward: Sequence[float], **kwargs: Any
+) -> list[float]:
+    """The reward function for :func:`make_rollout_func`: the episode reward, unchanged.
+
+    Example:
+        >>> env_reward(["a", "b"], env_reward=[1.0, -0.5])
+        [1.0, -0.5]
+    """
+    if len(env_reward) != len(completions):
+        raise ConfigError(
+            f"env_reward: {len(env_reward)} rewards for {len(completions)} completions; "
+            "pass the rollout function from make_rollout_func to the same trainer"
+        )
+    return [float(r) for r in env_reward]
+
+
+def _text(completion: Any) -> str:
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
+        return str(completion[-1].get("content") or "")
+    return ""
+
+
+def make_reward_func(
+    reward: str = "paper-single", *, box: str = "last"
+) -> Callable[..., list[float]]:
+    """A single-turn reward function for ``RLOOTrainer`` / ``GRPOTrainer``.
+
+    It grades each completion against the dataset's ``answer`` column with this package's
+    grader and scores it with a reward scheme from the registry.
+
+    Args:
+        reward: a reward-scheme name (``"paper-single"``: +1 / -0.5 boxed but wrong / -1 no
+            box; ``"binary"``: 1 / 0).
+        box: grade the ``"last"`` or ``"first"`` complete ``\\boxed{}``.
+
+    Example:
+        >>> reward = make_reward_func()
+        >>> reward(completions=[r"so \\boxed{4}", r"\\boxed{5}", "4"], answer=["4", "4", "4"])
+        [1.0, -0.5, -1.0]
+    """
+    scheme = get_reward(reward)
+    if box not in ("first", "last"):
+        raise ConfigError(f"box: expected 'first' or 'last', got {box!r}")
+
+    def math_reward(
+        completions: Sequence[Any], answer: Sequence[str], **kwargs: Any
+    ) -> list[float]:
+        rewards = []
+        for completion, gold in zip(completions, answer, strict=True):
+            verdict = grade(_text(completion), str(gold), boxed_only=True, box=box)  # type: ignore[arg-type]
+            record = AttemptRecord("solve", verdict)
+            rewards.append(scheme([record], new=1, final=True, truncated=False).reward)
+        return rewards
+
+    math_reward.__name__ = f"math_{scheme.name.replace('-', '_')}"
+    return math_reward

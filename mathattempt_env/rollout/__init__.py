@@ -1,0 +1,17 @@
+"""The token-level episode driver: any registered env, any tokenizer, any generator.
+
+:class:`EpisodeDriver` runs episodes and returns :class:`Episode` objects (prompt ids,
+response ids, a response mask with 0 on environment tokens, logprobs, rewards, per-action
+token spans). The trainer adapters in :mod:`mathattempt_env.adapters` are built on it.
+:mod:`mathattempt_env.rollout.hf` generates with a local ``transformers`` model (batched), and
+:mod:`mathattempt_env.rollout.tiny` builds a tiny Qwen2 model and tokenizer for tests.
+
+Example:
+    >>> from mathattempt_env.rollout import EpisodeDriver, Episode
+"""
+
+from mathattempt_env.rollout.chat import ChatMarkup
+from mathattempt_env.rollout.driver import EpisodeDriver, Generate, TokenLengths
+from mathattempt_env.rollout.episode import ActionSpan, Episode
+
+__all__ = ["ActionSpan", "ChatMarkup", "Episode", "EpisodeDriver", "Generate", "TokenLengths"]

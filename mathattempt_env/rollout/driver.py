@@ -1,0 +1,326 @@
+"""The episode driver: any registered environment, run at the token level.
+
+The driver templates the environment's opening messages, asks ``generate`` for the model's
+tokens, decodes them for the environment, and appends the environment's turns as masked
+tokens with the chat template's exact markup. The model's tokens are never re-encoded. It
+owns the token budget: ``max_total_tokens`` across the attempts of an episode (the
+multi-attempt paper trains with 3,000) and ``max_turn_tokens`` per turn. A turn that stops at
+a limit is closed with the template's end-of-turn markup (as environment tokens) before the
+next turn, or ends the episode when the budget is spent (truncation, as Gymnasium defines it).
+
+``generate(prompt_ids)`` or ``generate(prompt_ids, max_new_tokens=n)`` returns
+``(new_token_ids, logprobs_or_None)``, and may be a coroutine function. The new tokens end
+with the end-of-turn token (e.g. ``<|im_end|>``) when the model stopped by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from mathattempt_env.envs.base import MathEnv
+from mathattempt_env.envs.budget import Budget
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.rollout.chat import ChatMarkup, ChatTokenizer
+from mathattempt_env.rollout.episode import ActionSpan, Episode
+
+GenerateResult = tuple[Sequence[int], Sequence[float] | None]
+Generate = Callable[..., GenerateResult | Awaitable[GenerateResult]]
+
+
+class TokenLengths:
+    """The env's ``length_fn`` under the driver: token counts, known without re-encoding.
+
+    The driver tells it how many tokens the text it is about to step with came from; any
+    other text is measured by encoding it.
+    """
+
+    def __init__(self, tokenizer: ChatTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._known: tuple[str, int] | None = None
+
+    def expect(self, text: str, count: int) -> None:
+        """Record that ``text`` is ``count`` generated tokens."""
+        self._known = (text, count)
+
+    def __call__(self, text: str) -> int:
+        """The token count of ``text``."""
+        if self._known is not None and self._known[0] == text:
+            return self._known[1]
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+
+def _takes_limit(generate: Generate) -> bool:
+    try:
+        parameters = inspect.signature(generate).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.name == "max_new_tokens" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+    )
+
+
+def _core(env: Any) -> MathEnv:
+    core = getattr(env, "unwrapped", env)
+    if not isinstance(core, MathEnv):
+        raise ConfigError(f"env: expected a mathattempt_env environment, got {type(core).__name__}")
+    return core
+
+
+class _Decoded:
+    """Character offsets of a turn's token prefixes, decoded on demand (binary search)."""
+
+    def __init__(self, tokenizer: ChatTokenizer, ids: list[int]) -> None:
+        self.tokenizer, self.ids = tokenizer, ids
+        self._lengths: dict[int, int] = {0: 0}
+
+    def _length(self, k: int) -> int:
+        if k not in self._lengths:
+            text = self.tokenizer.decode(self.ids[:k], skip_special_tokens=True)
+            self._lengths[k] = len(text)
+        return self._lengths[k]
+
+    def token_at(self, char: int) -> int:
+        """The fewest leading tokens whose text reaches ``char`` characters."""
+        if char <= 0:
+            return 0
+        return bisect.bisect_left(range(len(self.ids)), char, key=lambda k: self._length(k + 1)) + 1
+
+
+class EpisodeDriver:
+    """Runs episodes of a mathattempt_env environment at the token level.
+
+    Args:
+        tokenizer: a tokenizer with a chat template (a Hugging Face tokenizer).
+        generate: the policy: ``generate(prompt_ids[, max_new_tokens=n])`` returning
+            ``(new_token_ids, logprobs | None)``, sync or async.
+        max_total_tokens: the most model tokens in one episode, across attempts (``None``:
+            no limit). The multi-attempt paper trains with 3,000.
+        max_turn_tokens: the most model tokens in one turn (``None``: what is left of the
+            total).
+
+    The driver sets the environment's budget to these token limits (measured on the
+    generated tokens, so nothing is re-tokenised), replacing any budget it had.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+        >>> tokenizer = tiny_tokenizer()
+        >>> def generate(prompt_ids, max_new_tokens):
+        ...     return tokenizer.encode(r"\\boxed{0}<|im_end|>"), None
+        >>> driver = EpisodeDriver(tokenizer, generate, max_total_tokens=3000)
+        >>> env = gym.make("MultiAttemptMath-v0", attempts=2)
+        >>> episode = driver.run(env, seed=0)
+        >>> episode.attempts, episode.reward
+        (2, -0.5)
+        >>> (_, end), (start, _) = episode.turns
+        >>> print(tokenizer.decode(episode.response_ids[end:start]))  # feedback, masked out
+        <BLANKLINE>
+        <|im_start|>system
+        Your answer is incorrect. You have 1 attempts left. Try an alternative.<|im_end|>
+        <|im_start|>assistant
+        <BLANKLINE>
+        >>> set(episode.response_mask[end:start]), set(episode.response_mask[start:])
+        ({0}, {1})
+    """
+
+    def __init__(
+        self,
+        tokenizer: ChatTokenizer,
+        generate: Generate,
+        *,
+        max_total_tokens: int | None = 3000,
+        max_turn_tokens: int | None = None,
+    ) -> None:
+        if not callable(generate):
+            raise ConfigError(f"generate: expected a callable, got {generate!r}")
+        self.chat = ChatMarkup(tokenizer)
+        self.tokenizer = tokenizer
+        self.generate = generate
+        self._pass_limit = _takes_limit(generate)
+        self._limits = Budget(max_turn_tokens, max_total_tokens)  # validates both
+        self._special = set(getattr(tokenizer, "all_special_ids", None) or ())
+
+    @property
+    def max_total_tokens(self) -> int | None:
+        """The episode's token budget across attempts."""
+        return self._limits.total
+
+    @property
+    def max_turn_tokens(self) -> int | None:
+        """The token budget of one turn."""
+        return self._limits.per_step
+
+    async def _generate(self, ids: list[int], limit: int | None) -> GenerateResult:
+        kwargs = {"max_new_tokens": limit} if self._pass_limit else {}
+        result = self.generate(ids, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise ConfigError(
+                f"generate: expected a (token_ids, logprobs) tuple, got {type(result).__name__}"
+            )
+        return result
+
+    async def arun(
+        self, env: Any, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> Episode:
+        """Run one episode (a coroutine); see :meth:`run`."""
+        core = _core(env)
+        lengths = TokenLengths(self.tokenizer)
+        core.budget = Budget(self._limits.per_step, self._limits.total, lengths)
+        _, info = env.reset(seed=seed, options=options)
+        history = list(info["messages"])
+        prompt_ids = self.chat.prompt_ids(history)
+        response: list[int] = []
+        mask: list[int] = []
+        logprobs: list[float] | None = []
+        step_rewards: list[float] = []
+        turns: list[tuple[int, int]] = []
+        decoded: list[_Decoded] = []
+        records_after: list[int] = []
+        used = 0
+        while True:
+            allowance = core.budget.allowance(used)
+            ids, turn_logprobs = await self._generate(prompt_ids + response, allowance)
+            ids = [int(t) for t in ids]
+            if allowance is not None and len(ids) > allowance:
+                ids = ids[:allowance]
+            stopped = bool(ids) and ids[-1] in self._special
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            lengths.expect(text, len(ids))
+            if not stopped and allowance is not None and len(ids) >= allowance:
+                core.mark_cut()
+            used += len(ids)
+            turns.append((len(response), len(response) + len(ids)))
+            decoded.append(_Decoded(self.tokenizer, ids))
+            response += ids
+            mask += [1] * len(ids)
+            if logprobs is not None and turn_logprobs is not None:
+                logprobs += [float(x) for x in list(turn_logprobs)[: len(ids)]]
+            else:
+                logprobs = None
+            _, reward, terminated, truncated, info = env.step(text)
+            step_rewards.append(float(reward))
+            records_after.append(len(info.get("records", ())) or len(turns))
+            if terminated or truncated:
+                break
+            messages = info["messages"]
+            emitted = self.tokenizer.decode(ids[-1:], skip_special_tokens=False) if stopped else ""
+            extra = self.chat.turn_ids(
+                history, messages[len(history)]["content"], emitted, messages[len(history) + 1 :]
+            )
+            response += extra
+            mask += [0] * len(extra)
+            if logprobs is not None:
+                logprobs += [0.0] * len(extra)
+            history = list(messages)
+        actions = _actions(info, turns, decoded, records_after, step_rewards)
+        return Episode(
+            prompt_ids=prompt_ids,
+            response_ids=response,
+            response_mask=mask,
+            response_logprobs=logprobs,
+            reward=float(sum(step_rewards)),
+            step_rewards=step_rewards,
+            attempts=int(info.get("attempt", len(turns))),
+            turns=turns,
+            actions=actions,
+            terminated=bool(terminated),
+            truncated=bool(truncated),
+            info=info,
+        )
+
+    def run(
+        self, env: Any, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> Episode:
+        """Run one episode of ``env`` to its end.
+
+        Args:
+            env: an environment made by ``gym.make`` (wrappers are fine) or a
+                mathattempt_env class.
+            seed: passed to ``env.reset``.
+            options: passed to ``env.reset`` (``index``, ``problem``, ``attempts``).
+
+        Returns:
+            The :class:`~mathattempt_env.rollout.Episode`.
+        """
+        return asyncio.run(self.arun(env, seed=seed, options=options))
+
+    async def arun_many(
+        self,
+        envs: Sequence[Any],
+        *,
+        seeds: Sequence[int | None] | None = None,
+        options: Sequence[dict[str, Any] | None] | None = None,
+    ) -> list[Episode]:
+        """Run one episode in each env concurrently (a coroutine); see :meth:`run_many`."""
+        seeds = list(seeds) if seeds is not None else [None] * len(envs)
+        options = list(options) if options is not None else [None] * len(envs)
+        if not (len(seeds) == len(options) == len(envs)):
+            raise ConfigError(
+                f"run_many: {len(envs)} envs, {len(seeds)} seeds and {len(options)} options"
+            )
+        if len({id(_core(env)) for env in envs}) != len(envs):
+            raise ConfigError("run_many: each concurrent episode needs its own env instance")
+        runs = [
+            self.arun(env, seed=seed, options=option)
+            for env, seed, option in zip(envs, seeds, options, strict=True)
+        ]
+        return list(await asyncio.gather(*runs))
+
+    def run_many(
+        self,
+        envs: Sequence[Any],
+        *,
+        seeds: Sequence[int | None] | None = None,
+        options: Sequence[dict[str, Any] | None] | None = None,
+    ) -> list[Episode]:
+        """Run one episode in each env, all concurrently.
+
+        With an async ``generate`` (a batching generator, a vLLM or verl server), the
+        episodes' generations overlap; with a sync one they take turns.
+
+        Args:
+            envs: one environment per episode (distinct instances).
+            seeds: a reset seed per episode.
+            options: reset options per episode.
+
+        Returns:
+            The episodes, in the order of ``envs``.
+        """
+        return asyncio.run(self.arun_many(envs, seeds=seeds, options=options))
+
+
+def _actions(
+    info: dict[str, Any],
+    turns: list[tuple[int, int]],
+    decoded: list[_Decoded],
+    records_after: list[int],
+    step_rewards: list[float],
+) -> list[ActionSpan]:
+    """The episode's actions located in response tokens (S²R: each solve and verify)."""
+    described = info.get("actions")
+    if described is None:
+        return [
+            ActionSpan("solve", start, end, reward, turn)
+            for turn, ((start, end), reward) in enumerate(zip(turns, step_rewards, strict=True))
+        ]
+    spans = []
+    for number, action in enumerate(described):
+        turn = bisect.bisect_right(records_after, number)
+        offset, _ = turns[turn]
+        first, last = action["span"]
+        spans.append(
+            ActionSpan(
+                action["type"],
+                offset + decoded[turn].token_at(first),
+                offset + decoded[turn].token_at(last),
+                float(action["process_reward"]),
+                turn,
+            )
+        )
+    return spans

@@ -1,0 +1,201 @@
+"""TRL 1.16: real GRPOTrainer / RLOOTrainer steps on CPU through the adapter, with tiny models."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
+
+from mathattempt_env.adapters.trl import (
+    env_reward,
+    make_reward_func,
+    make_rollout_func,
+    problem_dataset,
+)
+from mathattempt_env.rollout.hf import HFGenerator
+from tests.adapters.conftest import check_tokens, replay
+
+
+def _args(cls, tmp_path, **overrides):
+    options = dict(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=8,
+        num_generations=4,
+        max_completion_length=16,
+        max_steps=2,
+        learning_rate=1e-3,
+        temperature=0.7,
+        beta=0.0,
+        report_to="none",
+        use_cpu=True,
+        logging_steps=1,
+        save_strategy="no",
+        seed=0,
+    )
+    options.update(overrides)
+    return cls(**options)
+
+
+def _snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _changed(model, before):
+    return any(not (before[k] == v).all() for k, v in model.state_dict().items())
+
+
+@pytest.fixture
+def spy_generation(monkeypatch):
+    """Record every prompt -> output the HF generator produced (the model's own tokens)."""
+    outputs = {}
+    original = HFGenerator.generate_batch
+
+    def recording(self, prompts, max_new_tokens):
+        results = original(self, prompts, max_new_tokens)
+        for prompt, (ids, _) in zip(prompts, results, strict=True):
+            outputs.setdefault(tuple(prompt), []).append(list(ids))
+        return results
+
+    monkeypatch.setattr(HFGenerator, "generate_batch", recording)
+    return outputs
+
+
+CASES = {
+    "single-turn": ("SingleTurnMath-v0", {}),
+    "multi-attempt": ("MultiAttemptMath-v0", {"attempts": (1, 3)}),
+    "s2r-trajectory": ("S2RMath-v0", {}),
+    "s2r-interactive": ("S2RMath-v0", {"mode": "interactive", "attempts": 2}),
+}
+
+
+@pytest.mark.parametrize("algo", ["grpo", "rloo"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_rollout_func_trains(case, algo, tiny, problems, tmp_path, spy_generation):
+    env_id, env_kwargs = CASES[case]
+    model, tokenizer = tiny
+    env_kwargs = {**env_kwargs, "dataset": problems}
+    dataset = problem_dataset(env_id, limit=16, **env_kwargs)
+    rollout = make_rollout_func(env_id, max_total_tokens=40, max_turn_tokens=16, **env_kwargs)
+    received = []
+
+    def reward(completions, env_reward, **kwargs):
+        received.extend(env_reward)
+        return globals()["env_reward"](completions, env_reward=env_reward)
+
+    # Multi-turn RLOO in TRL is GRPOTrainer + rollout_func with scale_rewards="none".
+    scale = {"grpo": "group", "rloo": "none"}[algo]
+    args = _args(GRPOConfig, tmp_path, scale_rewards=scale)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[reward],
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
+    before = _snapshot(model)
+    calls = []
+    original_call = type(rollout).__call__
+
+    def counting(self, prompts, trainer):
+        out = original_call(self, prompts, trainer)
+        calls.append((list(prompts), out, list(self.last_episodes)))
+        return out
+
+    type(rollout).__call__ = counting
+    try:
+        trainer.train()
+    finally:
+        type(rollout).__call__ = original_call
+
+    assert trainer.state.global_step == 2
+    assert _changed(model, before), "two GRPO steps left the weights unchanged"
+    episodes = [e for _, _, batch in calls for e in batch]
+    assert received == [e.reward for e in episodes]  # the trainer's reward is the env's
+    rewards = {e.reward for e in episodes}
+    assert len(rewards) > 1, rewards
+    for prompts, out, batch in calls:
+        assert len(out["completion_ids"]) == len(prompts)
+        assert out["env_mask"] == [e.response_mask for e in batch]
+        for prompt, episode in zip(prompts, batch, strict=True):
+            check_tokens(episode, spy_generation, tokenizer)
+            assert prompt[-1]["content"] == episode.info["messages"][1]["content"]
+    if case in ("multi-attempt", "s2r-interactive"):
+        assert any(0 in e.response_mask for e in episodes), "no episode had a feedback turn"
+
+
+def test_rewards_replay_in_a_plain_env(tiny, problems, spy_generation):
+    """The driver's episode reward is what the env gives the same text, step by step."""
+    model, tokenizer = tiny
+    from mathattempt_env.rollout import EpisodeDriver
+
+    driver = EpisodeDriver(
+        tokenizer,
+        HFGenerator(model, tokenizer, seed=3),
+        max_total_tokens=40,
+        max_turn_tokens=16,
+    )
+    for env_id, kwargs in CASES.values():
+        envs = [gym.make(env_id, dataset=problems, **kwargs) for _ in range(8)]
+        episodes = driver.run_many(envs, seeds=list(range(8)))
+        for seed, episode in enumerate(episodes):
+            fresh = gym.make(env_id, dataset=problems, **kwargs)
+            assert replay(fresh, episode, tokenizer, seed=seed, options=None) == (
+                episode.step_rewards
+            )
+            check_tokens(episode, spy_generation, tokenizer)
+
+
+@pytest.mark.parametrize("trainer_cls", ["rloo", "grpo"])
+def test_single_turn_reward_func_trains(trainer_cls, tiny, problems, tmp_path):
+    model, tokenizer = tiny
+    dataset = problem_dataset("SingleTurnMath-v0", limit=16, dataset=problems)
+    reward = make_reward_func("paper-single")
+    seen = []
+
+    def spy(completions, answer, **kwargs):
+        values = reward(completions, answer=answer, **kwargs)
+        seen.extend(zip(completions, answer, values, strict=True))
+        return values
+
+    cls, config = {"rloo": (RLOOTrainer, RLOOConfig), "grpo": (GRPOTrainer, GRPOConfig)}[
+        trainer_cls
+    ]
+    trainer = cls(
+        model=model,
+        reward_funcs=[spy],
+        args=_args(config, tmp_path),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )
+    before = _snapshot(model)
+    trainer.train()
+    assert trainer.state.global_step == 2
+    assert _changed(model, before)
+    assert {value for *_, value in seen} <= {1.0, -0.5, -1.0}
+    assert len({value for *_, value in seen}) > 1
+    answers = {p.answer for p in problems}
+    assert {gold for _, gold, _ in seen} <= answers
+
+
+def test_env_reward_rejects_a_mismatched_batch():
+    from mathattempt_env.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="2 rewards for 3 completions"):
+        env_reward(["a", "b", "c"], env_reward=[1.0, 0.0])
+
+
+def test_prompt_not_in_the_env_dataset_is_a_clear_error(problems):
+    from mathattempt_env.adapters.common import ProblemIndex
+    from mathattempt_env.errors import ConfigError
+
+    index = ProblemIndex(problems)
+    with pytest.raises(ConfigError, match="not a problem of the environment's dataset"):
+        index.find([{"role": "user", "content": "What is the airspeed of a swallow?"}])
+
+
+def test_reward_func_grades_conversational_completions():
+    reward = make_reward_func("binary")
+    completions = [[{"role": "assistant", "content": r"\boxed{\frac12}"}], [], None]
+    assert reward(completions, answer=["0.5", "1", "1"]) == [1.0, 0.0, 0.0]
+    assert reward.__name__ == "math_binary"

@@ -7,7 +7,8 @@ HEAVY = ["torch", "transformers", "trl", "verl", "openrlhf", "pettingzoo", "data
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, mathattempt_env, mathattempt_env.grading;"
+        "import sys, mathattempt_env, mathattempt_env.grading, mathattempt_env.rollout,"
+        " mathattempt_env.rollout.batching, mathattempt_env.adapters;"
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

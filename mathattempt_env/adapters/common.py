@@ -6,7 +6,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.types import Problem
+from mathattempt_env.grading import grade
+from mathattempt_env.rewards import RewardScheme
+from mathattempt_env.types import AttemptRecord, Grade, Problem
+
+
+def score_answer(
+    scheme: RewardScheme, text: str, gold: str, *, box: str = "last"
+) -> tuple[float, Grade]:
+    """A single-turn reward: grade ``text`` against ``gold`` and score it with ``scheme``.
+
+    Example:
+        >>> from mathattempt_env.rewards import get_reward
+        >>> score_answer(get_reward("paper-single"), r"\\boxed{5}", "4")[0]
+        -0.5
+    """
+    verdict = grade(text, gold, boxed_only=True, box=box)  # type: ignore[arg-type]
+    record = AttemptRecord("solve", verdict)
+    return scheme([record], new=1, final=True, truncated=False).reward, verdict
 
 
 def make_envs(env_id: str, count: int, env_kwargs: dict[str, Any]) -> list[Any]:

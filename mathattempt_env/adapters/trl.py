@@ -27,14 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from mathattempt_env.adapters.common import ProblemIndex, make_envs
+from mathattempt_env.adapters.common import ProblemIndex, make_envs, score_answer
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.grading import grade
 from mathattempt_env.rewards import get_reward
 from mathattempt_env.rollout import EpisodeDriver
 from mathattempt_env.rollout.batching import Batcher, BatchResult
 from mathattempt_env.rollout.hf import HFGenerator
-from mathattempt_env.types import AttemptRecord
 
 #: Tested TRL versions.
 TRL_VERSIONS = ">=1.16,<1.17"
@@ -234,12 +232,10 @@ def make_reward_func(
     def math_reward(
         completions: Sequence[Any], answer: Sequence[str], **kwargs: Any
     ) -> list[float]:
-        rewards = []
-        for completion, gold in zip(completions, answer, strict=True):
-            verdict = grade(_text(completion), str(gold), boxed_only=True, box=box)  # type: ignore[arg-type]
-            record = AttemptRecord("solve", verdict)
-            rewards.append(scheme([record], new=1, final=True, truncated=False).reward)
-        return rewards
+        return [
+            score_answer(scheme, _text(completion), str(gold), box=box)[0]
+            for completion, gold in zip(completions, answer, strict=True)
+        ]
 
     math_reward.__name__ = f"math_{scheme.name.replace('-', '_')}"
     return math_reward

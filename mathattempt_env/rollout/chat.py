@@ -103,14 +103,14 @@ class ChatMarkup:
         """Environment text (markup included) as token ids; special tokens are parsed."""
         return list(self.tokenizer.encode(text, add_special_tokens=False))
 
-    def turn_ids(
+    def turn_text(
         self,
         history: Sequence[Message],
         content: str,
         emitted: str,
         turns: Sequence[Message],
-    ) -> list[int]:
-        """The environment tokens to append after a model turn.
+    ) -> str:
+        """The environment text (with markup) to append after a model turn.
 
         Args:
             history: the messages before the model's turn.
@@ -122,4 +122,14 @@ class ChatMarkup:
         head = render(self.tokenizer, history, generation=True)
         before = render(self.tokenizer, reply, generation=False)
         after = render(self.tokenizer, [*reply, *turns], generation=True)
-        return self.encode(markup_between(head, before, after, content=content, emitted=emitted))
+        return markup_between(head, before, after, content=content, emitted=emitted)
+
+    def turn_ids(
+        self,
+        history: Sequence[Message],
+        content: str,
+        emitted: str,
+        turns: Sequence[Message],
+    ) -> list[int]:
+        """:meth:`turn_text` as token ids."""
+        return self.encode(self.turn_text(history, content, emitted, turns))

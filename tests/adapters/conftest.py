@@ -68,5 +68,7 @@ def check_tokens(episode, outputs, tokenizer):
             text += tokenizer.eos_token
         position = end
     rendered = tokenizer.apply_chat_template(episode.info["messages"], tokenize=False)
-    at = next((i for i, (a, b) in enumerate(zip(text, rendered, strict=False)) if a != b), len(text))
+    at = next(
+        (i for i, (a, b) in enumerate(zip(text, rendered, strict=False)) if a != b), len(text)
+    )
     assert rendered.startswith(text), (text[at - 60 : at + 30], rendered[at - 60 : at + 30])

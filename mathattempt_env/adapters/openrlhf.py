@@ -1,0 +1,226 @@
+"""OpenRLHF adapter (tested with openrlhf 0.11.x): an agent module and a remote reward function.
+
+This file is itself an OpenRLHF agent module and a reward module::
+
+    AGENT=$(python -c "import mathattempt_env.adapters.openrlhf as m; print(m.__file__)")
+    MATHATTEMPT_ENV=MultiAttemptMath-v0 MATHATTEMPT_ENV_KWARGS='{"attempts": [1, 5]}' \\
+        python -m openrlhf.cli.train_ppo_ray --train.agent_func_path "$AGENT" \\
+        --data.input_key problem --data.label_key answer ...
+
+- ``AgentExecutor`` runs OpenRLHF's ``MultiTurnAgentExecutor`` over :class:`MathAgentInstance`:
+  ``reset`` poses the row's problem (``input_key`` = the problem text, *without*
+  ``--data.apply_chat_template``; ``label_key`` = the gold answer) and returns the
+  environment's opening, chat-templated; ``step`` grades the model's turn in our environment
+  and returns its reward and ``done``, and, when the episode goes on, the feedback as
+  ``environment_feedback`` with the chat template's exact turn markup (closing a turn that
+  was cut at the length limit). OpenRLHF masks those tokens out of the loss
+  (``action_ranges``). ``scores`` is the episode reward so far; ``rewards`` per step sum to it.
+- ``reward_func(queries, prompts, labels)`` for ``--reward.remote_url`` (single-turn).
+
+Configuration comes from the environment (Ray passes it to the workers with
+``runtime_env``): ``MATHATTEMPT_ENV`` (default ``MultiAttemptMath-v0``),
+``MATHATTEMPT_ENV_KWARGS`` (JSON), ``MATHATTEMPT_MAX_TOTAL_TOKENS`` (default 3000, model tokens
+across attempts), ``MATHATTEMPT_REWARD`` (``reward_func``'s scheme, default
+``paper-single``). :func:`make_agent_executor` builds an executor class for a module of your
+own instead.
+
+OpenRLHF gives ``step`` the model's text, not its tokens, so the model-token budget is counted
+by encoding that text (the token context itself is OpenRLHF's, never re-encoded).
+
+Needs the ``openrlhf`` extra and ``pip install --no-deps "openrlhf==0.11.2"``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from openrlhf.utils.agent import AgentInstanceBase, MultiTurnAgentExecutor
+
+from mathattempt_env.adapters.common import make_envs, score_answer
+from mathattempt_env.envs.budget import Budget
+from mathattempt_env.rewards import get_reward
+from mathattempt_env.rollout.chat import ChatMarkup, render
+
+#: Tested OpenRLHF versions.
+OPENRLHF_VERSIONS = ">=0.11,<0.12"
+_TOKENIZER: contextvars.ContextVar[Any] = contextvars.ContextVar("mathattempt_tokenizer")
+
+
+class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
+    """One episode of a mathattempt_env environment, as an OpenRLHF agent instance.
+
+    Subclasses set ``env_id``, ``env_kwargs`` and ``max_total_tokens``
+    (:func:`make_agent_executor` does). The tokenizer comes from the executor's call.
+    """
+
+    env_id = "MultiAttemptMath-v0"
+    env_kwargs: dict[str, Any] = {}
+    max_total_tokens: int | None = 3000
+    _seen: Counter[str] = Counter()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.tokenizer = _TOKENIZER.get()
+        self.chat = ChatMarkup(self.tokenizer)
+        (self.env,) = make_envs(self.env_id, 1, self.env_kwargs)
+        core = self.env.unwrapped
+        core.budget = Budget(None, self.max_total_tokens, lambda text: len(self.chat.encode(text)))
+        self.history: list[dict[str, str]] = []
+        self.total = 0.0
+        eos = getattr(self.tokenizer, "eos_token", None)
+        self.eos: str = eos if isinstance(eos, str) else ""
+        specials = getattr(self.tokenizer, "all_special_tokens", None) or []
+        self.specials: list[str] = [s for s in specials if s]
+
+    async def reset(self, states: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Pose the row's problem; the observation is the templated opening."""
+        question, label = str(states["observation"]), str(states["label"])
+        # A stable seed per problem and sample, so reruns draw the same attempt budgets.
+        type(self)._seen[question] += 1
+        digest = hashlib.sha256(f"{question}\0{self._seen[question]}".encode()).digest()
+        options = {"problem": {"problem": question, "answer": label}}
+        _, info = self.env.reset(seed=int.from_bytes(digest[:4], "big"), options=options)
+        self.history = list(info["messages"])
+        return {"observation": render(self.tokenizer, self.history, generation=True)}
+
+    def _content(self, action_text: str) -> tuple[str, str]:
+        """The model's turn as the env sees it, and the end-of-turn text it emitted."""
+        emitted = self.eos if self.eos and action_text.endswith(self.eos) else ""
+        text = action_text[: len(action_text) - len(emitted)]
+        for special in self.specials:
+            text = text.replace(special, "")
+        return text, emitted
+
+    async def step(self, states: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Grade the model's turn; return reward, done and the feedback with its markup."""
+        text, emitted = self._content(str(states["action_text"]))
+        if not emitted:  # generation stopped at OpenRLHF's length limit
+            self.env.unwrapped.mark_cut()
+        _, reward, terminated, truncated, info = self.env.step(text)
+        self.total += float(reward)
+        done = bool(terminated or truncated)
+        feedback = ""
+        if not done:
+            messages = info["messages"]
+            content = messages[len(self.history)]["content"]
+            turns = messages[len(self.history) + 1 :]
+            feedback = self.chat.turn_text(self.history, content, emitted, turns)
+            self.history = list(messages)
+        return {
+            "rewards": torch.tensor(float(reward)),
+            "scores": torch.tensor(self.total),
+            "environment_feedback": feedback,
+            "done": done,
+            "sampling_params": states.get("sampling_params"),
+            "extra_logs": {
+                "attempts": float(info.get("attempt", 0)),
+                "correct": float(bool(info.get("correct", False))),
+                "truncated": float(bool(truncated)),
+            },
+        }
+
+
+class MathAgentExecutor(MultiTurnAgentExecutor):  # type: ignore[misc]
+    """OpenRLHF's multi-turn executor over :class:`MathAgentInstance` (or a subclass)."""
+
+    instance_cls: type[MathAgentInstance] = MathAgentInstance
+
+    def __init__(self) -> None:
+        super().__init__(self.instance_cls)
+
+    async def execute(
+        self,
+        prompt: Any,
+        label: Any,
+        sampling_params: Any,
+        max_length: int,
+        hf_tokenizer: Any,
+        llm_engine: Any,
+        images: Any = None,
+    ) -> dict[str, Any]:
+        """Run one episode; see OpenRLHF's ``MultiTurnAgentExecutor.execute``."""
+        token = _TOKENIZER.set(hf_tokenizer)
+        try:
+            result: dict[str, Any] = await super().execute(
+                prompt, label, sampling_params, max_length, hf_tokenizer, llm_engine, images
+            )
+        finally:
+            _TOKENIZER.reset(token)
+        return result
+
+
+def make_agent_executor(
+    env_id: str = "MultiAttemptMath-v0", *, max_total_tokens: int | None = 3000, **env_kwargs: Any
+) -> type[MathAgentExecutor]:
+    """An ``AgentExecutor`` class for an agent module of your own.
+
+    Example (``my_agent.py``, passed as ``--train.agent_func_path my_agent.py``)::
+
+        from mathattempt_env.adapters.openrlhf import make_agent_executor
+        AgentExecutor = make_agent_executor("S2RMath-v0", mode="interactive")
+    """
+    instance = type(
+        "ConfiguredMathAgentInstance",
+        (MathAgentInstance,),
+        {
+            "env_id": env_id,
+            "env_kwargs": dict(env_kwargs),
+            "max_total_tokens": max_total_tokens,
+            "_seen": Counter(),
+        },
+    )
+    return type("AgentExecutor", (MathAgentExecutor,), {"instance_cls": instance})
+
+
+def _from_environ() -> type[MathAgentExecutor]:
+    budget = os.environ.get("MATHATTEMPT_MAX_TOTAL_TOKENS", "3000")
+    return make_agent_executor(
+        os.environ.get("MATHATTEMPT_ENV", "MultiAttemptMath-v0"),
+        max_total_tokens=int(budget) if budget.strip().lower() != "none" else None,
+        **json.loads(os.environ.get("MATHATTEMPT_ENV_KWARGS", "{}")),
+    )
+
+
+#: The executor OpenRLHF loads from this file (configured from the environment variables).
+AgentExecutor = _from_environ()
+
+
+def _response(query: str, prompt: str) -> str:
+    if query.startswith(prompt):
+        return query[len(prompt) :]
+    marker = "<|im_start|>assistant\n"
+    return query.rsplit(marker, 1)[-1] if marker in query else query
+
+
+def reward_func(
+    queries: Sequence[str], prompts: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
+    """OpenRLHF's remote reward function: grade each response against its label.
+
+    ``queries`` are prompt + response as decoded text; the response is what follows the
+    prompt. The scheme is ``MATHATTEMPT_REWARD`` (default ``paper-single``).
+
+    Example:
+        >>> out = reward_func(["Q: 1+1? A: \\\\boxed{2}<|im_end|>"], ["Q: 1+1? A: "], ["2"])
+        >>> out["rewards"].tolist(), out["extra_logs"]["correct"].tolist()
+        ([1.0], [1.0])
+    """
+    scheme = get_reward(os.environ.get("MATHATTEMPT_REWARD", "paper-single"))
+    rewards, correct = [], []
+    for query, prompt, label in zip(queries, prompts, labels, strict=True):
+        text = _response(str(query), str(prompt)).replace("<|im_end|>", "")
+        reward, verdict = score_answer(scheme, text, str(label))
+        rewards.append(reward)
+        correct.append(float(verdict.correct))
+    values = torch.tensor(rewards, dtype=torch.float32)
+    return {
+        "rewards": values,
+        "scores": values.clone(),
+        "extra_logs": {"correct": torch.tensor(correct)},
+    }

@@ -1,0 +1,224 @@
+"""verl 0.9: the agent loop under verl's real base class, with a fake server backed by a tiny model."""
+
+from __future__ import annotations
+
+import asyncio
+
+import hydra
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+from verl.experimental.agent_loop.agent_loop import (
+    AgentLoopOutput,
+    DictConfigWrap,
+    ToolListWrap,
+    _agent_loop_registry,
+)
+from verl.utils.dataset.rl_dataset import RLHFDataset
+from verl.workers.rollout.replica import TokenOutput
+
+from mathattempt_env.adapters.verl import (
+    AGENT_NAME,
+    MathAttemptAgentLoop,
+    compute_score,
+    export_parquet,
+    verl_rows,
+)
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.rollout.hf import HFGenerator
+
+
+class FakeServerManager:
+    """verl's server_manager.generate, token-in/token-out, backed by a tiny HF model."""
+
+    def __init__(self, model, tokenizer, seed=0):
+        self.generator = HFGenerator(model, tokenizer, seed=seed)
+        self.calls = []
+        self.outputs = {}
+
+    async def generate(self, request_id, *, prompt_ids, sampling_params, **kwargs):
+        assert all(isinstance(t, int) for t in prompt_ids)
+        limit = sampling_params.get("max_tokens")
+        self.calls.append((request_id, len(prompt_ids), limit))
+        ids, logprobs = await self.generator(prompt_ids, limit)
+        self.outputs.setdefault(tuple(prompt_ids), []).append(list(ids))
+        return TokenOutput(token_ids=ids, log_probs=logprobs, stop_reason="completed")
+
+
+def _loop(server, tokenizer, response_length=64):
+    config = OmegaConf.create(
+        {
+            "actor_rollout_ref": {
+                "rollout": {"prompt_length": 512, "response_length": response_length}
+            },
+            "data": {},
+        }
+    )
+    # Built the way verl's AgentLoopWorker builds it: hydra.instantiate on the registry entry.
+    return hydra.utils.instantiate(
+        config=_agent_loop_registry[AGENT_NAME],
+        trainer_config=DictConfigWrap(config=config),
+        server_manager=server,
+        tokenizer=tokenizer,
+        processor=None,
+        hf_model_type="qwen2",
+        dataset_cls=RLHFDataset,
+        data_config=DictConfigWrap(config.data),
+        tools=ToolListWrap([]),
+    )
+
+
+def _run(loop, row):
+    fields = {k: v for k, v in row.items() if k != "prompt"}
+    return asyncio.run(loop.run({"temperature": 1.0}, raw_prompt=row["prompt"], **fields))
+
+
+def test_registered_under_verls_base_class():
+    assert _agent_loop_registry[AGENT_NAME]["_target_"].endswith("MathAttemptAgentLoop")
+
+
+@pytest.mark.parametrize(
+    ("env_id", "env_kwargs"),
+    [
+        ("MultiAttemptMath-v0", {"attempts": 3}),
+        ("S2RMath-v0", {"mode": "interactive", "attempts": 2}),
+        ("S2RMath-v0", {}),
+        ("SingleTurnMath-v0", {}),
+    ],
+)
+def test_agent_loop_masks_reward_and_turns(env_id, env_kwargs, tiny, problems):
+    model, tokenizer = tiny
+    server = FakeServerManager(model, tokenizer)
+    loop = _loop(server, tokenizer, response_length=400)
+    assert isinstance(loop, MathAttemptAgentLoop)
+    rows = verl_rows(problems, env_id=env_id, limit=6, **env_kwargs)
+    for row in rows:
+        row["extra_info"]["max_total_tokens"] = 48
+        output = _run(loop, row)
+        assert isinstance(output, AgentLoopOutput)
+        assert (
+            len(output.response_ids) == len(output.response_mask) == len(output.response_logprobs)
+        )
+        assert 0 < sum(output.response_mask) <= 48
+        assert output.reward_score is not None
+        turns = output.extra_fields["turn_scores"]
+        assert output.reward_score == pytest.approx(sum(turns))
+        # the user turn, each model turn, and one environment turn between model turns
+        assert output.num_turns == 1 + len(turns) + (len(turns) - 1)
+        # env tokens carry logprob 0.0 and mask 0
+        for token_mask, logprob in zip(output.response_mask, output.response_logprobs, strict=True):
+            if token_mask == 0:
+                assert logprob == 0.0
+        as_dict = output.as_dict()  # what verl's postprocessing consumes
+        assert as_dict["rm_scores"][-1] == output.reward_score
+    assert len({id_ for id_, _, _ in server.calls}) == len(server.calls)
+
+
+def test_model_tokens_round_trip_and_feedback_masked(tiny, problems):
+    model, tokenizer = tiny
+    server = FakeServerManager(model, tokenizer, seed=1)
+    loop = _loop(server, tokenizer, response_length=400)
+    rows = verl_rows(problems, env_id="MultiAttemptMath-v0", limit=8, attempts=3)
+    saw_feedback = False
+    for row in rows:
+        row["extra_info"]["max_total_tokens"] = 48
+        output = _run(loop, row)
+        ids, mask = output.response_ids, output.response_mask
+        # Rebuild the episode's model turns from the mask: each is a generator output, verbatim.
+        spans, start = [], None
+        for i, m in enumerate([*mask, 0]):
+            if m and start is None:
+                start = i
+            if not m and start is not None:
+                spans.append((start, i))
+                start = None
+        context = list(output.prompt_ids)
+        for s, e in spans:
+            generated = server.outputs[tuple(context + ids[:s])]
+            assert ids[s:e] in [g[: e - s] for g in generated]
+        feedback = tokenizer.decode([t for t, m in zip(ids, mask, strict=True) if m == 0])
+        if feedback:
+            saw_feedback = True
+            assert "Your answer is incorrect." in feedback
+            assert "<|im_start|>system" in feedback
+    assert saw_feedback
+
+
+def test_length_cut_closes_the_turn_or_ends_the_episode(tiny, problems):
+    model, tokenizer = tiny
+    server = FakeServerManager(model, tokenizer, seed=2)
+    loop = _loop(server, tokenizer, response_length=400)
+    rows = verl_rows(problems, env_id="MultiAttemptMath-v0", limit=4, attempts=5)
+    for row in rows:
+        row["extra_info"]["max_total_tokens"] = 12  # a few tokens: turns are cut
+        output = _run(loop, row)
+        ids, mask = output.response_ids, output.response_mask
+        assert sum(mask) <= 12
+        assert (
+            output.extra_fields["truncated"]
+            or output.extra_fields["correct"]
+            or (output.extra_fields["attempts"] == 5)
+        )
+        text = tokenizer.decode(ids)
+        # A cut turn followed by feedback was closed by the environment before the next turn.
+        for piece in text.split("<|im_start|>system")[1:]:
+            assert piece.startswith("\n")
+        for index in range(1, len(ids)):
+            if mask[index - 1] == 1 and mask[index] == 0:
+                # the first environment token after a cut turn is the end-of-turn marker
+                assert (
+                    ids[index - 1] == tokenizer.eos_token_id or ids[index] == tokenizer.eos_token_id
+                )
+        if output.extra_fields["truncated"]:
+            assert mask[-1] == 1  # the episode ended at the budget, nothing appended after it
+
+
+def test_compute_score_matches_the_grader():
+    assert compute_score("x", r"\boxed{2}", "2")["score"] == 1.0
+    assert compute_score("x", r"\boxed{3}", "2")["score"] == -0.5
+    assert compute_score("x", r"\boxed{3}", "2", reward="binary")["score"] == 0.0
+    assert compute_score("x", r"\boxed{\dfrac{1}{2}}", r"\frac12", extra_info={})["correct"]
+
+
+def test_parquet_round_trips_through_verls_dataset(tmp_path, problems):
+    from mathattempt_env.rollout.tiny import tiny_tokenizer
+
+    path = tmp_path / "train.parquet"
+    assert export_parquet(
+        str(path), problems, env_id="MultiAttemptMath-v0", attempts=(1, 5)
+    ) == len(problems)
+    frame = pd.read_parquet(path)
+    assert list(frame.columns) == [
+        "data_source",
+        "prompt",
+        "ability",
+        "reward_model",
+        "extra_info",
+        "agent_name",
+    ]
+    expected = verl_rows(problems, env_id="MultiAttemptMath-v0", attempts=(1, 5))
+    dataset = RLHFDataset(
+        data_files=[str(path)],
+        tokenizer=tiny_tokenizer(),
+        config=OmegaConf.create({"max_prompt_length": 1024, "cache_dir": str(tmp_path / "cache")}),
+    )
+    assert len(dataset) == len(expected)
+    for i in (0, len(expected) - 1):
+        item = dataset[i]
+        assert [dict(m) for m in item["raw_prompt"]] == expected[i]["prompt"]
+        assert item["reward_model"]["ground_truth"] == expected[i]["reward_model"]["ground_truth"]
+        assert item["agent_name"] == AGENT_NAME
+        info = item["extra_info"]
+        assert info["problem"] == problems[i].problem and info["answer"] == problems[i].answer
+
+
+def test_rows_without_our_extra_info_are_a_clear_error(tiny):
+    model, tokenizer = tiny
+    loop = _loop(FakeServerManager(model, tokenizer), tokenizer)
+    with pytest.raises(ConfigError, match="extra_info has no 'problem'"):
+        _run(loop, {"prompt": [], "extra_info": {"index": 3}})
+
+
+def test_export_rejects_non_json_env_arguments(tmp_path, problems):
+    with pytest.raises(ConfigError, match="JSON"):
+        export_parquet(str(tmp_path / "x.parquet"), problems, length_fn=len)

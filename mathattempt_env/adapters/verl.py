@@ -87,12 +87,14 @@ def verl_rows(
     limit: int | None = None,
     agent_name: str = AGENT_NAME,
     data_dir: str | None = None,
+    max_total_tokens: int | None = None,
     **env_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """A dataset's problems as verl rows.
 
     ``prompt`` is the environment's opening for the problem (what a single-turn run shows the
-    model); the agent loop rebuilds the opening itself from ``extra_info``.
+    model); the agent loop rebuilds the opening itself from ``extra_info``, which also holds
+    ``max_total_tokens`` (the model-token budget per episode) when given.
 
     Example:
         >>> row = verl_rows(limit=1)[0]
@@ -121,6 +123,7 @@ def verl_rows(
                     "answer": problem.answer,
                     "env_id": env_id,
                     "env_kwargs": json.dumps(env_kwargs, sort_keys=True),
+                    **({"max_total_tokens": max_total_tokens} if max_total_tokens else {}),
                 },
                 "agent_name": agent_name,
             }

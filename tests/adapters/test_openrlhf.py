@@ -163,3 +163,57 @@ def test_make_agent_executor_configures_its_own_class():
     assert issubclass(cls, AgentExecutorBase)
     assert cls.instance_cls.env_kwargs == {"mode": "interactive"}
     assert adapter.AgentExecutor.instance_cls.env_id == "MultiAttemptMath-v0"
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples" / "openrlhf"
+
+
+def test_example_script_uses_flags_of_the_pinned_openrlhf():
+    """Every --flag in run.sh is defined by OpenRLHF 0.11's train_ppo_ray parser."""
+    import re
+
+    import openrlhf
+
+    cli = __import__("pathlib").Path(openrlhf.__file__).parent / "cli" / "train_ppo_ray.py"
+    source = cli.read_text()
+    defined = set(re.findall(r'"(--[a-z_.]+)"', source))
+    prefixed = re.findall(r'f"--\{prefix\}\.([a-z_.]+)"', source)
+    defined |= {f"--{p}.{rest}" for p in ("actor", "critic") for rest in prefixed}
+    text = (EXAMPLES / "run.sh").read_text()
+    flags = set(re.findall(r"(--[a-z_]+\.[a-z_.]+)", text))
+    assert len(flags) > 15 and flags <= defined, sorted(flags - defined)
+    ppo = text[text.index("ppo) ") : text.index("rloo) ")]
+    rloo = text[text.index("rloo) ") : text.index("*) echo")]
+    assert "--algo.advantage.estimator gae" in ppo and "--critic.adam.lr 1e-5" in ppo
+    assert "--algo.advantage.estimator rloo" in rloo and "--critic" not in rloo
+    for value in (
+        "--algo.advantage.gamma 1.0",
+        "--algo.advantage.lambd 0.99",
+        "--algo.kl.init_coef 0.01",
+        "--actor.adam.lr 5e-7",
+        "--rollout.temperature 1.0",
+    ):
+        assert value in text
+
+
+def test_prepare_data_rows_drive_the_agent(tmp_path, tiny, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "train.jsonl"
+    subprocess.run(
+        [sys.executable, str(EXAMPLES / "prepare_data.py"), "--limit", "3", "--out", str(out)],
+        check=True,
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [sorted(r) for r in rows] == [["answer", "id", "problem"]] * 3
+    model, tokenizer = tiny
+    module = load_agent_module(
+        adapter.__file__, monkeypatch, MATHATTEMPT_ENV_KWARGS='{"attempts": [1, 5]}'
+    )
+    engine = FakeEngine(model, tokenizer)
+    for row in rows:
+        problem = SimpleNamespace(problem=row["problem"], answer=row["answer"])
+        out_ = _execute(module.AgentExecutor(), problem, tokenizer, engine)
+        assert row["problem"] in tokenizer.decode(out_["observation_tokens"])

@@ -222,3 +222,80 @@ def test_rows_without_our_extra_info_are_a_clear_error(tiny):
 def test_export_rejects_non_json_env_arguments(tmp_path, problems):
     with pytest.raises(ConfigError, match="JSON"):
         export_parquet(str(tmp_path / "x.parquet"), problems, length_fn=len)
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples" / "verl"
+
+
+@pytest.mark.parametrize(
+    ("name", "estimator", "n", "response_length"),
+    [
+        ("multi_attempt_ppo", "gae", 1, 3584),
+        ("multi_attempt_rloo", "rloo", 4, 3584),
+        ("s2r_rloo", "rloo", 4, 8192),
+    ],
+)
+def test_example_configs_compose_on_verls_own_config(name, estimator, n, response_length):
+    """The example YAMLs are valid overrides of verl's ppo_trainer config, with the paper's values."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(EXAMPLES), version_base=None):
+        config = compose(config_name=name)
+    assert config.algorithm.adv_estimator == estimator
+    assert (config.algorithm.gamma, config.algorithm.lam) == (1.0, 0.99)
+    actor = config.actor_rollout_ref.actor
+    assert (actor.optim.lr, actor.kl_loss_coef, actor.use_kl_loss) == (5e-7, 0.01, True)
+    assert actor.kl_loss_type == "low_var_kl"  # the k3 estimator
+    assert config.critic.optim.lr == 1e-5
+    rollout = config.actor_rollout_ref.rollout
+    assert (rollout.n, rollout.temperature, rollout.response_length) == (n, 1.0, response_length)
+    assert rollout.agent.default_agent_loop == AGENT_NAME
+    assert config.reward.custom_reward_function.name == "compute_score"
+
+
+def test_example_agent_loop_yaml_registers_our_loop(tiny):
+    """What AgentLoopWorker does with agent_loop_config_path, then one episode through it."""
+    model, tokenizer = tiny
+    entries = OmegaConf.load(EXAMPLES / "agent_loop.yaml")
+    saved = dict(_agent_loop_registry)
+    try:
+        for entry in entries:
+            _agent_loop_registry[entry.name] = entry
+        loop = _loop(FakeServerManager(model, tokenizer), tokenizer)
+        assert type(loop) is MathAttemptAgentLoop
+    finally:
+        _agent_loop_registry.clear()
+        _agent_loop_registry.update(saved)
+
+
+def test_prepare_data_script_writes_rows_the_loop_reads(tmp_path, tiny):
+    import subprocess
+    import sys
+
+    out = tmp_path / "train.parquet"
+    subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "prepare_data.py"),
+            "--env",
+            "MultiAttemptMath-v0",
+            "--attempts",
+            "1",
+            "5",
+            "--limit",
+            "5",
+            "--max-total-tokens",
+            "32",
+            "--out",
+            str(out),
+        ],
+        check=True,
+    )
+    frame = pd.read_parquet(out)
+    assert len(frame) == 5
+    row = frame.iloc[0].to_dict()
+    row["prompt"] = [dict(m) for m in row["prompt"]]
+    assert row["extra_info"]["max_total_tokens"] == 32
+    model, tokenizer = tiny
+    output = _run(_loop(FakeServerManager(model, tokenizer), tokenizer, response_length=400), row)
+    assert sum(output.response_mask) <= 32

@@ -22,6 +22,7 @@ class HFGenerator(Batcher):
         max_new_tokens: the per-call cap when the driver gives none.
         seed: seeds sampling; each batch draws from a torch generator state kept here.
         max_batch: the most prompts per ``model.generate`` call.
+        generate_kwargs: more keyword arguments for ``model.generate`` (e.g. ``top_k``).
 
     Example:
         >>> import gymnasium as gym
@@ -46,8 +47,10 @@ class HFGenerator(Batcher):
         max_new_tokens: int = 1024,
         seed: int | None = None,
         max_batch: int | None = None,
+        generate_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(self.generate_batch, max_batch=max_batch)
+        self.generate_kwargs = dict(generate_kwargs or {})
         self.model, self.tokenizer = model, tokenizer
         self.temperature, self.top_p = temperature, top_p
         self.default_max_new_tokens = max_new_tokens
@@ -83,6 +86,7 @@ class HFGenerator(Batcher):
                 return_dict_in_generate=True,
                 output_scores=True,
                 **options,
+                **self.generate_kwargs,
             )
             if self._rng_state is not None:
                 self._rng_state = torch.get_rng_state()

@@ -199,3 +199,39 @@ def test_reward_func_grades_conversational_completions():
     completions = [[{"role": "assistant", "content": r"\boxed{\frac12}"}], [], None]
     assert reward(completions, answer=["0.5", "1", "1"]) == [1.0, 0.0, 0.0]
     assert reward.__name__ == "math_binary"
+
+
+def test_rollout_func_uses_trainer_vllm_generation_when_use_vllm(tiny, problems):
+    """With use_vllm=True the rollout generates through trainer.vllm_generation.generate."""
+    from types import SimpleNamespace
+
+    model, tokenizer = tiny
+    hf = HFGenerator(model, tokenizer, seed=0, max_new_tokens=16)
+    calls = []
+
+    class VLLMGeneration:  # TRL's VLLMGeneration.generate signature and return shape
+        def generate(self, prompts, images, num_generations):
+            calls.append((len(prompts), images, num_generations))
+            results = hf.generate_batch(prompts, 16)
+            completions = [ids for ids, _ in results]
+            logprobs = [[[lp] for lp in lps] for _, lps in results]
+            token_ids = [[[t] for t in ids] for ids in completions]
+            return prompts, completions, logprobs, token_ids
+
+    trainer = SimpleNamespace(
+        use_vllm=True, vllm_generation=VLLMGeneration(), processing_class=tokenizer
+    )
+    rollout = make_rollout_func(
+        "MultiAttemptMath-v0", attempts=2, dataset=problems, max_total_tokens=32
+    )
+    prompts = problem_dataset("MultiAttemptMath-v0", limit=3, attempts=2, dataset=problems)[
+        "prompt"
+    ]
+    out = rollout(prompts, trainer)
+    assert calls and all(images is None and n == 1 for _, images, n in calls)
+    assert len(out["completion_ids"]) == 3
+    for ids, mask, logprobs in zip(
+        out["completion_ids"], out["env_mask"], out["logprobs"], strict=True
+    ):
+        assert len(ids) == len(mask) == len(logprobs)
+        assert all(lp == 0.0 for lp, m in zip(logprobs, mask, strict=True) if m == 0)

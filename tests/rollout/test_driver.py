@@ -1,0 +1,184 @@
+"""The episode driver with scripted generators: token rules, budgets, spans, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+
+import gymnasium as gym
+import pytest
+
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.rollout import EpisodeDriver
+from mathattempt_env.rollout.batching import Batcher
+from mathattempt_env.rollout.tiny import tiny_tokenizer
+
+VERIFY = "\n\nWait, let me recheck my solution.\n\n"
+RETRY = "\n\nLet me try again.\n\n"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return tiny_tokenizer()
+
+
+def scripted(tokenizer, *texts):
+    """A one-argument generate that answers with each text in turn (then repeats the last)."""
+    turns = list(texts)
+
+    def generate(prompt_ids):
+        text = turns.pop(0) if len(turns) > 1 else turns[0]
+        return tokenizer.encode(text), None
+
+    return generate
+
+
+def test_gold_on_the_second_attempt(tokenizer):
+    env = gym.make("MultiAttemptMath-v0", attempts=3)
+    env.reset(seed=0)
+    gold = env.unwrapped.problem.answer
+    driver = EpisodeDriver(
+        tokenizer, scripted(tokenizer, r"\boxed{x}<|im_end|>", rf"\boxed{{{gold}}}<|im_end|>")
+    )
+    episode = driver.run(env, seed=0)
+    assert (episode.attempts, episode.reward, episode.step_rewards) == (2, 1.0, [0.0, 1.0])
+    assert episode.terminated and not episode.truncated and episode.correct
+    assert episode.response_logprobs is None
+    (_, end), (start, stop) = episode.turns
+    assert stop == len(episode.response_ids)
+    feedback = tokenizer.decode(episode.response_ids[end:start])
+    assert feedback == (
+        "\n<|im_start|>system\nYour answer is incorrect. You have 2 attempts left. Try an "
+        "alternative.<|im_end|>\n<|im_start|>assistant\n"
+    )
+    assert episode.response_mask == [1] * end + [0] * (start - end) + [1] * (stop - start)
+
+
+def test_turn_budget_cuts_closes_and_total_budget_truncates(tokenizer):
+    long = "blah " * 100  # never stops by itself
+    driver = EpisodeDriver(
+        tokenizer, scripted(tokenizer, long), max_total_tokens=25, max_turn_tokens=10
+    )
+    env = gym.make("MultiAttemptMath-v0", attempts=5)
+    episode = driver.run(env, seed=1)
+    lengths = [end - start for start, end in episode.turns]
+    assert lengths == [10, 10, 5] and sum(episode.response_mask) == 25
+    assert episode.truncated and not episode.terminated and episode.reward == -1.0
+    assert [r.cut for r in episode.info["records"]] == [True, True, True]
+    assert episode.info["length_used"] == 25
+    # A cut turn is closed by the environment: its first token is the end-of-turn marker.
+    for (_, end), (start, _) in zip(episode.turns, episode.turns[1:], strict=False):
+        assert episode.response_ids[end] == tokenizer.eos_token_id
+        assert tokenizer.decode(episode.response_ids[end:start]).startswith("<|im_end|>\n<|im")
+    # Nothing is appended after the last turn.
+    assert episode.response_mask[-1] == 1
+
+
+def test_async_generate_and_logprobs(tokenizer):
+    async def generate(prompt_ids, max_new_tokens):
+        ids = tokenizer.encode(r"\boxed{1}<|im_end|>")
+        return ids, [-0.5] * len(ids)
+
+    driver = EpisodeDriver(tokenizer, generate)
+    episode = driver.run(gym.make("MultiAttemptMath-v0", attempts=2), seed=0)
+    logprobs = episode.response_logprobs
+    assert len(logprobs) == len(episode.response_ids)
+    assert all(
+        lp == (-0.5 if m else 0.0) for lp, m in zip(logprobs, episode.response_mask, strict=True)
+    )
+
+
+def test_s2r_trajectory_actions_are_located_in_tokens(tokenizer):
+    env = gym.make("S2RMath-v0")
+    env.reset(seed=2)
+    gold = env.unwrapped.problem.answer
+    text = (r"\boxed{x}" + VERIFY + "Therefore, the answer is incorrect." + RETRY
+            + rf"\boxed{{{gold}}}" + VERIFY + "Therefore, the answer is correct.<|im_end|>")  # fmt: skip
+    episode = EpisodeDriver(tokenizer, scripted(tokenizer, text)).run(env, seed=2)
+    kinds = [(a.kind, a.reward) for a in episode.actions]
+    assert kinds == [("solve", -1.0), ("verify", 1.0), ("solve", 1.0), ("verify", 1.0)]
+    pieces = [tokenizer.decode(episode.response_ids[a.start : a.end]) for a in episode.actions]
+    assert pieces[0] == r"\boxed{x}"
+    assert pieces[1].strip().endswith("the answer is incorrect.")
+    assert pieces[2].strip().endswith(rf"\boxed{{{gold}}}")
+    assert pieces[3].strip().endswith("the answer is correct.")
+    rewards = episode.token_rewards()
+    assert [rewards[a.end - 1] for a in episode.actions] == [-1.0, 1.0, 1.0, 1.0]
+    assert sum(rewards) == 2.0 and episode.reward == 1.0
+
+
+def test_generator_output_over_the_limit_is_cut_to_it(tokenizer):
+    driver = EpisodeDriver(tokenizer, scripted(tokenizer, "word " * 50), max_total_tokens=7)
+    episode = driver.run(gym.make("SingleTurnMath-v0"), seed=0)
+    assert sum(episode.response_mask) == 7 and episode.truncated
+
+
+def test_bad_configuration_is_a_clear_error(tokenizer):
+    with pytest.raises(ConfigError, match="generate: expected a callable"):
+        EpisodeDriver(tokenizer, "not callable")
+    with pytest.raises(ConfigError, match="max_total_length"):
+        EpisodeDriver(tokenizer, scripted(tokenizer, "x"), max_total_tokens=0)
+    driver = EpisodeDriver(tokenizer, lambda ids: [1, 2, 3])
+    with pytest.raises(ConfigError, match=r"expected a \(token_ids, logprobs\) tuple"):
+        driver.run(gym.make("SingleTurnMath-v0"), seed=0)
+    with pytest.raises(ConfigError, match="expected a mathattempt_env environment"):
+        driver.run(gym.make("CartPole-v1"))
+    env = gym.make("SingleTurnMath-v0")
+    with pytest.raises(ConfigError, match="its own env instance"):
+        driver.run_many([env, env])
+
+
+def test_a_template_that_rewrites_history_is_refused(tokenizer):
+    class Rewriting:
+        """Numbers turns from the end: adding a turn changes every earlier one."""
+
+        def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=False):
+            n = len(messages)
+            body = "".join(f"[{n - i}:{m['role']}]{m['content']}" for i, m in enumerate(messages))
+            return body + ("[a]" if add_generation_prompt else "")
+
+        def encode(self, text, add_special_tokens=False):
+            return tokenizer.encode(text, add_special_tokens=False)
+
+        def decode(self, ids, skip_special_tokens=False):
+            return tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
+
+    driver = EpisodeDriver(Rewriting(), scripted(tokenizer, r"\boxed{x}<|im_end|>"))
+    with pytest.raises(ConfigError, match="not append-only"):
+        driver.run(gym.make("MultiAttemptMath-v0", attempts=2), seed=0)
+
+
+def test_batcher_serves_concurrent_requests_in_one_call_and_shares_failures():
+    calls = []
+
+    def batch(prompts, limit):
+        calls.append((len(prompts), limit))
+        if len(calls) == 2:
+            raise RuntimeError("server down")
+        return [([len(p)] * 9, None) for p in prompts]
+
+    batcher = Batcher(batch)
+
+    async def main():
+        first = await asyncio.gather(*(batcher([0] * i, i) for i in range(1, 5)))
+        second = await asyncio.gather(batcher([1], 2), batcher([2], 3), return_exceptions=True)
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert calls == [(4, 4), (2, 3)]
+    assert [ids for ids, _ in first] == [[1], [2, 2], [3, 3, 3], [4, 4, 4, 4]]
+    assert all(isinstance(e, RuntimeError) for e in second)
+
+
+def test_same_seed_same_episode(tokenizer):
+    from mathattempt_env.rollout.hf import HFGenerator
+    from mathattempt_env.rollout.tiny import tiny_qwen2
+
+    model, tok = tiny_qwen2(tokenizer)
+    runs = []
+    for _ in range(2):
+        driver = EpisodeDriver(tok, HFGenerator(model, tok, seed=7), max_total_tokens=20)
+        envs = [gym.make("MultiAttemptMath-v0") for _ in range(3)]
+        runs.append(
+            [(e.prompt_ids, e.response_ids) for e in driver.run_many(envs, seeds=[1, 2, 3])]
+        )
+    assert runs[0] == runs[1]

@@ -87,7 +87,8 @@ class _Decoded:
         """The fewest leading tokens whose text reaches ``char`` characters."""
         if char <= 0:
             return 0
-        return bisect.bisect_left(range(len(self.ids)), char, key=lambda k: self._length(k + 1)) + 1
+        found = bisect.bisect_left(range(len(self.ids)), char, key=lambda k: self._length(k + 1))
+        return min(found + 1, len(self.ids))
 
 
 class EpisodeDriver:

@@ -161,3 +161,34 @@ def test_vector_envs(vector, env_id):
         assert reward.shape == (3,) and info["grade"].shape == (3,)
     finally:
         envs.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_reset_can_pose_a_problem_from_outside_the_dataset(env_id):
+    from mathattempt_env.errors import ConfigError, DatasetError
+
+    env = gym.make(env_id)
+    problem = {"problem": "What is $6 \\times 7$?", "answer": "42"}
+    _, info = env.reset(seed=0, options={"problem": problem})
+    assert info["index"] == -1 and info["problem_id"].startswith("given-")
+    assert "What is $6 \\times 7$?" in info["messages"][-1]["content"]
+    assert "42" not in str(info["messages"])  # the gold is never shown
+    _, again = env.reset(seed=0, options={"problem": problem})
+    assert again["problem_id"] == info["problem_id"]  # a stable id, not Python's salted hash
+    *_, step_info = env.step(r"\boxed{42}")
+    assert step_info["grade"].correct
+    with pytest.raises(ConfigError, match="'index' or 'problem', not both"):
+        env.reset(options={"problem": problem, "index": 0})
+    with pytest.raises(DatasetError, match="unbalanced braces"):
+        env.reset(options={"problem": {"problem": "x", "answer": "\\frac{1}{2"}})
+
+
+def test_mark_cut_applies_to_the_next_action_only():
+    env = gym.make("MultiAttemptMath-v0", attempts=3)
+    env.reset(seed=0)
+    env.unwrapped.mark_cut()
+    assert env.step("partial")[-1]["cut"] is True
+    assert env.step("whole")[-1]["cut"] is False
+    env.unwrapped.mark_cut()
+    env.reset(seed=0)  # a new episode forgets a pending mark
+    assert env.step("whole")[-1]["cut"] is False

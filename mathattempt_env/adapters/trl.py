@@ -121,8 +121,15 @@ class EnvRollout:
         envs = self._envs[: len(prompts)]
         if self._index is None:
             self._index = ProblemIndex(envs[0].unwrapped.problems)
-        options = [{"index": self._index.find(prompt)} for prompt in prompts]
-        seeds = [int(s) for s in self._rng.integers(2**31, size=len(prompts))]
+        indices = [self._index.find(prompt) for prompt in prompts]
+        options = [{"index": index} for index in indices]
+        # One reset seed per group (TRL repeats each prompt num_generations times in a row),
+        # so a group's episodes share the attempt budget drawn for it and the group baseline
+        # compares like with like; across groups the budget is still drawn per episode.
+        seeds: list[int] = []
+        for number, index in enumerate(indices):
+            same_group = number > 0 and index == indices[number - 1]
+            seeds.append(seeds[-1] if same_group else int(self._rng.integers(2**31)))
         driver = EpisodeDriver(
             trainer.processing_class,
             self._generator(trainer),
@@ -159,7 +166,8 @@ def make_rollout_func(
         max_total_tokens: the model tokens allowed per episode, across attempts (the paper:
             3,000).
         max_turn_tokens: the model tokens allowed per turn (default: the total).
-        seed: seeds the episodes' resets (attempt budgets) and sampling.
+        seed: seeds the episodes' resets (attempt budgets) and sampling. The episodes of one
+            group (consecutive copies of a prompt) share a reset seed, hence an attempt budget.
         **env_kwargs: passed to ``gym.make`` (e.g. ``attempts=(1, 5)``, ``reward="paper"``,
             ``dataset=...``; it must hold the problems of the trainer's dataset).
 

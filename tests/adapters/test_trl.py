@@ -120,6 +120,11 @@ def test_rollout_func_trains(case, algo, tiny, problems, tmp_path, spy_generatio
         for prompt, episode in zip(prompts, batch, strict=True):
             check_tokens(episode, spy_generation, tokenizer)
             assert prompt[-1]["content"] == episode.info["messages"][1]["content"]
+    for _, _, batch in calls:  # a group (4 copies of a prompt) shares its attempt budget
+        for start in range(0, len(batch), 4):
+            group = batch[start : start + 4]
+            assert len({e.info["problem_id"] for e in group}) == 1
+            assert len({e.info.get("attempts") for e in group}) == 1
     if case in ("multi-attempt", "s2r-interactive"):
         assert any(0 in e.response_mask for e in episodes), "no episode had a feedback turn"
 

@@ -33,9 +33,7 @@ def make_envs(env_id: str, count: int, env_kwargs: dict[str, Any]) -> list[Any]:
         >>> [env.spec.id for env in make_envs("S2RMath-v0", 2, {})]
         ['S2RMath-v0', 'S2RMath-v0']
     """
-    import gymnasium as gym
-
-    import mathattempt_env  # noqa: F401  (registers the ids)
+    import gymnasium as gym  # the ids are registered by importing mathattempt_env
 
     return [gym.make(env_id, **env_kwargs) for _ in range(count)]
 

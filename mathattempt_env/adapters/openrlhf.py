@@ -48,8 +48,6 @@ from mathattempt_env.envs.budget import Budget
 from mathattempt_env.rewards import get_reward
 from mathattempt_env.rollout.chat import ChatMarkup, render
 
-#: Tested OpenRLHF versions.
-OPENRLHF_VERSIONS = ">=0.11,<0.12"
 _TOKENIZER: contextvars.ContextVar[Any] = contextvars.ContextVar("mathattempt_tokenizer")
 
 

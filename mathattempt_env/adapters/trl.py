@@ -34,9 +34,6 @@ from mathattempt_env.rollout import EpisodeDriver
 from mathattempt_env.rollout.batching import Batcher, BatchResult
 from mathattempt_env.rollout.hf import HFGenerator
 
-#: Tested TRL versions.
-TRL_VERSIONS = ">=1.16,<1.17"
-
 
 def problem_dataset(
     env_id: str = "MultiAttemptMath-v0", *, limit: int | None = None, **env_kwargs: Any

@@ -37,8 +37,6 @@ from mathattempt_env.errors import ConfigError
 from mathattempt_env.rewards import get_reward
 from mathattempt_env.rollout import EpisodeDriver
 
-#: Tested verl versions.
-VERL_VERSIONS = ">=0.9.1,<0.10"
 #: The name the agent loop is registered under.
 AGENT_NAME = "mathattempt"
 
@@ -88,13 +86,15 @@ def verl_rows(
     agent_name: str = AGENT_NAME,
     data_dir: str | None = None,
     max_total_tokens: int | None = None,
+    max_turn_tokens: int | None = None,
     **env_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """A dataset's problems as verl rows.
 
     ``prompt`` is the environment's opening for the problem (what a single-turn run shows the
     model); the agent loop rebuilds the opening itself from ``extra_info``, which also holds
-    ``max_total_tokens`` (the model-token budget per episode) when given.
+    ``max_total_tokens`` (the model-token budget per episode) and ``max_turn_tokens`` (per
+    turn) when given.
 
     Example:
         >>> row = verl_rows(limit=1)[0]
@@ -124,6 +124,7 @@ def verl_rows(
                     "env_id": env_id,
                     "env_kwargs": json.dumps(env_kwargs, sort_keys=True),
                     **({"max_total_tokens": max_total_tokens} if max_total_tokens else {}),
+                    **({"max_turn_tokens": max_turn_tokens} if max_turn_tokens else {}),
                 },
                 "agent_name": agent_name,
             }
@@ -155,7 +156,8 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
 
     Reads ``extra_info`` written by :func:`export_parquet` (``problem``, ``answer``,
     ``env_id``, ``env_kwargs``; optional ``max_total_tokens``, the model-token budget across
-    attempts, which defaults to ``rollout.response_length``). Generation goes through
+    attempts, which defaults to ``rollout.response_length``; optional ``max_turn_tokens``, a
+    per-turn cap: a turn cut there is closed and the episode goes on). Generation goes through
     ``server_manager.generate`` with token ids only; nothing the model generated is re-encoded.
     Feedback turns are appended with the tokenizer's chat template and masked (0).
 
@@ -192,7 +194,13 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
             metrics["generate_sequences"] += time.perf_counter() - started
             return output.token_ids, output.log_probs
 
-        driver = EpisodeDriver(self.tokenizer, generate, max_total_tokens=budget)
+        turn = extra.get("max_turn_tokens")
+        driver = EpisodeDriver(
+            self.tokenizer,
+            generate,
+            max_total_tokens=budget,
+            max_turn_tokens=int(turn) if turn else None,
+        )
         problem = {"problem": extra["problem"], "answer": extra["answer"]}
         if extra.get("problem_id") is not None:
             problem["id"] = extra["problem_id"]

@@ -42,7 +42,6 @@ class Batcher:
         self.max_batch = max_batch
         self._pending: list[tuple[list[int], int | None, asyncio.Future[Output]]] = []
         self._flush: asyncio.Task[None] | None = None
-        self.calls = 0
 
     async def __call__(
         self, prompt_ids: Sequence[int], max_new_tokens: int | None = None
@@ -65,7 +64,6 @@ class Batcher:
             largest = None if None in limits else max(limits)  # type: ignore[type-var]
             try:
                 results = self.batch_fn([prompt for prompt, _, _ in batch], largest)
-                self.calls += 1
                 if len(results) != len(batch):
                     raise ValueError(
                         f"batch_fn returned {len(results)} results for {len(batch)} prompts"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -172,7 +173,7 @@ class EpisodeDriver:
         """Run one episode (a coroutine); see :meth:`run`."""
         core = _core(env)
         lengths = TokenLengths(self.tokenizer)
-        core.budget = Budget(self._limits.per_step, self._limits.total, lengths)
+        core.budget = dataclasses.replace(self._limits, length_fn=lengths)
         _, info = env.reset(seed=seed, options=options)
         history = list(info["messages"])
         prompt_ids = self.chat.prompt_ids(history)
@@ -182,10 +183,9 @@ class EpisodeDriver:
         step_rewards: list[float] = []
         turns: list[tuple[int, int]] = []
         decoded: list[_Decoded] = []
-        records_after: list[int] = []
-        used = 0
+        records_after: list[int] = []  # how many actions the env had recorded after each turn
         while True:
-            allowance = core.budget.allowance(used)
+            allowance = core.budget.allowance(core.used)
             ids, turn_logprobs = await self._generate(prompt_ids + response, allowance)
             ids = [int(t) for t in ids]
             if allowance is not None and len(ids) > allowance:
@@ -195,7 +195,6 @@ class EpisodeDriver:
             lengths.expect(text, len(ids))
             if not stopped and allowance is not None and len(ids) >= allowance:
                 core.mark_cut()
-            used += len(ids)
             turns.append((len(response), len(response) + len(ids)))
             decoded.append(_Decoded(self.tokenizer, ids))
             response += ids
@@ -206,7 +205,7 @@ class EpisodeDriver:
                 logprobs = None
             _, reward, terminated, truncated, info = env.step(text)
             step_rewards.append(float(reward))
-            records_after.append(len(info.get("records", ())) or len(turns))
+            records_after.append(len(info["records"]))
             if terminated or truncated:
                 break
             messages = info["messages"]
@@ -227,7 +226,7 @@ class EpisodeDriver:
             response_logprobs=logprobs,
             reward=float(sum(step_rewards)),
             step_rewards=step_rewards,
-            attempts=int(info.get("attempt", len(turns))),
+            attempts=int(info["attempt"]),
             turns=turns,
             actions=actions,
             terminated=bool(terminated),

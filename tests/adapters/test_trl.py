@@ -6,6 +6,7 @@ import gymnasium as gym
 import pytest
 from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
+from mathattempt_env.adapters import trl as adapter
 from mathattempt_env.adapters.trl import (
     env_reward,
     make_reward_func,
@@ -70,7 +71,7 @@ CASES = {
 
 @pytest.mark.parametrize("algo", ["grpo", "rloo"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_rollout_func_trains(case, algo, tiny, problems, tmp_path, spy_generation):
+def test_rollout_func_trains(case, algo, tiny, problems, tmp_path, spy_generation, monkeypatch):
     env_id, env_kwargs = CASES[case]
     model, tokenizer = tiny
     env_kwargs = {**env_kwargs, "dataset": problems}
@@ -80,7 +81,7 @@ def test_rollout_func_trains(case, algo, tiny, problems, tmp_path, spy_generatio
 
     def reward(completions, env_reward, **kwargs):
         received.extend(env_reward)
-        return globals()["env_reward"](completions, env_reward=env_reward)
+        return adapter.env_reward(completions, env_reward=env_reward)
 
     # Multi-turn RLOO in TRL is GRPOTrainer + rollout_func with scale_rewards="none".
     scale = {"grpo": "group", "rloo": "none"}[algo]
@@ -102,11 +103,8 @@ def test_rollout_func_trains(case, algo, tiny, problems, tmp_path, spy_generatio
         calls.append((list(prompts), out, list(self.last_episodes)))
         return out
 
-    type(rollout).__call__ = counting
-    try:
-        trainer.train()
-    finally:
-        type(rollout).__call__ = original_call
+    monkeypatch.setattr(type(rollout), "__call__", counting)
+    trainer.train()
 
     assert trainer.state.global_step == 2
     assert _changed(model, before), "two GRPO steps left the weights unchanged"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
 from mathattempt_env.data import load_problems
@@ -40,6 +41,39 @@ def _positive_int(name: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{name}: expected an int >= 1, got {value!r}")
     return value
+
+
+def attempt_range(attempts: Any) -> tuple[int, int]:
+    """Validate an attempt budget: an int, or an inclusive ``(min, max)`` range.
+
+    Example:
+        >>> attempt_range(3), attempt_range((1, 5))
+        ((3, 3), (1, 5))
+    """
+    if isinstance(attempts, int) and not isinstance(attempts, bool):
+        value = _positive_int("attempts", attempts)
+        return value, value
+    if isinstance(attempts, Sequence) and not isinstance(attempts, str) and len(attempts) == 2:
+        low = _positive_int("attempts[0]", attempts[0])
+        high = _positive_int("attempts[1]", attempts[1])
+        if low <= high:
+            return low, high
+    raise ConfigError(f"attempts: expected an int >= 1 or (min, max), got {attempts!r}")
+
+
+def draw_attempts(
+    bounds: tuple[int, int], options: dict[str, Any], rng: np.random.Generator
+) -> int:
+    """An episode's attempt budget: ``options["attempts"]`` if given, else uniform in ``bounds``.
+
+    Example:
+        >>> import numpy as np
+        >>> draw_attempts((1, 5), {"attempts": 2}, np.random.default_rng(0))
+        2
+    """
+    if options.get("attempts") is not None:
+        return _positive_int("options['attempts']", options["attempts"])
+    return int(rng.integers(bounds[0], bounds[1] + 1))
 
 
 def _one_problem(value: Any) -> Problem:
@@ -124,6 +158,11 @@ class MathEnv(gym.Env[str, str]):
         if self._problem is None:
             raise EpisodeFinishedError(_NOT_STARTED)
         return self._problem
+
+    @property
+    def index(self) -> int:
+        """The current problem's index in ``problems`` (-1 for one given in reset options)."""
+        return self._index
 
     # --- reset ---------------------------------------------------------------------------
 

@@ -3,10 +3,9 @@ r"""``MultiAttemptMath-v0``: answer within an attempt budget, told "incorrect" a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from typing import Any
 
-from mathattempt_env.envs.base import MathEnv, _positive_int
+from mathattempt_env.envs.base import MathEnv, attempt_range, draw_attempts
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.prompts import (
     FeedbackTemplate,
@@ -16,18 +15,6 @@ from mathattempt_env.prompts import (
     get_prompt,
 )
 from mathattempt_env.types import AttemptRecord, Problem
-
-
-def _attempt_range(attempts: Any) -> tuple[int, int]:
-    if isinstance(attempts, int) and not isinstance(attempts, bool):
-        value = _positive_int("attempts", attempts)
-        return value, value
-    if isinstance(attempts, Sequence) and not isinstance(attempts, str) and len(attempts) == 2:
-        low = _positive_int("attempts[0]", attempts[0])
-        high = _positive_int("attempts[1]", attempts[1])
-        if low <= high:
-            return low, high
-    raise ConfigError(f"attempts: expected an int >= 1 or (min, max), got {attempts!r}")
 
 
 class MultiAttemptMathEnv(MathEnv):
@@ -111,11 +98,16 @@ class MultiAttemptMathEnv(MathEnv):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.attempt_range = _attempt_range(self.default_attempts if attempts is None else attempts)
+        self.attempt_range = attempt_range(self.default_attempts if attempts is None else attempts)
         self.prompt = get_prompt(self.default_prompt if prompt is None else prompt)
         template = get_feedback(self.prompt.feedback if feedback is None else feedback)
         if feedback_role is not None:
             template = dataclasses.replace(template, role=feedback_role)
+        if "{critique}" in template.text:
+            raise ConfigError(
+                f"feedback {template.name!r} quotes a verifier's critique, which this env has"
+                " none of; use it with mathattempt_env.multiagent.solver_verifier_v0"
+            )
         self.feedback = template
         self.attempts = self.attempt_range[0]  # the current episode's budget, set by reset()
 
@@ -123,11 +115,7 @@ class MultiAttemptMathEnv(MathEnv):
         return ("index", "problem", "attempts")
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
-        low, high = self.attempt_range
-        if options.get("attempts") is not None:
-            self.attempts = _positive_int("options['attempts']", options["attempts"])
-        else:
-            self.attempts = int(self.np_random.integers(low, high + 1))
+        self.attempts = draw_attempts(self.attempt_range, options, self.np_random)
         return self.prompt.messages(problem.problem, attempts=self.attempts)
 
     def _info(self, **extra: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mathattempt_env.envs.base import MathEnv, _positive_int
+from mathattempt_env.envs.base import MathEnv, attempt_range, draw_attempts
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.prompts import Message, S2RFormat
 from mathattempt_env.rewards import S2RProcess, context_keys, s2r_metrics
@@ -74,6 +74,8 @@ class S2RMathEnv(MathEnv):
     ## Starting State
     A problem drawn uniformly with the env's RNG; ``reset(options={"index": i})`` fixes it;
     ``options={"problem": {"problem": ..., "answer": ...}}`` poses one from outside the dataset.
+    Interactive mode also draws the attempt budget uniformly from ``attempts``;
+    ``options={"attempts": k}`` fixes it.
 
     ## Episode End
     - trajectory: after the one step; truncated if the length budget cut the generation;
@@ -87,7 +89,8 @@ class S2RMathEnv(MathEnv):
     many episodes).
 
     ## Arguments
-    ``mode``, ``attempts`` (interactive: the most solutions, default 4), ``format`` (an
+    ``mode``, ``attempts`` (interactive: the most solutions, an int or ``(min, max)``,
+    default 4), ``format`` (an
     :class:`~mathattempt_env.prompts.S2RFormat`), and the shared arguments of
     :class:`~mathattempt_env.envs.base.MathEnv`.
 
@@ -110,7 +113,7 @@ class S2RMathEnv(MathEnv):
     def __init__(
         self,
         mode: str = "trajectory",
-        attempts: int = 4,
+        attempts: int | tuple[int, int] = 4,
         format: S2RFormat | None = None,
         **kwargs: Any,
     ) -> None:
@@ -119,12 +122,19 @@ class S2RMathEnv(MathEnv):
         self.mode = mode
         self.default_reward = "s2r-outcome" if mode == "trajectory" else "s2r-process"
         super().__init__(**kwargs)
-        self.attempts = _positive_int("attempts", attempts)
+        self.attempt_range = attempt_range(attempts)
+        self.attempts = self.attempt_range[0]  # the current episode's budget, set by reset()
         if format is not None and not isinstance(format, S2RFormat):
             raise ConfigError(f"format: expected an S2RFormat, got {format!r}")
         self.format = format or S2RFormat()
 
+    def _option_names(self) -> tuple[str, ...]:
+        names = super()._option_names()
+        return (*names, "attempts") if self.mode == "interactive" else names
+
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
+        if self.mode == "interactive":
+            self.attempts = draw_attempts(self.attempt_range, options, self.np_random)
         return [
             {"role": "system", "content": self.format.system},
             {"role": "user", "content": problem.problem},

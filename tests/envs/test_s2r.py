@@ -4,6 +4,7 @@ import gymnasium as gym
 import pytest
 
 import mathattempt_env  # noqa: F401
+from mathattempt_env.errors import ConfigError
 from mathattempt_env.prompts import S2RFormat
 from mathattempt_env.rewards import s2r_metrics
 
@@ -144,3 +145,19 @@ def test_metrics_aggregate_many_episodes():
     assert m["incorrect_to_correct"] == 0.25 and m["correct_to_incorrect"] == 0.25
     assert m["unparseable_rate"] == pytest.approx(1 / 6)
     assert s2r_metrics([])["verification_accuracy"] is None
+
+
+def test_interactive_attempt_budget_can_be_a_range_or_a_reset_option():
+    env = gym.make("S2RMath-v0", dataset=PROBLEMS, mode="interactive", attempts=(1, 3)).unwrapped
+    budgets = set()
+    for seed in range(20):
+        _, info = env.reset(seed=seed)
+        budgets.add(info["attempts_left"])
+    assert budgets == {1, 2, 3}
+    _, info = env.reset(seed=0, options={"attempts": 5})
+    assert info["attempts_left"] == 5
+    trajectory_env = gym.make("S2RMath-v0", dataset=PROBLEMS).unwrapped
+    with pytest.raises(ConfigError, match="unknown \\['attempts'\\]"):
+        trajectory_env.reset(options={"attempts": 2})
+    with pytest.raises(ConfigError, match="attempts: expected an int >= 1 or \\(min, max\\)"):
+        gym.make("S2RMath-v0", mode="interactive", attempts=(3, 1))

@@ -11,6 +11,7 @@ name               reward
 ``repeat-penalty`` ``paper``, minus 0.5 on each repeat of an earlier wrong answer
 ``s2r-outcome``    final step: +1 if the last solution is correct, else -1
 ``s2r-process``    every action ±1 (solve correctness, verdict = truth)
+``verifier``       every verify: +1 verdict = truth, -1 per kind of mistake (configurable)
 =================  ==============================================================
 
 Example:
@@ -26,7 +27,7 @@ from collections.abc import Callable
 
 from mathattempt_env.errors import lookup
 from mathattempt_env.rewards.base import RewardScheme
-from mathattempt_env.rewards.metrics import s2r_metrics
+from mathattempt_env.rewards.metrics import s2r_metrics, verifier_metrics
 from mathattempt_env.rewards.outcome import (
     Binary,
     Discounted,
@@ -36,6 +37,7 @@ from mathattempt_env.rewards.outcome import (
     RepeatPenalty,
 )
 from mathattempt_env.rewards.s2r import ContextBaseline, S2ROutcome, S2RProcess, context_keys
+from mathattempt_env.rewards.verifier import VerifierReward, verdict_outcome
 
 #: Scheme factories by name. ``register_reward`` adds to it.
 REWARDS: dict[str, Callable[[], RewardScheme]] = {
@@ -49,6 +51,7 @@ REWARDS: dict[str, Callable[[], RewardScheme]] = {
         RepeatPenalty,
         S2ROutcome,
         S2RProcess,
+        VerifierReward,
     )
 }
 
@@ -88,8 +91,11 @@ __all__ = [
     "RewardScheme",
     "S2ROutcome",
     "S2RProcess",
+    "VerifierReward",
     "context_keys",
     "get_reward",
     "register_reward",
     "s2r_metrics",
+    "verdict_outcome",
+    "verifier_metrics",
 ]

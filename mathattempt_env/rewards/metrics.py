@@ -26,13 +26,77 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from mathattempt_env.rewards.verifier import verdict_outcome
 from mathattempt_env.types import AttemptRecord
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
+
+
+def _confusion_key(record: AttemptRecord) -> str:
+    """The verdict's outcome; an unparseable one is split by the truth it failed to judge."""
+    outcome = verdict_outcome(record)
+    if outcome != "unparseable":
+        return outcome
+    return "unparseable-right" if record.target_correct else "unparseable-wrong"
+
+
+def verifier_metrics(episodes: Iterable[Sequence[AttemptRecord]]) -> dict[str, float | None]:
+    """How well verdicts match the truth, over every verify action of the episodes.
+
+    Solve records are skipped, so an episode may be a whole solve/verify history. Precision
+    and recall are given for both verdicts: "accept" is a "correct" verdict and "reject" an
+    "incorrect" one; an unparseable verdict is neither, so it lowers both recalls.
+
+    Args:
+        episodes: per episode, its action records.
+
+    Returns:
+        ``accuracy`` (verdicts equal to the truth / verifies), ``accept_precision`` (right
+        solutions / "correct" verdicts), ``accept_recall`` ("correct" verdicts / verifies of
+        right solutions), ``reject_precision`` (wrong solutions / "incorrect" verdicts),
+        ``reject_recall`` ("incorrect" verdicts / verifies of wrong solutions),
+        ``unparseable_rate``, and the counts ``verifies`` and each outcome of
+        :func:`~mathattempt_env.rewards.verifier.verdict_outcome`.
+
+    Example:
+        >>> from mathattempt_env.types import AttemptRecord
+        >>> ok = AttemptRecord("verify", verdict="correct", target_correct=True)
+        >>> fooled = AttemptRecord("verify", verdict="correct", target_correct=False)
+        >>> m = verifier_metrics([[ok, fooled]])
+        >>> m["accept_precision"], m["accept_recall"], m["reject_recall"]
+        (0.5, 1.0, 0.0)
+    """
+    counts = Counter(
+        _confusion_key(record)
+        for actions in episodes
+        for record in actions
+        if record.kind == "verify"
+    )
+    verifies = sum(counts.values())
+    accept_right, accept_wrong = counts["accept-right"], counts["accept-wrong"]
+    reject_right, reject_wrong = counts["reject-right"], counts["reject-wrong"]
+    right_targets = accept_right + reject_right + counts["unparseable-right"]
+    wrong_targets = accept_wrong + reject_wrong + counts["unparseable-wrong"]
+    unparseable = counts["unparseable-right"] + counts["unparseable-wrong"]
+    return {
+        "accuracy": _rate(accept_right + reject_wrong, verifies),
+        "accept_precision": _rate(accept_right, accept_right + accept_wrong),
+        "accept_recall": _rate(accept_right, right_targets),
+        "reject_precision": _rate(reject_wrong, reject_wrong + reject_right),
+        "reject_recall": _rate(reject_wrong, wrong_targets),
+        "unparseable_rate": _rate(unparseable, verifies),
+        "verifies": float(verifies),
+        "accept-right": float(accept_right),
+        "accept-wrong": float(accept_wrong),
+        "reject-right": float(reject_right),
+        "reject-wrong": float(reject_wrong),
+        "unparseable": float(unparseable),
+    }
 
 
 def s2r_metrics(episodes: Iterable[Sequence[AttemptRecord]]) -> dict[str, float | None]:
@@ -44,7 +108,7 @@ def s2r_metrics(episodes: Iterable[Sequence[AttemptRecord]]) -> dict[str, float 
     Returns:
         The rates above, plus the counts ``episodes`` and ``verifies``.
     """
-    verifies = right = wrong_solves = caught = said_correct = precise = unparseable = 0
+    episodes = list(episodes)
     n_episodes = up = down = 0
     for actions in episodes:
         attempts = [a for a in actions if a.kind == "solve"]
@@ -52,25 +116,14 @@ def s2r_metrics(episodes: Iterable[Sequence[AttemptRecord]]) -> dict[str, float 
             n_episodes += 1
             up += (not attempts[0].correct) and attempts[-1].correct
             down += attempts[0].correct and not attempts[-1].correct
-        for a in actions:
-            if a.kind != "verify":
-                continue
-            verifies += 1
-            right += a.verdict_right
-            unparseable += a.verdict == "unparseable"
-            if not a.target_correct:
-                wrong_solves += 1
-                caught += a.verdict == "incorrect"
-            if a.verdict == "correct":
-                said_correct += 1
-                precise += bool(a.target_correct)
+    verdicts = verifier_metrics(episodes)
     return {
-        "verification_accuracy": _rate(right, verifies),
-        "error_recall": _rate(caught, wrong_solves),
-        "correct_precision": _rate(precise, said_correct),
+        "verification_accuracy": verdicts["accuracy"],
+        "error_recall": verdicts["reject_recall"],
+        "correct_precision": verdicts["accept_precision"],
         "incorrect_to_correct": _rate(up, n_episodes),
         "correct_to_incorrect": _rate(down, n_episodes),
-        "unparseable_rate": _rate(unparseable, verifies),
+        "unparseable_rate": verdicts["unparseable_rate"],
         "episodes": float(n_episodes),
-        "verifies": float(verifies),
+        "verifies": verdicts["verifies"],
     }

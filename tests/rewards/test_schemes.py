@@ -96,3 +96,83 @@ def test_bad_repeat_penalty():
 def test_not_a_scheme():
     with pytest.raises(ConfigError, match="expected a reward scheme name or object, got 3"):
         get_reward(3)
+
+
+# --- the verifier scheme and verdict metrics ------------------------------------------------
+
+
+def verify(verdict, target, cut=False):
+    return AttemptRecord("verify", verdict=verdict, target_correct=target, cut=cut)
+
+
+@pytest.mark.parametrize(
+    ("record", "outcome", "default", "custom"),
+    [
+        (verify("correct", True), "accept-right", 1.0, 0.5),
+        (verify("incorrect", False), "reject-wrong", 1.0, 0.5),
+        (verify("correct", False), "accept-wrong", -1.0, -3.0),
+        (verify("incorrect", True), "reject-right", -1.0, -0.25),
+        (verify("unparseable", True), "unparseable", -1.0, -2.0),
+        (verify("correct", True, cut=True), "accept-right", -1.0, -2.0),  # cut: unparseable's
+    ],
+)
+def test_verifier_reward_table(record, outcome, default, custom):
+    from mathattempt_env.rewards import VerifierReward, verdict_outcome
+
+    assert verdict_outcome(record) == outcome
+    assert get_reward("verifier")([record]).reward == default
+    scheme = VerifierReward(right=0.5, accept_wrong=-3.0, reject_right=-0.25, unparseable=-2.0)
+    assert scheme([record]).reward == custom
+    assert (scheme.low, scheme.high) == (-3.0, 0.5)
+
+
+def test_verifier_reward_scores_only_new_verify_records():
+    history = [RIGHT, verify("correct", True), WRONG, verify("correct", False)]
+    breakdown = get_reward("verifier")(history, new=2)
+    assert breakdown.action_rewards == (-1.0,) and breakdown.components == {"verify": -1.0}
+    assert get_reward("verifier")(history, new=0).reward == 0.0
+
+
+@pytest.mark.parametrize("field", ["right", "accept_wrong", "reject_right", "unparseable"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "1", True])
+def test_verifier_reward_rejects_bad_values(field, value):
+    from mathattempt_env.rewards import VerifierReward
+
+    with pytest.raises(ConfigError, match=f"{field}: expected a finite number"):
+        VerifierReward(**{field: value})
+
+
+def test_verdict_outcome_of_a_solve_is_a_clear_error():
+    from mathattempt_env.rewards import verdict_outcome
+
+    with pytest.raises(ConfigError, match="expected a verify record, got kind 'solve'"):
+        verdict_outcome(RIGHT)
+
+
+def test_verifier_metrics_count_every_outcome():
+    from mathattempt_env.rewards import s2r_metrics, verifier_metrics
+
+    episodes = [
+        [RIGHT, verify("correct", True), WRONG, verify("correct", False)],
+        [WRONG, verify("incorrect", False), WRONG, verify("unparseable", False)],
+        [RIGHT, verify("incorrect", True)],
+    ]
+    m = verifier_metrics(episodes)
+    assert m["verifies"] == 5.0
+    assert (m["accept-right"], m["accept-wrong"], m["reject-right"], m["reject-wrong"]) == (
+        1.0,
+        1.0,
+        1.0,
+        1.0,
+    )
+    assert m["unparseable"] == 1.0
+    assert m["accuracy"] == 2 / 5
+    assert m["accept_precision"] == 1 / 2 and m["accept_recall"] == 1 / 2
+    assert m["reject_precision"] == 1 / 2 and m["reject_recall"] == 1 / 3
+    assert m["unparseable_rate"] == 1 / 5
+    s2r = s2r_metrics(episodes)
+    assert s2r["error_recall"] == m["reject_recall"]
+    assert s2r["correct_precision"] == m["accept_precision"]
+    assert s2r["verification_accuracy"] == m["accuracy"]
+    empty = verifier_metrics([])
+    assert empty["accuracy"] is None and empty["verifies"] == 0.0

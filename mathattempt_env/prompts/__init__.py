@@ -13,17 +13,20 @@ from mathattempt_env.prompts.published import (
     get_feedback,
     get_prompt,
 )
-from mathattempt_env.prompts.s2r import S2RFormat
+from mathattempt_env.prompts.s2r import VERDICT_INSTRUCTION, S2RFormat
 from mathattempt_env.prompts.templates import FeedbackTemplate, Message, PromptTemplate, fill
+from mathattempt_env.prompts.verifier import VerifierPrompt
 
 __all__ = [
     "FEEDBACK",
     "PROMPTS",
     "STEP_BY_STEP",
+    "VERDICT_INSTRUCTION",
     "FeedbackTemplate",
     "Message",
     "PromptTemplate",
     "S2RFormat",
+    "VerifierPrompt",
     "fill",
     "get_feedback",
     "get_prompt",

@@ -2,7 +2,8 @@ r"""The published prompt and feedback strings, and the registries that name them
 
 The multi-attempt strings are those of Chung, Du and Fu (2025); the S²R system prompt is that of
 Ma et al. (2025), the usual Qwen2.5-Math instruction. The ``none`` and ``answer`` feedback
-levels are this package's own, for ablations.
+levels are this package's own, for ablations, as is ``critique`` (a verifier's review, for the
+solver-verifier game).
 
 Example:
     >>> get_feedback("binary").messages(attempts_left=2, answer="5", question="Q")[0]["content"]
@@ -46,6 +47,12 @@ FEEDBACK: dict[str, FeedbackTemplate] = {
         "Your answer {answer} is incorrect. You have {N_left} attempts left. Try an alternative.",
         no_answer_text=r"No final answer in \boxed{} was found. You have {N_left} attempts left."
         " Try an alternative.",
+    ),
+    "critique": FeedbackTemplate(
+        "critique",
+        "A verifier checked your answer and did not accept it. Its review:\n\n{critique}\n\n"
+        "You have {N_left} attempts left. Try an alternative.",
+        role="user",
     ),
 }
 

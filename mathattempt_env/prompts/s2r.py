@@ -17,6 +17,10 @@ from mathattempt_env.prompts.published import STEP_BY_STEP
 from mathattempt_env.types import Verdict
 
 _VERDICT = re.compile(r"Therefore, the answer is (correct|incorrect)\.")
+#: How a verification is asked to end, so that its verdict can be read.
+VERDICT_INSTRUCTION = (
+    'End with "Therefore, the answer is correct." or "Therefore, the answer is incorrect."'
+)
 # The published substring fallbacks (used only with lenient=True), most specific first.
 _LENIENT: tuple[tuple[str, Verdict], ...] = (
     ("is incorrect", "incorrect"),
@@ -62,10 +66,7 @@ class S2RFormat:
     verify_start: str = "\n\nWait, let me recheck my solution.\n\n"
     retry_start: str = "\n\nLet me try again.\n\n"
     lenient: bool = False
-    verify_request: str = (
-        'Please verify your solution step by step. End with "Therefore, the answer is correct."'
-        ' or "Therefore, the answer is incorrect."'
-    )
+    verify_request: str = "Please verify your solution step by step. " + VERDICT_INSTRUCTION
     retry_request: str = "Please try again. " + STEP_BY_STEP
     role: str = "user"
     system: str = STEP_BY_STEP

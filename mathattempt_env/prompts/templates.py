@@ -1,8 +1,10 @@
 """Prompt and feedback templates: wording as frozen, versioned data.
 
-Placeholders are ``{N}`` (the attempt budget), ``{N_left}`` (attempts left), ``{question}``
-and ``{answer}`` (the model's own extracted answer, never the gold). They are filled in one
-pass, so text that is substituted in is never itself scanned for placeholders.
+Placeholders are ``{N}`` (the attempt budget), ``{N_left}`` (attempts left), ``{question}``,
+``{answer}`` (the model's own extracted answer, never the gold), and, in a solver-verifier game,
+``{solution}`` (the solver's response shown to the verifier) and ``{critique}`` (the verifier's
+response shown to the solver). They are filled in one pass, so text that is substituted in is
+never itself scanned for placeholders.
 
 Example:
     >>> fill("You have {N} attempts. {question}", N=3, question="What is {N}?")
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 
 from mathattempt_env.errors import ConfigError
 
-_PLACEHOLDER = re.compile(r"\{(N|N_left|question|answer)\}")
+_PLACEHOLDER = re.compile(r"\{(N|N_left|question|answer|solution|critique)\}")
 ROLES = ("system", "user", "assistant")
 
 #: A chat message: ``{"role": ..., "content": ...}``.
@@ -28,7 +30,7 @@ def fill(text: str, **values: object) -> str:
 
     Args:
         text: a template string.
-        **values: values for ``N``, ``N_left``, ``question`` and ``answer``.
+        **values: values for the placeholders above.
 
     Returns:
         The filled text.
@@ -88,7 +90,7 @@ class FeedbackTemplate:
 
     Attributes:
         name: the registry name.
-        text: the feedback (may use ``{N_left}`` and ``{answer}``).
+        text: the feedback (may use ``{N_left}``, ``{answer}`` and ``{critique}``).
         no_answer_text: used instead of ``text`` when ``text`` needs ``{answer}`` and the
             attempt had none; ``None`` means use ``text`` with ``{answer}`` left out.
         role: the role of the feedback turn (the paper uses ``system``).
@@ -111,13 +113,16 @@ class FeedbackTemplate:
     def __post_init__(self) -> None:
         _check_role(self.role, f"feedback template {self.name!r}")
 
-    def messages(self, *, attempts_left: int, answer: str | None, question: str) -> list[Message]:
+    def messages(
+        self, *, attempts_left: int, answer: str | None, question: str, critique: str = ""
+    ) -> list[Message]:
         """The feedback turns after a wrong attempt.
 
         Args:
             attempts_left: attempts remaining after the failed one.
             answer: the model's extracted answer, or ``None``.
             question: the problem statement (used by ``repeat_question``).
+            critique: a verifier's response (solver-verifier games).
 
         Returns:
             One or two chat messages.
@@ -125,7 +130,12 @@ class FeedbackTemplate:
         text = self.text
         if answer is None and "{answer}" in text and self.no_answer_text is not None:
             text = self.no_answer_text
-        turns = [{"role": self.role, "content": fill(text, N_left=attempts_left, answer=answer)}]
+        turns = [
+            {
+                "role": self.role,
+                "content": fill(text, N_left=attempts_left, answer=answer, critique=critique),
+            }
+        ]
         if self.repeat_question:
             turns.append({"role": "user", "content": question})
         return turns

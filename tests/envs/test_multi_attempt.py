@@ -237,3 +237,8 @@ def test_model_output_never_raises():
         assert info["grade"].correct is False
         if terminated or truncated:
             break
+
+
+def test_critique_feedback_belongs_to_the_solver_verifier_game():
+    with pytest.raises(ConfigError, match="quotes a verifier's critique"):
+        gym.make("MultiAttemptMath-v0", feedback="critique")

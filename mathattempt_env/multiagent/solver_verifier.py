@@ -21,7 +21,7 @@ from pettingzoo.utils.env_logger import EnvLogger
 from mathattempt_env.envs import S2RMathEnv
 from mathattempt_env.envs.base import MAX_ACTION_CHARS, MAX_OBSERVATION_CHARS
 from mathattempt_env.envs.spaces import UnicodeText
-from mathattempt_env.errors import ConfigError
+from mathattempt_env.errors import ConfigError, EpisodeFinishedError
 from mathattempt_env.prompts import (
     FeedbackTemplate,
     Message,
@@ -320,7 +320,12 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
 
         This is what PettingZoo's ``TerminateIllegalWrapper`` does, built in: a warning through
         ``EnvLogger``, every agent terminated, the mover penalized and the others given 0.
+
+        Raises:
+            EpisodeFinishedError: no game is running, or ``agent`` has already finished.
         """
+        if agent not in self.agents or self.terminations[agent] or self.truncations[agent]:
+            raise EpisodeFinishedError(f"illegal_move: {agent!r} is not playing a running game")
         EnvLogger.warn_on_illegal_move()
         self._cumulative_rewards[agent] = 0.0
         self.rewards = dict.fromkeys(self.agents, 0.0)

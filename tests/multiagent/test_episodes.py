@@ -240,6 +240,13 @@ def test_the_verifier_can_move_illegally_too_with_a_custom_penalty():
     EnvLogger.flush()
 
 
+def test_illegal_move_needs_a_running_game():
+    env = game()
+    play(env, [RIGHT, ACCEPT])
+    with pytest.raises(EpisodeFinishedError, match="'solver_0' is not playing a running game"):
+        env.unwrapped.illegal_move(SOLVER, "too late")
+
+
 def test_bytes_are_decoded_not_illegal():
     env = game()
     assert rewards(play(env, [RIGHT.encode(), ACCEPT.encode()])) == [(0.0, 0.0), (1.0, 1.0)]

@@ -70,9 +70,12 @@ class Batcher:
                     )
             except BaseException as error:  # every waiting episode sees the failure
                 for _, _, future in batch:
-                    future.set_exception(error)
+                    if not future.done():
+                        future.set_exception(error)
                 continue
             for (_, limit, future), (ids, logprobs) in zip(batch, results, strict=True):
+                if future.done():  # its episode was cancelled while the batch ran
+                    continue
                 ids = list(ids)[:limit] if limit is not None else list(ids)
                 kept = None if logprobs is None else list(logprobs)[: len(ids)]
                 future.set_result((ids, kept))

@@ -182,3 +182,31 @@ def test_same_seed_same_episode(tokenizer):
             [(e.prompt_ids, e.response_ids) for e in driver.run_many(envs, seeds=[1, 2, 3])]
         )
     assert runs[0] == runs[1]
+
+
+def test_batcher_skips_requests_cancelled_while_their_batch_ran():
+    import asyncio
+
+    from mathattempt_env.rollout.batching import Batcher
+
+    def slow_echo(prompts, max_new_tokens):
+        return [(p[-1:], None) for p in prompts]
+
+    async def main():
+        batcher = Batcher(slow_echo)
+        doomed = asyncio.ensure_future(batcher([1, 2], 4))
+        kept = asyncio.ensure_future(batcher([3, 4], 4))
+        await asyncio.sleep(0)
+        doomed.cancel()
+        return await kept, await asyncio.gather(doomed, return_exceptions=True)
+
+    loop_errors = []
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda _, context: loop_errors.append(context))
+    try:
+        kept, (doomed,) = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert kept == ([4], None)
+    assert isinstance(doomed, asyncio.CancelledError)
+    assert loop_errors == []

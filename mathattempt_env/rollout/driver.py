@@ -33,14 +33,23 @@ Generate = Callable[..., GenerateResult | Awaitable[GenerateResult]]
 
 
 class TokenLengths:
-    """The env's ``length_fn`` under the driver: token counts, known without re-encoding.
+    """An env's ``length_fn`` in tokens, where the caller already knows the count.
 
-    The driver tells it how many tokens the text it is about to step with came from; any
-    other text is measured by encoding it.
+    The caller tells it how many tokens the text it is about to step with came from (the
+    generator's own count); any other text is measured with ``measure``.
+
+    Args:
+        measure: counts the tokens of a text nobody announced (e.g. by encoding it).
+
+    Example:
+        >>> lengths = TokenLengths(lambda text: len(text.split()))
+        >>> lengths.expect("a reply", 7)
+        >>> lengths("a reply"), lengths("three more words")
+        (7, 3)
     """
 
-    def __init__(self, tokenizer: ChatTokenizer) -> None:
-        self.tokenizer = tokenizer
+    def __init__(self, measure: Callable[[str], int]) -> None:
+        self.measure = measure
         self._known: tuple[str, int] | None = None
 
     def expect(self, text: str, count: int) -> None:
@@ -51,7 +60,7 @@ class TokenLengths:
         """The token count of ``text``."""
         if self._known is not None and self._known[0] == text:
             return self._known[1]
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
+        return self.measure(text)
 
 
 def _takes_limit(generate: Generate) -> bool:
@@ -156,6 +165,9 @@ class EpisodeDriver:
         """The token budget of one turn."""
         return self._limits.per_step
 
+    def _count(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
     async def _generate(self, ids: list[int], limit: int | None) -> GenerateResult:
         kwargs = {"max_new_tokens": limit} if self._pass_limit else {}
         result = self.generate(ids, **kwargs)
@@ -172,7 +184,7 @@ class EpisodeDriver:
     ) -> Episode:
         """Run one episode (a coroutine); see :meth:`run`."""
         core = _core(env)
-        lengths = TokenLengths(self.tokenizer)
+        lengths = TokenLengths(self._count)
         core.budget = dataclasses.replace(self._limits, length_fn=lengths)
         _, info = env.reset(seed=seed, options=options)
         history = list(info["messages"])

@@ -1,0 +1,139 @@
+"""A chat backend for any OpenAI-compatible chat-completions server (vLLM, SGLang, ...).
+
+Requests are bounded by a semaphore (``concurrency``), time out after ``timeout`` seconds, and
+are retried with exponential backoff on timeouts, dropped connections, 429 and 5xx answers.
+A server that refuses connections is reported at once, before any episode starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from mathattempt_env.eval.backends import BackendError, Reply
+from mathattempt_env.prompts import Message
+
+_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class OpenAIBackend:
+    """Chat completions over HTTP, with bounded concurrency, retries and timeouts.
+
+    Args:
+        base_url: the API root, e.g. ``http://localhost:8000/v1``.
+        model: the model name the server knows.
+        temperature: 0 for greedy decoding.
+        concurrency: the most requests in flight.
+        timeout: seconds one request may take.
+        retries: attempts after the first one for a retryable failure.
+        backoff: the first retry's delay in seconds; it doubles each time (with jitter).
+        api_key: sent as a bearer token when given.
+        seed: sent to servers that accept one.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        temperature: float = 0.0,
+        concurrency: int = 32,
+        timeout: float = 600.0,
+        retries: int = 5,
+        backoff: float = 1.0,
+        api_key: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = model
+        self.temperature = temperature
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.seed = seed
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._limit = asyncio.Semaphore(concurrency)
+        self._session: Any = None
+        self._jitter = random.Random(seed)  # a private RNG; the global one is never touched
+
+    async def _client(self) -> Any:
+        if self._session is None:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(
+                headers=self.headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
+            )
+        return self._session
+
+    async def check(self) -> None:
+        """Fail fast when the server cannot be reached.
+
+        Raises:
+            BackendError: the connection is refused or the server does not answer.
+        """
+        import aiohttp
+
+        session = await self._client()
+        try:
+            async with session.get(f"{self.base_url}/models") as answer:
+                await answer.read()
+        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
+            raise BackendError(
+                f"--base-url: cannot connect to {self.base_url} ({error.__class__.__name__}: "
+                f"{error}); is the server running?"
+            ) from error
+
+    async def chat(self, messages: list[Message], max_tokens: int) -> Reply:
+        """Generate the next assistant turn; see :class:`~mathattempt_env.eval.ChatBackend`."""
+        import aiohttp
+
+        body = {
+            "model": self.name,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
+        session = await self._client()
+        failure = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                delay = self.backoff * 2 ** (attempt - 1)
+                await asyncio.sleep(delay * (1 + 0.25 * self._jitter.random()))
+            try:
+                async with (
+                    self._limit,
+                    session.post(f"{self.base_url}/chat/completions", json=body) as answer,
+                ):
+                    if answer.status in _RETRY_STATUS:
+                        failure = f"HTTP {answer.status}: {(await answer.text())[:200]}"
+                        continue
+                    if answer.status != 200:
+                        raise BackendError(
+                            f"{self.base_url}: HTTP {answer.status}: {(await answer.text())[:500]}"
+                        )
+                    data = await answer.json()
+            except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
+                failure = f"{error.__class__.__name__}: {error}"
+                continue
+            return _reply(data, self.base_url)
+        raise BackendError(
+            f"{self.base_url}: no answer after {self.retries + 1} tries; last: {failure}"
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _reply(data: Any, where: str) -> Reply:
+    try:
+        choice = data["choices"][0]
+        text = choice["message"]["content"] or ""
+        tokens = int(data["usage"]["completion_tokens"])
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise BackendError(f"{where}: not a chat-completions answer: {str(data)[:300]}") from error
+    return Reply(text, tokens, cut=choice.get("finish_reason") == "length")

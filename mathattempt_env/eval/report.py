@@ -1,0 +1,101 @@
+"""``summary.md`` and ``accuracy_vs_attempts.png`` from a summary (see :mod:`.metrics`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+S2R_COLUMNS = (
+    "final_accuracy",
+    "verification_accuracy",
+    "error_recall",
+    "correct_precision",
+    "incorrect_to_correct",
+    "correct_to_incorrect",
+)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}"
+
+
+def summary_markdown(summary: Mapping[str, Any], ks: Sequence[int], title: str) -> str:
+    """The summary as Markdown: accuracy (%) per dataset and k, the average, S²R metrics.
+
+    Example:
+        >>> s = {"accuracy": {"a": {1: 0.5}, "average": {1: 0.5}}, "episodes": {"a": 2}, "s2r": {}}
+        >>> print(summary_markdown(s, [1], "demo"))
+        # demo
+        <BLANKLINE>
+        Accuracy (%) solved within k attempts.
+        <BLANKLINE>
+        | dataset | problems | k=1 |
+        |---|---|---|
+        | a | 2 | 50.0 |
+        | **average** | 2 | **50.0** |
+        <BLANKLINE>
+    """
+    accuracy, counts = summary["accuracy"], summary["episodes"]
+    lines = [f"# {title}", "", "Accuracy (%) solved within k attempts.", ""]
+    lines.append("| dataset | problems | " + " | ".join(f"k={k}" for k in ks) + " |")
+    lines.append("|---|---|" + "---|" * len(ks))
+    for name, count in counts.items():
+        cells = " | ".join(_percent(accuracy[name][k]) for k in ks)
+        lines.append(f"| {name} | {count} | {cells} |")
+    if counts:
+        cells = " | ".join(f"**{_percent(accuracy['average'][k])}**" for k in ks)
+        lines.append(f"| **average** | {sum(counts.values())} | {cells} |")
+    if summary["s2r"]:
+        lines += ["", "S²R metrics (%).", ""]
+        lines.append("| dataset | " + " | ".join(c.replace("_", " ") for c in S2R_COLUMNS) + " |")
+        lines.append("|---|" + "---|" * len(S2R_COLUMNS))
+        for name, metrics in summary["s2r"].items():
+            lines.append(
+                f"| {name} | " + " | ".join(_percent(metrics[c]) for c in S2R_COLUMNS) + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plot_accuracy(
+    path: Path, runs: Sequence[tuple[str, Mapping[str, Any]]], ks: Sequence[int]
+) -> None:
+    """Accuracy against attempts: one line per dataset and a bold average, per run.
+
+    The first run is drawn solid; a second (``--compare``) dashed, in the same colours.
+
+    Args:
+        path: the PNG to write.
+        runs: ``(label, summary)`` pairs.
+        ks: the attempt counts on the x axis.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    names = [n for n in runs[0][1]["accuracy"] if n != "average"] + ["average"]
+    colours = {name: f"C{i}" for i, name in enumerate(names)}
+    colours["average"] = "black"
+    for number, (label, summary) in enumerate(runs):
+        style = "-" if number == 0 else "--"
+        for name, row in summary["accuracy"].items():
+            shown = [k for k in ks if k in row]
+            axes.plot(
+                shown,
+                [100 * row[k] for k in shown],
+                style,
+                marker="o",
+                color=colours.setdefault(name, f"C{len(colours)}"),
+                linewidth=2.5 if name == "average" else 1.4,
+                label=f"{name} ({label})" if len(runs) > 1 else name,
+            )
+    axes.set_xlabel("attempts k")
+    axes.set_ylabel("accuracy (%) solved within k attempts")
+    axes.set_xticks(list(ks))
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

@@ -1,0 +1,202 @@
+"""Run an evaluation: episodes for every problem of every dataset, logged as they finish."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from mathattempt_env.data import load_problems
+from mathattempt_env.envs.base import MathEnv
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.eval.backends import ChatBackend
+from mathattempt_env.eval.episodes import play
+from mathattempt_env.eval.metrics import accuracy_at_k, summarize
+from mathattempt_env.eval.report import plot_accuracy, summary_markdown
+from mathattempt_env.eval.results import ResultsLog, read_results
+from mathattempt_env.types import Problem
+
+#: Bumped when the evaluation protocol changes in a way that changes results.
+PROTOCOL = 1
+SUMMARY, PLOT = "summary.md", "accuracy_vs_attempts.png"
+
+
+def parse_attempts(text: str) -> list[int]:
+    """``"1-7"`` -> ``[1, ..., 7]``; ``"3"`` -> ``[1, 2, 3]`` (every k up to the budget).
+
+    Example:
+        >>> parse_attempts("1-7")[-1], parse_attempts("2-4")
+        (7, [2, 3, 4])
+    """
+    low, _, high = text.partition("-")
+    try:
+        first, last = (int(low), int(high)) if high else (1, int(low))
+    except ValueError:
+        first = last = 0
+    if not 1 <= first <= last:
+        raise ConfigError(f"--attempts: expected K or LOW-HIGH with 1 <= LOW <= HIGH, got {text!r}")
+    return list(range(first, last + 1))
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    """What to evaluate and how. ``identity()`` is what must match to resume a directory.
+
+    Attributes:
+        env: a registered env id (``MultiAttemptMath-v0``, ``S2RMath-v0``, ...).
+        datasets: dataset names or JSONL paths.
+        ks: the attempt counts to report; the run uses the largest as its budget.
+        out: the output directory.
+        model: the model path or name, as the backend knows it.
+        backend: ``hf``, ``vllm``, ``openai`` (or a name for a custom backend).
+        temperature: 0 for greedy decoding (the papers' protocol).
+        max_tokens: the token budget of one episode, across attempts.
+        concurrency: the most episodes in flight.
+        limit: evaluate only the first N problems of each dataset.
+        data_dir: where named datasets' JSONL files are.
+        progress: show a progress bar on stderr.
+    """
+
+    env: str
+    datasets: Sequence[str]
+    ks: Sequence[int]
+    out: Path
+    model: str
+    backend: str
+    temperature: float = 0.0
+    max_tokens: int = 8000
+    concurrency: int = 32
+    limit: int | None = None
+    data_dir: str | None = None
+    progress: bool = True
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that decide each episode's result (``limit`` and datasets do not)."""
+        return {
+            "protocol": PROTOCOL,
+            "env": self.env,
+            "attempts": max(self.ks),
+            "model": self.model,
+            "backend": self.backend,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+
+
+def _make_env(config: EvalConfig, problem: Problem) -> tuple[MathEnv, dict[str, Any]]:
+    env = gym.make(config.env, dataset=[problem]).unwrapped
+    if not isinstance(env, MathEnv):
+        raise ConfigError(f"--env: {config.env!r} is not a mathattempt_env environment")
+    options: dict[str, Any] = {"index": 0}
+    if "attempts" in env._option_names():
+        options["attempts"] = max(config.ks)
+    return env, options
+
+
+def load_datasets(config: EvalConfig) -> list[tuple[str, Problem]]:
+    """Every (dataset label, problem) pair to evaluate, ``limit`` applied per dataset."""
+    tasks = []
+    for name in config.datasets:
+        try:
+            problems = load_problems(name, data_dir=config.data_dir)
+        except ConfigError as error:
+            raise ConfigError(f"--dataset: {error}") from error
+        label = Path(name).stem if name.endswith(".jsonl") else name
+        count = len(problems) if config.limit is None else min(config.limit, len(problems))
+        tasks += [(label, problems[i]) for i in range(count)]
+    return tasks
+
+
+class _Progress:
+    """A tqdm bar with the running accuracy, or nothing."""
+
+    def __init__(self, total: int, done: int, ks: Sequence[int], enabled: bool) -> None:
+        self.ks = ks
+        self.bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit="episode", file=sys.stderr)
+
+    def update(self, records: Sequence[dict[str, Any]]) -> None:
+        if self.bar is None:
+            return
+        first, last = min(self.ks), max(self.ks)
+        self.bar.set_postfix_str(
+            f"acc@{first} {100 * accuracy_at_k(records, first):.1f}%"
+            f" acc@{last} {100 * accuracy_at_k(records, last):.1f}%"
+        )
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+async def run_eval(
+    config: EvalConfig,
+    backend: ChatBackend,
+    *,
+    compare: Path | None = None,
+    on_episode: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate, resuming whatever ``config.out`` already holds; write the summary and plot.
+
+    Args:
+        config: the evaluation.
+        backend: generates the replies.
+        compare: another run's directory, drawn dashed in the plot.
+        on_episode: called with each newly finished record (after it is on disk).
+
+    Returns:
+        The summary of every finished episode of ``config.datasets``.
+    """
+    tasks = load_datasets(config)
+    log = ResultsLog(config.out, config.identity())
+    wanted = {f"{label}/{problem.id}" for label, problem in tasks}
+    todo = [(label, p) for label, p in tasks if f"{label}/{p.id}" not in log.done]
+    progress = _Progress(len(tasks), len(tasks) - len(todo), config.ks, config.progress)
+    gate = asyncio.Semaphore(config.concurrency)
+
+    async def one(label: str, problem: Problem) -> None:
+        async with gate:
+            env, options = _make_env(config, problem)
+            result = await play(env, backend, options=options, max_tokens=config.max_tokens)
+        record = {
+            "key": f"{label}/{problem.id}",
+            "dataset": label,
+            "problem_id": problem.id,
+            "gold": problem.answer,
+            "model": backend.name,
+            **result,
+        }
+        log.append(record)
+        progress.update([r for r in log.records if r["key"] in wanted])
+        if on_episode is not None:
+            on_episode(record)
+
+    running = [asyncio.ensure_future(one(label, problem)) for label, problem in todo]
+    try:
+        await asyncio.gather(*running)
+    finally:
+        # On any failure, stop the episodes in flight before the log closes: they are lost,
+        # everything finished is already on disk.
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        progress.close()
+        log.close()
+    finished = [r for r in log.records if r["key"] in wanted]
+    summary = summarize(finished, config.ks)
+    title = f"{config.env}, {backend.name}, up to {max(config.ks)} attempts"
+    (config.out / SUMMARY).write_text(summary_markdown(summary, config.ks, title))
+    runs = [(config.out.name or str(config.out), summary)]
+    if compare is not None:
+        runs.append((compare.name or str(compare), summarize(read_results(compare), config.ks)))
+    plot_accuracy(config.out / PLOT, runs, config.ks)
+    return summary

@@ -17,8 +17,12 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mathattempt_env.errors import ConfigError, MathAttemptError
+
+if TYPE_CHECKING:
+    from mathattempt_env.eval.backends import ChatBackend
 
 BACKENDS = ("hf", "vllm", "openai")
 
@@ -66,7 +70,7 @@ def _positive(name: str, value: int | float | None) -> None:
         raise ConfigError(f"{name}: expected a positive number, got {value!r}")
 
 
-def _backend(args: argparse.Namespace) -> object:
+def _backend(args: argparse.Namespace) -> ChatBackend:
     from mathattempt_env.eval.backends import HFBackend, VLLMBackend
     from mathattempt_env.eval.openai import OpenAIBackend
 
@@ -124,9 +128,9 @@ async def _evaluate(args: argparse.Namespace) -> str:
     try:
         if isinstance(backend, OpenAIBackend):
             await backend.check()
-        await run_eval(config, backend, compare=args.compare)  # type: ignore[arg-type]
+        await run_eval(config, backend, compare=args.compare)
     finally:
-        await backend.aclose()  # type: ignore[attr-defined]
+        await backend.aclose()
     return (config.out / SUMMARY).read_text()
 
 

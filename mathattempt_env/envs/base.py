@@ -193,10 +193,10 @@ class MathEnv(gym.Env[str, str]):
         """Start an episode; see the class docstring for ``options``."""
         super().reset(seed=seed)
         options = dict(options or {})
-        unknown = set(options) - set(self._option_names())
+        unknown = set(options) - set(self.option_names())
         if unknown:
             raise ConfigError(
-                f"reset options: unknown {sorted(unknown)}; expected {self._option_names()}"
+                f"reset options: unknown {sorted(unknown)}; expected {self.option_names()}"
             )
         self._index = self._pick(options)
         self._problem = (
@@ -210,7 +210,14 @@ class MathEnv(gym.Env[str, str]):
         observation = self._observe(self.messages)
         return observation, self._info()
 
-    def _option_names(self) -> tuple[str, ...]:
+    def option_names(self) -> tuple[str, ...]:
+        """The keys ``reset(options=...)`` accepts.
+
+        Example:
+            >>> from mathattempt_env.envs import MultiAttemptMathEnv
+            >>> MultiAttemptMathEnv().option_names()
+            ('index', 'problem', 'attempts')
+        """
         return ("index", "problem")
 
     def mark_cut(self) -> None:

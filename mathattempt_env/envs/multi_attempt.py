@@ -111,7 +111,8 @@ class MultiAttemptMathEnv(MathEnv):
         self.feedback = template
         self.attempts = self.attempt_range[0]  # the current episode's budget, set by reset()
 
-    def _option_names(self) -> tuple[str, ...]:
+    def option_names(self) -> tuple[str, ...]:
+        """The keys ``reset(options=...)`` accepts."""
         return ("index", "problem", "attempts")
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:

@@ -128,8 +128,9 @@ class S2RMathEnv(MathEnv):
             raise ConfigError(f"format: expected an S2RFormat, got {format!r}")
         self.format = format or S2RFormat()
 
-    def _option_names(self) -> tuple[str, ...]:
-        names = super()._option_names()
+    def option_names(self) -> tuple[str, ...]:
+        """The keys ``reset(options=...)`` accepts (``attempts`` in interactive mode)."""
+        names = super().option_names()
         return (*names, "attempts") if self.mode == "interactive" else names
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:

@@ -56,5 +56,6 @@ class SingleTurnMathEnv(MultiAttemptMathEnv):
     def __init__(self, prompt: str | PromptTemplate | None = None, **kwargs: Any) -> None:
         super().__init__(attempts=1, prompt=prompt, **kwargs)
 
-    def _option_names(self) -> tuple[str, ...]:
+    def option_names(self) -> tuple[str, ...]:
+        """The keys ``reset(options=...)`` accepts."""
         return ("index", "problem")

@@ -93,7 +93,7 @@ def _make_env(config: EvalConfig, problem: Problem) -> tuple[MathEnv, dict[str, 
     if not isinstance(env, MathEnv):
         raise ConfigError(f"--env: {config.env!r} is not a mathattempt_env environment")
     options: dict[str, Any] = {"index": 0}
-    if "attempts" in env._option_names():
+    if "attempts" in env.option_names():
         options["attempts"] = max(config.ks)
     return env, options
 

@@ -10,6 +10,7 @@ it), generates at most ``max_tokens`` new tokens, and says whether it stopped at
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from mathattempt_env.errors import MathAttemptError
 from mathattempt_env.prompts import Message
 from mathattempt_env.rollout.batching import Batcher, BatchResult
+from mathattempt_env.rollout.driver import finish_turn
 
 
 class BackendError(MathAttemptError, RuntimeError):
@@ -78,11 +80,12 @@ class _TemplatedBackend:
             messages, add_generation_prompt=True, tokenize=True, return_dict=False
         )
         new, _ = await self.batcher(list(ids), max_tokens)
-        new = [int(t) for t in new][:max_tokens]
-        special = set(self.tokenizer.all_special_ids)
-        stopped = bool(new) and new[-1] in special
-        text = self.tokenizer.decode(new, skip_special_tokens=True)
-        return Reply(text, len(new), cut=not stopped and len(new) >= max_tokens)
+        turn = finish_turn(self.tokenizer, self._special, new, max_tokens)
+        return Reply(turn.text, len(turn.ids), cut=turn.cut)
+
+    @functools.cached_property
+    def _special(self) -> set[int]:
+        return set(self.tokenizer.all_special_ids)
 
     async def aclose(self) -> None:
         """Nothing to release."""

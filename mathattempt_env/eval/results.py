@@ -31,18 +31,16 @@ def config_hash(identity: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _complete(data: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The records in ``data`` and where its complete lines end (a killed write's tail is not)."""
+    end = data.rfind(b"\n") + 1
+    return [json.loads(line) for line in data[:end].splitlines()], end
+
+
 def read_results(folder: Path) -> list[dict[str, Any]]:
     """The complete records in ``folder/results.jsonl`` (a cut-off last line is skipped)."""
     path = folder / RESULTS
-    if not path.is_file():
-        return []
-    records = []
-    with path.open("rb") as handle:
-        for line in handle:
-            if not line.endswith(b"\n"):
-                break  # the tail of a killed write
-            records.append(json.loads(line))
-    return records
+    return _complete(path.read_bytes())[0] if path.is_file() else []
 
 
 def check_resumable(folder: Path, identity: Mapping[str, Any]) -> bool:
@@ -94,21 +92,13 @@ class ResultsLog:
             temporary = config_path.with_suffix(".tmp")
             temporary.write_text(json.dumps({"hash": self.hash, "identity": self.identity}))
             os.replace(temporary, config_path)
-        self._repair()
-        self.records = read_results(folder)
+        path = folder / RESULTS
+        data = path.read_bytes() if path.is_file() else b""
+        self.records, end = _complete(data)
         self.done = {record["key"] for record in self.records}
-        self._handle = (folder / RESULTS).open("ab")
-
-    def _repair(self) -> None:
-        """Cut a partial last line left by a killed run, so appends start on a new line."""
-        path = self.folder / RESULTS
-        if not path.is_file():
-            return
-        data = path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            with path.open("r+b") as handle:
-                handle.truncate(end)
+        self._handle = path.open("ab")
+        if end < len(data):  # cut a killed run's partial line, so appends start on a new line
+            self._handle.truncate(end)
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one finished episode and force it to disk."""

@@ -100,13 +100,17 @@ def _make_env(config: EvalConfig, problem: Problem) -> tuple[MathEnv, dict[str, 
 
 def load_datasets(config: EvalConfig) -> list[tuple[str, Problem]]:
     """Every (dataset label, problem) pair to evaluate, ``limit`` applied per dataset."""
-    tasks = []
+    tasks: list[tuple[str, Problem]] = []
+    labels: set[str] = set()
     for name in config.datasets:
         try:
             problems = load_problems(name, data_dir=config.data_dir)
         except ConfigError as error:
             raise ConfigError(f"--dataset: {error}") from error
         label = Path(name).stem if name.endswith(".jsonl") else name
+        if label in labels:
+            raise ConfigError(f"--dataset: {label!r} is given twice")
+        labels.add(label)
         count = len(problems) if config.limit is None else min(config.limit, len(problems))
         tasks += [(label, problems[i]) for i in range(count)]
     return tasks
@@ -160,6 +164,7 @@ async def run_eval(
     log = ResultsLog(config.out, config.identity())
     wanted = {f"{label}/{problem.id}" for label, problem in tasks}
     todo = [(label, p) for label, p in tasks if f"{label}/{p.id}" not in log.done]
+    finished = [r for r in log.records if r["key"] in wanted]  # grows as episodes end
     progress = _Progress(len(tasks), len(tasks) - len(todo), config.ks, config.progress)
     gate = asyncio.Semaphore(config.concurrency)
 
@@ -176,7 +181,8 @@ async def run_eval(
             **result,
         }
         log.append(record)
-        progress.update([r for r in log.records if r["key"] in wanted])
+        finished.append(record)
+        progress.update(finished)
         if on_episode is not None:
             on_episode(record)
 
@@ -191,7 +197,6 @@ async def run_eval(
         await asyncio.gather(*running, return_exceptions=True)
         progress.close()
         log.close()
-    finished = [r for r in log.records if r["key"] in wanted]
     summary = summarize(finished, config.ks)
     title = f"{config.env}, {backend.name}, up to {max(config.ks)} attempts"
     (config.out / SUMMARY).write_text(summary_markdown(summary, config.ks, title))

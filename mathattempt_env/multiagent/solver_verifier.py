@@ -9,7 +9,6 @@ own reward, so attempts, grading and verdicts behave exactly as in the single-ag
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from typing import Any
 
@@ -32,6 +31,7 @@ from mathattempt_env.prompts import (
     get_prompt,
 )
 from mathattempt_env.rewards import RewardScheme, VerifierReward, get_reward, verifier_metrics
+from mathattempt_env.rewards.base import finite_reward
 from mathattempt_env.rewards.verifier import verdict_outcome
 from mathattempt_env.types import AttemptRecord, Problem
 
@@ -198,13 +198,7 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
                 f"verifier_sees: expected 'response' or 'answer', got {verifier_sees!r}"
             )
         self.verifier_sees = verifier_sees
-        if (
-            isinstance(illegal_reward, bool)
-            or not isinstance(illegal_reward, int | float)
-            or not math.isfinite(illegal_reward)
-        ):
-            raise ConfigError(f"illegal_reward: expected a finite number, got {illegal_reward!r}")
-        self.illegal_reward = float(illegal_reward)
+        self.illegal_reward = finite_reward("illegal_reward", illegal_reward)
         self.render_mode = self.referee.render_mode
         self.possible_agents = [SOLVER, VERIFIER]
         # One space object per agent, as PettingZoo asks (seeding a space must stick). An

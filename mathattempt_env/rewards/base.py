@@ -16,11 +16,28 @@ Example:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mathattempt_env.errors import ConfigError
 from mathattempt_env.types import AttemptRecord, RewardBreakdown
+
+
+def finite_reward(name: str, value: float) -> float:
+    """Validate a configured reward value: a finite number (not a bool).
+
+    Raises:
+        ConfigError: ``value`` is not a finite int or float.
+
+    Example:
+        >>> finite_reward("illegal_reward", -1)
+        -1.0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{name}: expected a finite number, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)

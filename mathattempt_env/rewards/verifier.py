@@ -28,12 +28,11 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.rewards.base import RewardScheme, Step
+from mathattempt_env.rewards.base import RewardScheme, Step, finite_reward
 from mathattempt_env.types import AttemptRecord, RewardBreakdown
 
 #: What a verdict amounted to, given the truth about the solution it checked.
@@ -61,12 +60,6 @@ def verdict_outcome(record: AttemptRecord) -> VerdictOutcome:
     if bool(record.target_correct):
         return "accept-right" if said_correct else "reject-right"
     return "accept-wrong" if said_correct else "reject-wrong"
-
-
-def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{name}: expected a finite number, got {value!r}")
-    return float(value)
 
 
 class VerifierReward(RewardScheme):
@@ -98,10 +91,10 @@ class VerifierReward(RewardScheme):
         reject_right: float = -1.0,
         unparseable: float = -1.0,
     ) -> None:
-        self.right = _finite("right", right)
-        self.accept_wrong = _finite("accept_wrong", accept_wrong)
-        self.reject_right = _finite("reject_right", reject_right)
-        self.unparseable = _finite("unparseable", unparseable)
+        self.right = finite_reward("right", right)
+        self.accept_wrong = finite_reward("accept_wrong", accept_wrong)
+        self.reject_right = finite_reward("reject_right", reject_right)
+        self.unparseable = finite_reward("unparseable", unparseable)
 
     @property
     def high(self) -> float:  # type: ignore[override]

@@ -11,7 +11,22 @@ Example:
 """
 
 from mathattempt_env.rollout.chat import ChatMarkup
-from mathattempt_env.rollout.driver import EpisodeDriver, Generate, TokenLengths
+from mathattempt_env.rollout.driver import (
+    EpisodeDriver,
+    Generate,
+    GeneratedTurn,
+    TokenLengths,
+    finish_turn,
+)
 from mathattempt_env.rollout.episode import ActionSpan, Episode
 
-__all__ = ["ActionSpan", "ChatMarkup", "Episode", "EpisodeDriver", "Generate", "TokenLengths"]
+__all__ = [
+    "ActionSpan",
+    "ChatMarkup",
+    "Episode",
+    "EpisodeDriver",
+    "Generate",
+    "GeneratedTurn",
+    "TokenLengths",
+    "finish_turn",
+]

@@ -73,6 +73,45 @@ def _takes_limit(generate: Generate) -> bool:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class GeneratedTurn:
+    """One model turn as generated: its token ids, their text, and how it ended.
+
+    Attributes:
+        ids: the generated token ids, cut to the turn's limit.
+        text: the ids decoded without special tokens (what the env is stepped with).
+        stopped: the turn ended with a special token (the model closed its turn itself).
+        cut: the turn reached its limit without stopping.
+    """
+
+    ids: list[int]
+    text: str
+    stopped: bool
+    cut: bool
+
+
+def finish_turn(
+    tokenizer: ChatTokenizer, special: set[int], ids: Sequence[int], limit: int | None
+) -> GeneratedTurn:
+    """Cut generated ids to ``limit``, decode them, and tell a stopped turn from a cut one.
+
+    Example:
+        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+        >>> tok = tiny_tokenizer()
+        >>> ids = tok.encode("x = 1")
+        >>> turn = finish_turn(tok, set(tok.all_special_ids), ids + ids, len(ids))
+        >>> turn.text, turn.stopped, turn.cut
+        ('x = 1', False, True)
+    """
+    kept = [int(t) for t in ids]
+    if limit is not None:
+        kept = kept[:limit]
+    stopped = bool(kept) and kept[-1] in special
+    text = tokenizer.decode(kept, skip_special_tokens=True)
+    cut = not stopped and limit is not None and len(kept) >= limit
+    return GeneratedTurn(kept, text, stopped, cut)
+
+
 def _core(env: Any) -> MathEnv:
     core = getattr(env, "unwrapped", env)
     if not isinstance(core, MathEnv):
@@ -198,14 +237,11 @@ class EpisodeDriver:
         records_after: list[int] = []  # how many actions the env had recorded after each turn
         while True:
             allowance = core.budget.allowance(core.used)
-            ids, turn_logprobs = await self._generate(prompt_ids + response, allowance)
-            ids = [int(t) for t in ids]
-            if allowance is not None and len(ids) > allowance:
-                ids = ids[:allowance]
-            stopped = bool(ids) and ids[-1] in self._special
-            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            generated, turn_logprobs = await self._generate(prompt_ids + response, allowance)
+            turn = finish_turn(self.tokenizer, self._special, generated, allowance)
+            ids, text, stopped = turn.ids, turn.text, turn.stopped
             lengths.expect(text, len(ids))
-            if not stopped and allowance is not None and len(ids) >= allowance:
+            if turn.cut:
                 core.mark_cut()
             turns.append((len(response), len(response) + len(ids)))
             decoded.append(_Decoded(self.tokenizer, ids))

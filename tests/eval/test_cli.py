@@ -276,6 +276,7 @@ def test_resuming_into_a_different_run_is_refused(scripted, tmp_path, capsys):
         (["--attempts", "7-1"], "--attempts: expected K or LOW-HIGH"),
         (["--limit", "0"], "--limit: expected a positive number"),
         (["--backend", "openai"], "--backend openai needs --base-url"),
+        (["--dataset", "math500"], "--dataset: 'math500' is given twice"),
     ],
 )
 def test_bad_arguments_are_reported(args, message, tmp_path, capsys):

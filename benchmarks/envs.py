@@ -6,8 +6,8 @@ response is ~1.5 KB of reasoning ending in a boxed answer, either the gold or a 
 sequentially and vectorised (SyncVectorEnv, AsyncVectorEnv), and the share of step time
 spent outside the grader (time inside `grade` is measured by wrapping it).
 
-With gem-llm installed (the `bench` extra), GEM's single-turn math env steps the same
-responses in the same run, and the ratio is printed.
+With gem-llm installed (`pip install --no-deps "gem-llm==0.1.0"` beside the `bench` extra),
+GEM's single-turn math env steps the same responses in the same run, and the ratio is printed.
 
 Run: python benchmarks/envs.py [--episodes N]
 """

@@ -11,6 +11,8 @@ from mathattempt_env.grading.grader import (
     DEFAULT_TIMEOUT,
     grade,
     grade_many,
+    grader_stats,
+    reset_grader_stats,
     validate_gold,
     warmup,
 )
@@ -23,6 +25,8 @@ __all__ = [
     "extract_answer",
     "grade",
     "grade_many",
+    "grader_stats",
+    "reset_grader_stats",
     "validate_gold",
     "warmup",
 ]

@@ -24,9 +24,9 @@ Example:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
+from mathattempt_env.grading.cache import ByteLRU, text_size
 from mathattempt_env.grading.latex import (
     FUNCTIONS,
     GREEK,
@@ -35,6 +35,7 @@ from mathattempt_env.grading.latex import (
     ParseError,
     TooLargeError,
     any_node,
+    children,
     free_symbols,
     neg,
     parse,
@@ -103,8 +104,18 @@ def _pos(node: Node) -> Node:
     return node
 
 
+#: Most ``\\pm`` signs in one expression (each doubles the set of values).
+MAX_PM = 8
+
+
+def _count_pm(node: Node) -> int:
+    return int(node[0] == "pm") + sum(_count_pm(child) for child in children(node))
+
+
 def _scalar(node: Node) -> Value:
     if any_node(node, lambda n: n[0] == "pm"):
+        if _count_pm(node) > MAX_PM:
+            raise TooLargeError(f"more than {MAX_PM} plus-minus signs")
         return ("set", tuple(("expr", n) for n in expand_pm(node)), "pm")
     return ("expr", node)
 
@@ -227,7 +238,9 @@ def _flatten_set(items: list[Value]) -> Value:
     return ("set", tuple(flat))
 
 
-@lru_cache(maxsize=65_536)
+_values = ByteLRU(32 * 1024 * 1024)
+
+
 def read_value(text: str) -> Value:
     """Read a normalized answer string into a typed value. Never raises.
 
@@ -237,6 +250,15 @@ def read_value(text: str) -> Value:
         >>> read_value(r"\frac{1}{")[0]
         'raw'
     """
+    value: Value | None = _values.get(text)
+    if value is None:
+        value = _read(text)
+        # A parsed value holds a few dozen bytes per character of its text.
+        _values.put(text, value, size=text_size(text) + 48 * len(text))
+    return value
+
+
+def _read(text: str) -> Value:
     text_value = _text_value(text)
     if text_value is not None:
         return text_value

@@ -26,10 +26,10 @@ Example:
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 from typing import Any
 
+from mathattempt_env.grading import deadline
 from mathattempt_env.grading.answer import INF, NEG_INF, Value, _as_union
 from mathattempt_env.grading.evaluate import (
     Undefined,
@@ -58,21 +58,6 @@ _REASONS = {
 
 class NeedsFallback(Exception):
     """One side could not be read by the in-process parser."""
-
-
-class Deadline:
-    """A wall-clock limit checked cooperatively in long comparison loops."""
-
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-    def check(self) -> None:
-        """Raise :class:`TimeoutError` once the limit has passed."""
-        if time.perf_counter() > self.at:
-            raise TimeoutError("grading time limit reached")
-
-
-NO_DEADLINE = Deadline(float("inf"))
 
 
 def close(a: Any, b: Any, loose: bool) -> bool:
@@ -174,7 +159,7 @@ def _symbol_lhs(value: Value) -> bool:
 
 def _equations(a: Value, g: Value) -> bool:
     if _symbol_lhs(a) and _symbol_lhs(g) and a[1] == g[1]:
-        return _equal(a[2], g[2], NO_DEADLINE)
+        return _equal(a[2], g[2])
     sides = (a[1], a[2], g[1], g[2])
     if not all(side[0] == "expr" for side in sides):
         return False
@@ -203,7 +188,7 @@ def _equations(a: Value, g: Value) -> bool:
     return True
 
 
-def _sets(a_items: tuple[Value, ...], g_items: tuple[Value, ...], deadline: Deadline) -> bool:
+def _sets(a_items: tuple[Value, ...], g_items: tuple[Value, ...]) -> bool:
     if len(a_items) * len(g_items) > MAX_ELEMENTS:
         raise TooLargeError("sets too large to compare")
     matched_a = [False] * len(a_items)
@@ -211,7 +196,7 @@ def _sets(a_items: tuple[Value, ...], g_items: tuple[Value, ...], deadline: Dead
         found = False
         for index, a in enumerate(a_items):
             deadline.check()
-            if _equal(a, g, deadline):
+            if _equal(a, g):
                 matched_a[index] = found = True
         if not found:
             return False
@@ -227,7 +212,7 @@ def _as_rows(value: Value) -> tuple[tuple[Value, ...], ...] | None:
     return None
 
 
-def _sequences(a: Value, g: Value, deadline: Deadline) -> bool:
+def _sequences(a: Value, g: Value) -> bool:
     ra, rg = _as_rows(a), _as_rows(g)
     if ra is None or rg is None:
         return False
@@ -242,7 +227,7 @@ def _sequences(a: Value, g: Value, deadline: Deadline) -> bool:
     for row_a, row_g in zip(ra, rg, strict=True):
         for x, y in zip(row_a, row_g, strict=True):
             deadline.check()
-            if not _equal(x, y, deadline):
+            if not _equal(x, y):
                 return False
     return True
 
@@ -261,7 +246,7 @@ def _endpoint(a: Node, g: Node) -> bool:
     return scalars(a, g)[0]
 
 
-def _unions(a: tuple[Value, ...], g: tuple[Value, ...], deadline: Deadline) -> bool:
+def _unions(a: tuple[Value, ...], g: tuple[Value, ...]) -> bool:
     def same(x: Value, y: Value) -> bool:
         return x[3:] == y[3:] and _endpoint(x[1], y[1]) and _endpoint(x[2], y[2])
 
@@ -282,14 +267,14 @@ def _letter(value: Value) -> str | None:
     return None
 
 
-def _equal(a: Value, g: Value, deadline: Deadline) -> bool:
+def _equal(a: Value, g: Value) -> bool:
     ka, kg = a[0], g[0]
     if "raw" in (ka, kg):
         raise NeedsFallback
     if kg == "eq" and ka != "eq" and _symbol_lhs(g):
-        return _equal(a, g[2], deadline)
+        return _equal(a, g[2])
     if ka == "eq" and kg != "eq" and _symbol_lhs(a):
-        return _equal(a[2], g, deadline)
+        return _equal(a[2], g)
     if ka == "eq" and kg == "eq":
         return _equations(a, g)
     if "choice" in (ka, kg):
@@ -300,23 +285,23 @@ def _equal(a: Value, g: Value, deadline: Deadline) -> bool:
     if "set" in (ka, kg):
         a_items = a[1] if ka == "set" else (a,)
         g_items = g[1] if kg == "set" else (g,)
-        return _sets(a_items, g_items, deadline)
+        return _sets(a_items, g_items)
     if "union" in (ka, kg):
         ua, ug = _as_union(a), _as_union(g)
-        return ua is not None and ug is not None and _unions(ua[1], ug[1], deadline)
+        return ua is not None and ug is not None and _unions(ua[1], ug[1])
     if ka in ("tuple", "mat") or kg in ("tuple", "mat"):
-        return _sequences(a, g, deadline)
+        return _sequences(a, g)
     if ka == kg == "expr":
         return scalars(a[1], g[1])[0]
     return bool(ka == kg == "dots")
 
 
-def equivalent(a: Value, g: Value, deadline: Deadline = NO_DEADLINE) -> tuple[bool, str]:
+def equivalent(a: Value, g: Value) -> tuple[bool, str]:
     """Compare answer ``a`` to gold ``g``; returns ``(equal, reason)``.
 
     Raises:
         NeedsFallback: a side is unreadable here (``("raw", ...)``).
-        TimeoutError: ``deadline`` passed.
+        deadline.Expired: the current grade's deadline passed.
     """
     if a[0] == "raw" or g[0] == "raw":
         raise NeedsFallback
@@ -328,7 +313,7 @@ def equivalent(a: Value, g: Value, deadline: Deadline = NO_DEADLINE) -> tuple[bo
         reason = _REASONS.get(g[0], "numeric")
         if g[0] == "expr":
             reason = "equation" if a[0] == "eq" else "set" if a[0] == "set" else "numeric"
-        return _equal(a, g, deadline), reason
+        return _equal(a, g), reason
     except TooLargeError:
         return a == g, "too-large"
 

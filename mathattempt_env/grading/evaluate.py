@@ -19,17 +19,18 @@ import math
 import random
 import threading
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 import mpmath
 
+from mathattempt_env.grading import deadline
 from mathattempt_env.grading.latex import Node, TooLargeError, any_node, free_symbols
 
 #: Working precision of numeric comparison, in bits.
 PRECISION_BITS = 300
-#: Exact results above this many bits are evaluated numerically instead.
-MAX_EXACT_BITS = 200_000
+#: Exact results above this many bits are evaluated numerically instead. One rational
+#: operation at this size takes a few milliseconds, so the deadline is checked often enough.
+MAX_EXACT_BITS = 70_000
 #: Largest factorial evaluated exactly, and numerically.
 MAX_EXACT_FACTORIAL = 3_000
 MAX_NUMERIC_FACTORIAL = 100_000
@@ -66,9 +67,13 @@ def _bits(value: Fraction) -> int:
 def _int_root(value: int, n: int) -> int | None:
     if value < 0:
         return None
+    if value < 2 or n > value.bit_length():  # only 0 and 1 have an n-th root this small
+        return value if value < 2 else None
     root = round(value ** (1.0 / n)) if value.bit_length() < 1000 else _newton_root(value, n)
     for candidate in (root - 1, root, root + 1):
-        if candidate >= 0 and candidate**n == value:
+        # A candidate whose n-th power is far larger than value is never raised to it.
+        too_big = (candidate.bit_length() - 1) * n > value.bit_length()
+        if candidate >= 0 and not too_big and candidate**n == value:
             return candidate
     return None
 
@@ -119,8 +124,8 @@ def exact(node: Node) -> Fraction | None:
     return _exact(node)
 
 
-@lru_cache(maxsize=65_536)
 def _exact(node: Node) -> Fraction | None:
+    deadline.check()
     tag = node[0]
     if tag == "n":
         value: Fraction = node[1]
@@ -138,6 +143,8 @@ def _exact(node: Node) -> Fraction | None:
         for part in parts:
             assert part is not None
             total = total + part if tag == "+" else total * part
+            if _bits(total) > MAX_EXACT_BITS:  # many large terms: evaluate numerically
+                return None
         return total
     if tag == "^":
         base_value, exponent = _exact(node[1]), _exact(node[2])
@@ -177,6 +184,8 @@ def _exact_function(name: str, args: list[Fraction | None]) -> Fraction | None:
     if name in ("max", "min"):
         return max(values) if name == "max" else min(values)
     if name in ("gcd", "lcm") and integral:
+        if name == "lcm" and sum(_bits(v) for v in values) > MAX_EXACT_BITS:
+            return None
         ints = [int(v) for v in values]
         return Fraction(math.gcd(*ints) if name == "gcd" else math.lcm(*ints))
     return None
@@ -226,6 +235,7 @@ def numeric(node: Node, env: dict[str, Any]) -> Any:
 
 
 def _numeric(ctx: Any, node: Node, env: dict[str, Any]) -> Any:
+    deadline.check()
     tag = node[0]
     if tag == "n":
         value: Fraction = node[1]
@@ -320,7 +330,6 @@ def _function(ctx: Any, name: str, arg_nodes: tuple[Node | None, ...], env: dict
     raise Undefined(f"no numeric rule for {name}")
 
 
-@lru_cache(maxsize=4096)
 def sample_point(index: int, names: tuple[str, ...]) -> dict[str, Any]:
     """Deterministic values for ``names`` at sample point ``index`` (0, 1, 2, ...).
 

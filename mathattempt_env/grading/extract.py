@@ -1,7 +1,10 @@
 """Find the final answer in a model response.
 
 Everything here is linear in the response length, so it is safe on adversarial input (a 1 MB
-response, thousands of unclosed ``\\boxed{``) and runs in the calling process.
+response, thousands of unclosed ``\\boxed{`` or ``\\(``, long runs of spaces or newlines) and
+runs in the calling process. No regular expression here can backtrack over model text: two
+quantifiers that could share characters never stand next to each other, and delimiters are
+paired by a scan of their positions, not by lazy ``.+?`` matches.
 
 Example:
     >>> extract_answer(r"so $x = \\boxed{\\frac{1}{2}}$.")
@@ -22,11 +25,14 @@ _BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _FINAL_PHRASE = re.compile(
     r"(?:final\s+answer\s+is|the\s+answer\s+is|answer\s+is)\s*:?\s*", re.IGNORECASE
 )
+# A line that starts "Answer:" (optionally bold, optionally "Final"). Each optional run of
+# blanks is followed by a literal that is not blank, so a failed match backtracks in O(1) steps.
 _ANSWER_LABEL = re.compile(
-    r"(?:^|\n)\s*(?:\*\*|__)?\s*(?:final\s+)?answer\s*:?\s*(?:\*\*|__)?\s*:?\s*", re.IGNORECASE
+    r"^[ \t]*(?:(?:\*\*|__)[ \t]*)?(?:final[ \t]+)?answer[ \t]*:?[ \t]*(?:\*\*|__)?[ \t]*:?[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
 )
-_MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_MATH_CLOSE = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+_BOLD_TOKEN = re.compile(r"\*\*")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -132,14 +138,84 @@ def boxed_answers(text: str) -> list[str]:
     return found
 
 
+class _Finder:
+    """``str.find`` that remembers its last answer per substring.
+
+    When the starts of successive searches for one substring only move forward (as they do
+    in a left-to-right scan), each part of the text is searched at most once per substring.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.last: dict[str, tuple[int, int]] = {}
+
+    def find(self, sub: str, start: int) -> int:
+        searched_from, found = self.last.get(sub, (len(self.text) + 1, -1))
+        if searched_from <= start and (found == -1 or found >= start):
+            return found
+        found = self.text.find(sub, start)
+        self.last[sub] = (start, found)
+        return found
+
+
+def math_segments(text: str) -> list[str]:
+    """The contents of the ``$...$``, ``$$...$$``, ``\\(...\\)`` and ``\\[...\\]`` spans, in order.
+
+    Spans are read left to right, as a regular expression with lazy matches would read them;
+    an opener with no closer after it is skipped. Linear in the length of ``text``.
+
+    Example:
+        >>> math_segments(r"so $x$ and \\( y \\) but \\[ z")
+        ['x', ' y ']
+    """
+    finder = _Finder(text)
+    found: list[str] = []
+    pos = 0
+    while True:
+        starts = [(finder.find(o, pos), o) for o in ("$", "\\(", "\\[")]
+        hits = [(p, o) for p, o in starts if p >= 0]
+        if not hits:
+            return found
+        p, opener = min(hits)
+        if text.startswith("$$", p):
+            close = finder.find("$$", p + 3)
+            if close >= 0:
+                found.append(text[p + 2 : close])
+                pos = close + 2
+                continue
+        closer = _MATH_CLOSE[opener]
+        close = finder.find(closer, p + len(opener) + 1)
+        if close >= 0:
+            found.append(text[p + len(opener) : close])
+            pos = close + len(closer)
+        else:
+            pos = p + 1
+
+
+def _bold_spans(text: str) -> list[str]:
+    marks = [m.start() for m in _BOLD_TOKEN.finditer(text)]
+    return [text[a + 2 : b] for a, b in zip(marks[::2], marks[1::2], strict=False) if b > a + 2]
+
+
+def _leading_math(text: str) -> str | None:
+    """The content of a math span that opens at the very start of ``text``, if it closes."""
+    for opener in ("$$", "$", "\\(", "\\["):
+        if text.startswith(opener):
+            close = text.find(_MATH_CLOSE[opener], len(opener) + 1)
+            return text[len(opener) : close] if close > 0 else None
+    return None
+
+
 def _after_phrase(text: str, pattern: re.Pattern[str]) -> str | None:
-    matches = list(pattern.finditer(text))
-    if not matches:
+    last = None
+    for last in pattern.finditer(text):  # noqa: B007 - only the last match is wanted
+        pass
+    if last is None:
         return None
-    tail = text[matches[-1].end() :]
-    math = _MATH_SEGMENT.match(tail.lstrip())
+    tail = text[last.end() :]
+    math = _leading_math(tail.lstrip())
     if math is not None:
-        return next(group for group in math.groups() if group is not None)
+        return math
     end = _SENTENCE_END.search(tail)
     return tail[: end.start()] if end else tail
 
@@ -151,27 +227,51 @@ def _fallback_answer(text: str) -> str | None:
     ):
         if candidate is not None and candidate.strip(" \t*$"):
             return candidate
-    segments = _MATH_SEGMENT.findall(text)
+    segments = math_segments(text)
     if segments:
-        return str(next(group for group in segments[-1] if group))
-    bold = _BOLD.findall(text)
+        return segments[-1]
+    bold = _bold_spans(text)
     if bold:
-        return str(bold[-1])
+        return bold[-1]
     stripped = text.strip()
     if stripped and len(stripped) <= SHORT_BARE_LIMIT and "\n" not in stripped:
         return stripped
     return None
 
 
+def strip_trailing(text: str) -> str:
+    """Strip blanks and trailing sentence punctuation (``.``, ``,``, ``;``, but not ``\\.``).
+
+    One backwards pass, so it is linear however much punctuation there is.
+
+    Example:
+        >>> strip_trailing(" 5 . ,; ")
+        ' 5'
+        >>> strip_trailing(r"x \\.")
+        'x \\\\.'
+    """
+    end = len(text)
+    while end:
+        last = text[end - 1]
+        if not (last.isspace() or last in ",;" or (last == "." and text[end - 2 : end] != "\\.")):
+            break
+        end -= 1
+    return text[:end]
+
+
 def _tidy(answer: str) -> str | None:
     answer = answer.strip()
-    while len(answer) > 4 and answer.startswith("**") and answer.endswith("**"):
-        answer = answer[2:-2].strip()
+    lo, hi = 0, len(answer)
+    while hi - lo > 4 and answer.startswith("**", lo) and answer.endswith("**", lo, hi):
+        lo, hi = lo + 2, hi - 2
+        while lo < hi and answer[lo].isspace():
+            lo += 1
+        while hi > lo and answer[hi - 1].isspace():
+            hi -= 1
+    answer = answer[lo:hi]
     if answer.startswith("$") and answer.endswith("$"):
         answer = answer.strip("$").strip()
-    while answer.endswith((".", ",", ";")) and not answer.endswith("\\."):
-        answer = answer[:-1].rstrip()
-    return answer or None
+    return strip_trailing(answer) or None
 
 
 def extract(response: str, *, boxed_only: bool = False, box: BoxChoice = "last") -> Extraction:

@@ -17,64 +17,87 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
-from functools import lru_cache
 
 from mathattempt_env.errors import ConfigError, InvalidGoldError
-from mathattempt_env.grading import fallback, isolation
+from mathattempt_env.grading import deadline, fallback, isolation
 from mathattempt_env.grading.answer import Value, read_value
-from mathattempt_env.grading.compare import Deadline, NeedsFallback, equivalent, scale
+from mathattempt_env.grading.cache import ByteLRU, text_size
+from mathattempt_env.grading.compare import NeedsFallback, equivalent, scale
 from mathattempt_env.grading.extract import BoxChoice, _brace_matches, extract
-from mathattempt_env.grading.latex import Node
+from mathattempt_env.grading.latex import MAX_PARSE_CHARS, Node
 from mathattempt_env.grading.normalize import Normalized, normalize
 from mathattempt_env.types import Grade
 
 #: Wall-clock seconds one grade may take before it is a ``timeout`` verdict.
 DEFAULT_TIMEOUT = 2.0
-#: Worker processes for the slow (sympy) path of :func:`grade`.
-FALLBACK_WORKERS = 2
+#: Worker processes for the slow (sympy) path of :func:`grade`, per grading process.
+FALLBACK_WORKERS = 1
 #: Longest gold answer accepted, in characters.
 MAX_GOLD_CHARS = 100_000
 #: :func:`grade_many` grades in the calling process below this many items.
 PARALLEL_MIN_ITEMS = 64
-#: Seconds a fresh worker may take to start, not counted against any item's timeout.
+#: :func:`grade_many`'s default number of worker processes (never more than the CPUs).
+GRADE_MANY_WORKERS = 4
+#: Seconds a batch may wait for the fork server's first start, not counted against any item.
 STARTUP_TIMEOUT = 120.0
+#: Bytes each of the grader's three caches may hold (answers, golds, verdicts).
+CACHE_BYTES = 32 * 1024 * 1024
 
 _HUNDREDTH: Node = ("n", Fraction(1, 100), False)
 _DEGREE: Node = ("*", (("c", "pi"), ("n", Fraction(1, 180), False)))
 
+_results = ByteLRU(CACHE_BYTES)
+_answers = ByteLRU(CACHE_BYTES)
+_golds = ByteLRU(CACHE_BYTES)
 
-class _ResultCache:
-    """A small thread-safe LRU of final (non-timeout) verdicts per ``(answer, gold)``."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[tuple[str, str], tuple[bool, str]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> tuple[bool, str] | None:
-        with self.lock:
-            value = self.data.get(key)
-            if value is not None:
-                self.data.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[str, str], value: tuple[bool, str]) -> None:
-        with self.lock:
-            self.data[key] = value
-            if len(self.data) > self.size:
-                self.data.popitem(last=False)
+_stats: Counter[str] = Counter()
+_stats_lock = threading.Lock()
 
 
-_results = _ResultCache(200_000)
+def _count(*keys: str) -> None:
+    with _stats_lock:
+        _stats.update(keys)
 
 
-@lru_cache(maxsize=65_536)
+def grader_stats() -> dict[str, int]:
+    """Counters of this process's grades since start (or :func:`reset_grader_stats`).
+
+    ``grades``; ``timeouts`` and their causes: ``timeout:deadline`` (the in-process work ran
+    out of time), ``timeout:sympy`` (the sympy worker overran and was killed),
+    ``timeout:no-worker`` (no sympy worker was ready in time: the fork server was still
+    starting, or the worker was busy with other threads' jobs), ``timeout:worker-died``;
+    ``sympy_jobs``; and ``unexpected_errors`` (a bug: please report it).
+
+    Example:
+        >>> _ = grade(r"\\boxed{2}", "2")
+        >>> grader_stats()["grades"] >= 1
+        True
+    """
+    with _stats_lock:
+        return dict(_stats)
+
+
+def reset_grader_stats() -> None:
+    """Set every counter of :func:`grader_stats` back to zero."""
+    with _stats_lock:
+        _stats.clear()
+
+
+def _size(norm: Normalized) -> int:
+    # A parsed value holds roughly a few dozen bytes per character of its text.
+    return text_size(norm.text) + 48 * len(norm.text)
+
+
 def _normalized(text: str) -> Normalized:
-    return normalize(text)
+    norm: Normalized | None = _answers.get(text)
+    if norm is None:
+        norm = normalize(text)
+        _answers.put(text, norm, size=text_size(text) + _size(norm))
+    return norm
 
 
 def _readings(norm: Normalized) -> list[Value]:
@@ -87,11 +110,13 @@ def _readings(norm: Normalized) -> list[Value]:
     return readings
 
 
-@lru_cache(maxsize=65_536)
 def _gold(gold: str) -> Normalized:
     """Validate and normalize a gold answer once."""
     if not isinstance(gold, str):
         raise InvalidGoldError(gold, f"expected a string, got {type(gold).__name__}")
+    norm: Normalized | None = _golds.get(gold)
+    if norm is not None:
+        return norm
     if "\x00" in gold or any(0xD800 <= ord(ch) <= 0xDFFF for ch in gold):
         raise InvalidGoldError(gold, "contains a NUL byte or a lone surrogate")
     if len(gold) > MAX_GOLD_CHARS:
@@ -105,6 +130,7 @@ def _gold(gold: str) -> Normalized:
     norm = normalize(gold)
     if not norm.text:
         raise InvalidGoldError(gold, "empty after removing delimiters and formatting")
+    _golds.put(gold, norm, size=text_size(gold) + _size(norm))
     return norm
 
 
@@ -138,55 +164,74 @@ def validate_gold(gold: str, *, where: str = "") -> str:
         if where:
             raise InvalidGoldError(gold, error.problem, where) from None
         raise
-    return str(read_value(norm.text)[0])
+    kind = str(read_value(norm.text)[0])
+    if kind == "raw" and not isolation.IN_WORKER:
+        # This gold will need sympy: have the worker ready before the first grade asks.
+        isolation.shared_pool("fallback", FALLBACK_WORKERS).prestart()
+    return kind
 
 
-def _compare(answer: Normalized, gold: Normalized, deadline: Deadline) -> tuple[bool, str]:
+def _compare(answer: Normalized, gold: Normalized) -> tuple[bool, str]:
     first_reason = ""
     for a_value in _readings(answer):
         for g_value in _readings(gold):
-            equal, reason = equivalent(a_value, g_value, deadline)
+            equal, reason = equivalent(a_value, g_value)
             if equal:
                 return True, reason
             first_reason = first_reason or reason
     return False, first_reason
 
 
-def _fallback(answer: str, gold: str, deadline: float) -> tuple[bool, str, bool]:
+def _fallback(answer: str, gold: str, at: float) -> tuple[bool, str, str]:
+    """The sympy path; returns ``(equal, reason, timeout cause or "")``."""
     if isolation.IN_WORKER:
         equal, reason = fallback.sympy_equivalent(answer, gold)
-        return equal, reason, False
-    remaining = deadline - time.perf_counter()
+        return equal, reason, ""
+    remaining = at - time.perf_counter()
     if remaining <= 0:
-        return False, "timeout", True
-    pool = isolation.shared_pool("fallback", FALLBACK_WORKERS, warm=fallback.warm)
+        return False, "timeout", "deadline"
+    _count("sympy_jobs")
+    pool = isolation.shared_pool("fallback", FALLBACK_WORKERS)
     try:
         equal, reason = pool.run(fallback.sympy_equivalent, answer, gold, timeout=remaining)
-    except (isolation.WorkerTimeout, isolation.WorkerCrashed):
-        return False, "timeout", True
-    return equal, reason, False
+    except isolation.WorkerUnavailable:
+        return False, "timeout", "no-worker"
+    except isolation.WorkerTimeout:
+        return False, "timeout", "sympy"
+    except isolation.WorkerCrashed:
+        return False, "timeout", "worker-died"
+    except RuntimeError:  # the job itself failed in the worker
+        return False, "unparseable", ""
+    return equal, reason, ""
 
 
-def _judge(answer: str, gold: str, deadline: float) -> tuple[bool, str, bool]:
+def _judge(answer: str, gold: str, at: float) -> tuple[bool, str, str]:
+    """Compare an extracted answer with a gold; returns ``(equal, reason, timeout cause)``."""
     key = (answer, gold)
     cached = _results.get(key)
     if cached is not None:
-        return cached[0], cached[1], False
-    a_norm, g_norm = _normalized(answer), _gold(gold)
-    if a_norm == g_norm:
-        verdict = (True, "exact")
-    else:
-        try:
-            verdict = _compare(a_norm, g_norm, Deadline(deadline))
-        except TimeoutError:
-            return False, "timeout", True
-        except NeedsFallback:
-            equal, reason, timed_out = _fallback(a_norm.text, g_norm.text, deadline)
-            if timed_out:
-                return False, "timeout", True
-            verdict = (equal, reason)
-    _results.put(key, verdict)
-    return verdict[0], verdict[1], False
+        return cached[0], cached[1], ""
+    g_norm = _gold(gold)
+    if len(answer) > MAX_PARSE_CHARS:  # never parsed: compared as written, blanks ignored
+        equal = "".join(answer.split()) == "".join(g_norm.text.split())
+        return equal, "too-large", ""
+    try:
+        with deadline.bounded(at):
+            a_norm = _normalized(answer)
+            if a_norm == g_norm:
+                verdict = (True, "exact")
+            else:
+                try:
+                    verdict = _compare(a_norm, g_norm)
+                except NeedsFallback:
+                    equal, reason, cause = _fallback(a_norm.text, g_norm.text, at)
+                    if cause:
+                        return False, reason, cause
+                    verdict = (equal, reason)
+    except deadline.Expired:
+        return False, "timeout", "deadline"
+    _results.put(key, verdict, size=text_size(answer, gold))
+    return verdict[0], verdict[1], ""
 
 
 def _limit(timeout: float | None) -> float:
@@ -197,23 +242,23 @@ def _limit(timeout: float | None) -> float:
     return float(timeout)
 
 
-def warmup() -> None:
-    """Start the sympy worker processes now and wait until they are ready.
+def warmup(timeout: float = STARTUP_TIMEOUT) -> None:
+    """Start the sympy worker now and wait until it is ready.
 
-    Optional: without it they start in the background on the first call to :func:`grade`.
+    Optional: without it, the worker starts when a grade first needs sympy (or when
+    :func:`validate_gold` meets a gold that will), and grades that need it before it is ready
+    time out (``timeout:no-worker`` in :func:`grader_stats`).
+
+    Raises:
+        GraderUnavailableError: the worker did not start within ``timeout`` seconds.
     """
-    pool = isolation.shared_pool("fallback", FALLBACK_WORKERS, warm=fallback.warm)
-    pool.run(fallback.warm, timeout=STARTUP_TIMEOUT)
+    from mathattempt_env.errors import GraderUnavailableError
 
-
-_started = False
-
-
-def _prestart() -> None:
-    global _started
-    if not _started and not isolation.IN_WORKER:
-        _started = True
-        isolation.shared_pool("fallback", FALLBACK_WORKERS, warm=fallback.warm).prestart(1)
+    pool = isolation.shared_pool("fallback", FALLBACK_WORKERS)
+    try:
+        pool.run(fallback.warm, timeout=timeout, startup_timeout=timeout)
+    except (isolation.WorkerUnavailable, isolation.WorkerTimeout) as error:
+        raise GraderUnavailableError(f"the sympy worker is not ready: {error}") from error
 
 
 def grade(
@@ -226,15 +271,16 @@ def grade(
 ) -> Grade:
     """Grade one response against a gold answer.
 
-    Never raises for any ``response``; a bad ``gold`` raises :class:`InvalidGoldError`.
+    Never raises for any ``response``; a bad ``gold`` raises :class:`InvalidGoldError`. It
+    returns within ``timeout`` plus a few milliseconds for any input, in any thread, inside
+    asyncio loops and inside worker processes; a grade that runs out of time is a verdict
+    (``correct=False, timed_out=True, reason="timeout"``), never an exception.
 
     Args:
         response: a full model response, or a bare answer.
         gold: the reference answer: bare LaTeX, plain text, ``$...$`` or ``\\boxed{...}``.
         boxed_only: only a complete ``\\boxed{}`` counts (the environments' protocol).
-        timeout: wall-clock limit in seconds (default :data:`DEFAULT_TIMEOUT`). It holds in
-            any thread, inside asyncio loops and inside worker processes; on expiry the
-            verdict is ``correct=False, timed_out=True``.
+        timeout: wall-clock limit in seconds (default :data:`DEFAULT_TIMEOUT`).
         box: with several complete boxes, grade the ``"last"`` (default) or the ``"first"``.
 
     Returns:
@@ -248,29 +294,34 @@ def grade(
     start = time.perf_counter()
     limit = _limit(timeout)
     _gold(gold)
-    _prestart()
+    found = None
     try:
         found = extract(response, boxed_only=boxed_only, box=box)
-    except Exception:  # extraction is linear and total; this is a last line of defence
-        return Grade(False, False, None, "no-answer", False, time.perf_counter() - start)
-    if found.answer is None:
-        return Grade(False, found.formatted, None, "no-answer", False, time.perf_counter() - start)
-    try:
-        correct, reason, timed_out = _judge(found.answer, gold, start + limit)
+        if found.answer is None:
+            correct, reason, cause = False, "no-answer", ""
+        else:
+            correct, reason, cause = _judge(found.answer, gold, start + limit)
     except InvalidGoldError:
         raise
-    except Exception:
-        correct, reason, timed_out = False, "unparseable", False
+    except Exception:  # a bug, not the model's fault: counted, and the answer is not credited
+        _count("unexpected_errors")
+        correct, reason, cause = False, "unparseable", ""
+    _count("grades", *(("timeouts", f"timeout:{cause}") if cause else ()))
     return Grade(
-        correct, found.formatted, found.answer, reason, timed_out, time.perf_counter() - start
+        correct,
+        found.formatted if found else False,
+        found.answer if found else None,
+        reason,
+        bool(cause),
+        time.perf_counter() - start,
     )
 
 
 def _grade_chunk(
-    responses: list[str], golds: list[str], boxed_only: bool, timeout: float | None
+    responses: list[str], golds: list[str], boxed_only: bool, timeout: float, box: BoxChoice
 ) -> list[Grade]:
     return [
-        grade(r, g, boxed_only=boxed_only, timeout=timeout)
+        grade(r, g, boxed_only=boxed_only, timeout=timeout, box=box)
         for r, g in zip(responses, golds, strict=True)
     ]
 
@@ -282,19 +333,23 @@ def grade_many(
     workers: int | None = None,
     timeout: float | None = None,
     boxed_only: bool = False,
+    box: BoxChoice = "last",
 ) -> list[Grade]:
     """Grade many responses in parallel worker processes, keeping input order.
 
     Each item gets its own ``timeout``; a worker that overruns is killed, and the items it
     held are graded again one by one, so a single pathological response costs one
-    ``timeout`` verdict and nothing else.
+    ``timeout`` verdict and nothing else. The workers are forked from the grader's fork
+    server (cheap) and closed when the call returns.
 
     Args:
         responses: model responses.
         golds: gold answers, one per response.
-        workers: processes to use (default: the CPU count). ``1`` grades in this process.
+        workers: processes to use (default: :data:`GRADE_MANY_WORKERS`, at most the CPU
+            count). ``1`` grades in this process.
         timeout: per-item wall-clock limit (default :data:`DEFAULT_TIMEOUT`).
         boxed_only: as in :func:`grade`.
+        box: as in :func:`grade`.
 
     Raises:
         ConfigError: ``responses`` and ``golds`` differ in length, or ``workers < 1``.
@@ -309,47 +364,45 @@ def grade_many(
         raise ConfigError(
             f"expected as many golds as responses, got {len(golds)} and {len(responses)}"
         )
-    if workers is not None and workers < 1:
-        raise ConfigError(f"expected workers >= 1, got {workers}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"expected workers >= 1, got {workers!r}")
     limit = _limit(timeout)
     for index, gold in enumerate(golds):
         validate_gold(gold, where=f"golds[{index}]")
-    count = workers or os.cpu_count() or 1
+    count = workers or min(GRADE_MANY_WORKERS, os.cpu_count() or 1)
     if count == 1 or len(responses) < PARALLEL_MIN_ITEMS or isolation.IN_WORKER:
-        return _grade_chunk(responses, golds, boxed_only, limit)
-    pool = isolation.shared_pool("grade_many", count, warm=fallback.warm)
+        return _grade_chunk(responses, golds, boxed_only, limit, box)
+    pool = isolation.WorkerPool(count)
     size = max(8, -(-len(responses) // (4 * count)))
     spans = [(i, min(i + size, len(responses))) for i in range(0, len(responses), size)]
+
+    def run(lo: int, hi: int, budget: float) -> list[Grade]:
+        result: list[Grade] = pool.run(
+            _grade_chunk, responses[lo:hi], golds[lo:hi], boxed_only, limit, box,
+            timeout=budget, startup_timeout=STARTUP_TIMEOUT,
+        )  # fmt: skip
+        return result
 
     def run_span(span: tuple[int, int]) -> list[Grade]:
         lo, hi = span
         try:
-            result: list[Grade] = pool.run(
-                _grade_chunk, responses[lo:hi], golds[lo:hi], boxed_only, limit,
-                timeout=limit * (hi - lo), startup_timeout=STARTUP_TIMEOUT,
-            )  # fmt: skip
-            return result
-        except (isolation.WorkerTimeout, isolation.WorkerCrashed, RuntimeError):
-            return [
-                _grade_alone(pool, responses[i], golds[i], boxed_only, limit) for i in range(lo, hi)
-            ]
+            return run(lo, hi, limit * (hi - lo))
+        except (TimeoutError, isolation.WorkerCrashed, RuntimeError):
+            out = []
+            for i in range(lo, hi):
+                begin = time.perf_counter()
+                try:
+                    out.append(run(i, i + 1, limit + 0.25)[0])
+                except (TimeoutError, isolation.WorkerCrashed, RuntimeError):
+                    found = extract(responses[i], boxed_only=boxed_only, box=box)
+                    elapsed = time.perf_counter() - begin
+                    out.append(
+                        Grade(False, found.formatted, found.answer, "timeout", True, elapsed)
+                    )
+            return out
 
-    with ThreadPoolExecutor(max_workers=count) as executor:
-        return [item for chunk in executor.map(run_span, spans) for item in chunk]
-
-
-def _grade_alone(
-    pool: isolation.WorkerPool, response: str, gold: str, boxed_only: bool, limit: float
-) -> Grade:
-    start = time.perf_counter()
     try:
-        result: list[Grade] = pool.run(
-            _grade_chunk, [response], [gold], boxed_only, limit,
-            timeout=limit + 0.25, startup_timeout=STARTUP_TIMEOUT,
-        )  # fmt: skip
-        return result[0]
-    except (isolation.WorkerTimeout, isolation.WorkerCrashed, RuntimeError):
-        found = extract(response, boxed_only=boxed_only)
-        return Grade(
-            False, found.formatted, found.answer, "timeout", True, time.perf_counter() - start
-        )
+        with ThreadPoolExecutor(max_workers=count) as executor:
+            return [item for chunk in executor.map(run_span, spans) for item in chunk]
+    finally:
+        pool.close()

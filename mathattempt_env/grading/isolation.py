@@ -1,16 +1,26 @@
-"""Persistent worker processes with hard wall-clock limits, and no signals in the caller.
+"""Worker processes for work that can run long, with hard wall-clock limits and no signals.
 
-Work that can run long (sympy, the LaTeX parser of latex2sympy2) runs in child processes
-started with :mod:`subprocess`, not :mod:`multiprocessing`, so the pool also works inside
-daemonic multiprocessing workers and Ray actors. The caller waits on a pipe with
-:func:`select.select`; a worker that overruns its deadline is killed and replaced at once.
-This works from any thread and inside a running asyncio loop, because nothing here uses
-``signal.alarm``.
+sympy and latex2sympy2 run outside the calling process, where an overrun can be ended by
+killing the process. The workers come from a **fork server**: one small process per grading
+process that imports sympy once and then forks a ready worker in a few milliseconds whenever
+one is needed. So a worker killed for overrunning is replaced at once, and no grade ever waits
+for (or pays for) sympy's start-up again. Only the fork server's own start-up, once per
+process, takes seconds; grades that need a worker before it is ready give up at their own
+deadline with :class:`WorkerUnavailable`, and the fork server is never killed for it.
+
+- A background thread in the calling process (the *manager*) starts the fork server with
+  :mod:`subprocess`, so this works inside daemonic multiprocessing workers and Ray actors,
+  asks it for workers and tells it which to kill. Grading threads only wait on their own
+  worker's socket, with :func:`select.select` and their own deadline.
+- Nothing outlives its parent. The fork server dies with the calling process (Linux's
+  parent-death signal, tied to the manager thread, which lives as long as the process; and
+  it also exits when its control socket closes), and each worker dies with the fork server.
+- At most ``size`` workers per pool; the grader's own pool has one.
 
 Example:
     >>> import operator
     >>> pool = WorkerPool(size=1)
-    >>> pool.run(operator.add, 2, 3, timeout=30.0)
+    >>> pool.run(operator.add, 2, 3, timeout=1.0, startup_timeout=120.0)
     5
     >>> pool.close()
 """
@@ -21,7 +31,9 @@ import atexit
 import contextlib
 import os
 import pickle
+import queue
 import select
+import socket
 import struct
 import subprocess
 import sys
@@ -33,10 +45,17 @@ from typing import Any
 from mathattempt_env.errors import GraderUnavailableError
 
 _HEADER = struct.Struct("!Q")
+_PID = struct.Struct("!q")
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 #: Set in worker processes, so that grading there runs the slow path inline.
 IN_WORKER = os.environ.get("MATHATTEMPT_GRADER_WORKER") == "1"
+#: Seconds to wait before starting the fork server again after it failed to start or died.
+RESTART_BACKOFF = 5.0
+#: Seconds the fork server may take to start (import sympy) before it counts as failed.
+STARTUP_LIMIT = 300.0
+#: Seconds the (idle) fork server may take to answer a fork request.
+FORK_LIMIT = 30.0
 
 
 class WorkerTimeout(TimeoutError):
@@ -45,6 +64,13 @@ class WorkerTimeout(TimeoutError):
 
 class WorkerCrashed(RuntimeError):
     """The worker process died while running the job."""
+
+
+class WorkerUnavailable(TimeoutError):
+    """No worker was ready before the deadline; nothing was killed.
+
+    The fork server was still starting, or every worker of the pool was busy.
+    """
 
 
 def write_message(stream: Any, payload: Any) -> None:
@@ -64,50 +90,34 @@ def read_message(stream: Any) -> Any:
 
 
 class _Worker:
-    def __init__(self, warm: Callable[[], Any] | None = None) -> None:
-        env = dict(os.environ)
-        env["MATHATTEMPT_GRADER_WORKER"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join(
-            [_PACKAGE_ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-        )
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mathattempt_env.grading._worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                close_fds=True,
-            )
-        except OSError as error:
-            raise GraderUnavailableError(f"cannot start a grader worker: {error}") from error
-        self.fd = self.proc.stdout.fileno() if self.proc.stdout else -1
+    """One forked worker: a socket to it, and its pid (for the fork server to kill)."""
+
+    def __init__(self, sock: socket.socket, pid: int, server: _Server) -> None:
+        self.sock = sock
+        self.pid = pid
+        self.server = server
         self.buffer = b""
-        # A warm-up job is sent at once; its reply is read before the first real job.
-        self.warming = warm is not None
-        if warm is not None:
-            assert self.proc.stdin is not None
-            write_message(self.proc.stdin, (warm, ()))
 
-    def ready(self, deadline: float) -> None:
-        """Wait (until ``deadline``) for the warm-up job to finish, if it has not yet."""
-        if self.warming:
-            (size,) = _HEADER.unpack(self._read_exact(_HEADER.size, deadline))
-            self._read_exact(size, deadline)
-            self.warming = False
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
+    def idle_and_alive(self) -> bool:
+        """An idle worker never writes: anything readable (EOF included) means it is gone."""
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def _read_exact(self, size: int, deadline: float) -> bytes:
         while len(self.buffer) < size:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerTimeout("grader worker overran its deadline")
-            ready, _, _ = select.select([self.fd], [], [], remaining)
-            if not ready:
+            readable, _, _ = select.select([self.sock], [], [], remaining)
+            if not readable:
                 continue
-            chunk = os.read(self.fd, max(65536, size - len(self.buffer)))
+            try:
+                chunk = self.sock.recv(max(65536, size - len(self.buffer)))
+            except OSError as error:
+                raise WorkerCrashed(f"grader worker is gone: {error}") from error
             if not chunk:
                 raise WorkerCrashed("grader worker exited")
             self.buffer += chunk
@@ -115,11 +125,14 @@ class _Worker:
         return data
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], deadline: float) -> Any:
-        assert self.proc.stdin is not None
+        data = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            write_message(self.proc.stdin, (fn, args))
-        except (BrokenPipeError, OSError) as error:
-            raise WorkerCrashed("grader worker is gone") from error
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            self.sock.sendall(_HEADER.pack(len(data)) + data)
+        except TimeoutError as error:
+            raise WorkerTimeout("grader worker did not take the job in time") from error
+        except OSError as error:
+            raise WorkerCrashed(f"grader worker is gone: {error}") from error
         (size,) = _HEADER.unpack(self._read_exact(_HEADER.size, deadline))
         status, value = pickle.loads(self._read_exact(size, deadline))
         if status == "error":
@@ -127,45 +140,177 @@ class _Worker:
         return value
 
     def kill(self) -> None:
-        if self.alive():
-            self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        """Close the socket and have the fork server kill and reap the process (no wait)."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        self.server.request(("kill", self.pid))
+
+
+class _Server:
+    """The calling process's side of the fork server: a manager thread and its queue."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.jobs: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self.error = ""
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ctrl: socket.socket | None = None
+        self.live: set[int] = set()
+        self.thread = threading.Thread(target=self._manage, name="mathattempt-grader", daemon=True)
+        self.thread.start()
+
+    def request(self, job: tuple[Any, ...]) -> None:
+        self.jobs.put(job)
+
+    # -- the manager thread ----------------------------------------------------------------
+    def _start(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(os.environ)
+        env["MATHATTEMPT_GRADER_WORKER"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join(
+            [_PACKAGE_ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+        )
+        command = [sys.executable, "-m", "mathattempt_env.grading._zygote"]
+        try:
+            self.proc = subprocess.Popen(
+                [*command, str(child.fileno()), str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                pass_fds=[child.fileno()],
+            )
+        finally:
+            child.close()
+        self.ctrl = parent
+        parent.settimeout(STARTUP_LIMIT)
+        try:
+            reply = parent.recv(4096)
+        except TimeoutError:
+            reply = b"Estill not ready after %d s" % STARTUP_LIMIT
+        parent.settimeout(FORK_LIMIT)
+        if reply != b"R":
+            raise GraderUnavailableError(
+                "the grader's sympy process failed to start: "
+                + (reply[1:].decode(errors="replace") if reply else "it exited")
+            )
+
+    def _stop(self) -> None:
+        if self.ctrl is not None:
+            with contextlib.suppress(OSError):
+                self.ctrl.close()
+        if self.proc is not None:
+            with contextlib.suppress(OSError):
+                self.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        self.ctrl = self.proc = None
+        self.live.clear()
+
+    def _fork(self) -> _Worker:
+        assert self.ctrl is not None
+        mine, theirs = socket.socketpair()
+        try:
+            socket.send_fds(self.ctrl, [b"F"], [theirs.fileno()])
+            reply = self.ctrl.recv(64)
+        finally:
+            theirs.close()
+        if len(reply) != 1 + _PID.size or reply[:1] != b"P":
+            mine.close()
+            raise GraderUnavailableError("the grader's sympy process stopped answering")
+        (pid,) = _PID.unpack(reply[1:])
+        self.live.add(pid)
+        return _Worker(mine, pid, self)
+
+    def _manage(self) -> None:
+        failed_at = -RESTART_BACKOFF
+        while True:
+            job = self.jobs.get()
+            if job[0] == "kill":
+                if self.ctrl is not None and job[1] in self.live:
+                    self.live.discard(job[1])
+                    with contextlib.suppress(OSError):
+                        self.ctrl.send(b"K" + _PID.pack(job[1]))
+                continue
+            pool: WorkerPool = job[1]
+            try:
+                if self.ctrl is None:
+                    wait = failed_at + RESTART_BACKOFF - time.monotonic()
+                    if wait > 0:
+                        raise GraderUnavailableError(f"{self.error} (retrying in {wait:.0f} s)")
+                    self._start()
+                    self.error = ""
+                try:
+                    worker = self._fork()
+                except (OSError, GraderUnavailableError):
+                    self._stop()  # it died: start it again, once, right now
+                    self._start()
+                    worker = self._fork()
+            except (OSError, GraderUnavailableError) as error:
+                failed_at = time.monotonic()
+                self.error = str(error) or type(error).__name__
+                self._stop()
+                pool._delivered(None, self.error)
+                continue
+            pool._delivered(worker, "")
+
+
+_server: _Server | None = None
+_server_lock = threading.Lock()
+
+
+def server() -> _Server:
+    """This process's fork-server manager, started on first use (and anew after a fork)."""
+    global _server
+    with _server_lock:
+        if _server is None or _server.pid != os.getpid():
+            _server = _Server()
+        return _server
 
 
 class WorkerPool:
-    """A fixed-size pool of persistent worker processes.
+    """Up to ``size`` forked worker processes that run picklable jobs under hard deadlines.
 
     Args:
         size: the most processes the pool runs at once.
-        warm: a function each new worker runs once, before its first job (e.g. importing
-            sympy), so that start-up cost lands outside any job's deadline where possible.
     """
 
-    def __init__(self, size: int = 2, warm: Callable[[], Any] | None = None) -> None:
+    def __init__(self, size: int = 1) -> None:
         if size < 1:
             raise ValueError(f"expected a pool size >= 1, got {size}")
         self.size = size
-        self.warm = warm
         self.pid = os.getpid()
         self._idle: list[_Worker] = []
-        self._count = 0
+        self._count = 0  # idle + busy + asked for
+        self._error = ""
+        self._failed_at = -RESTART_BACKOFF
         self._cond = threading.Condition()
         self._closed = False
 
-    def _spawn(self) -> _Worker:
-        return _Worker(self.warm)
-
-    def prestart(self, count: int = 1) -> None:
-        """Start up to ``count`` workers now, without waiting for them to be ready."""
+    def prestart(self) -> None:
+        """Ask for the pool's workers now (starting the fork server if needed); no waiting."""
         with self._cond:
-            while self._count < min(count, self.size) and not self._closed:
-                self._idle.append(self._spawn())
-                self._count += 1
+            self._top_up()
+
+    def _top_up(self) -> None:
+        if time.monotonic() - self._failed_at < RESTART_BACKOFF:
+            return  # the fork server just failed; the manager retries after the back-off
+        while self._count < self.size and not self._closed:
+            self._count += 1
+            server().request(("fork", self))
+
+    def _delivered(self, worker: _Worker | None, error: str) -> None:
+        with self._cond:
+            if worker is None:
+                self._count -= 1
+                self._error, self._failed_at = error, time.monotonic()
+            elif self._closed:
+                self._count -= 1
+                worker.kill()
+            else:
+                self._idle.append(worker)
+                self._error = ""
+            self._cond.notify_all()
 
     def _checkout(self, deadline: float) -> _Worker:
         with self._cond:
@@ -174,35 +319,23 @@ class WorkerPool:
                     raise GraderUnavailableError("the grader worker pool is closed")
                 while self._idle:
                     worker = self._idle.pop()
-                    if worker.alive():
+                    if worker.idle_and_alive():
                         return worker
-                    worker.kill()
-                    self._count -= 1
-                if self._count < self.size:
-                    self._count += 1
-                    break
+                    self._discard(worker)
+                self._top_up()
                 remaining = deadline - time.monotonic()
+                if self._count == 0 and self._error:
+                    raise WorkerUnavailable(self._error)
                 if remaining <= 0:
-                    raise WorkerTimeout("no grader worker became free in time")
+                    reason = self._error or "no grader worker was ready in time"
+                    raise WorkerUnavailable(reason)
                 self._cond.wait(remaining)
-        try:
-            return self._spawn()
-        except BaseException:
-            with self._cond:
-                self._count -= 1
-                self._cond.notify()
-            raise
 
-    def _checkin(self, worker: _Worker | None) -> None:
-        with self._cond:
-            if worker is None:
-                self._count -= 1
-            elif self._closed:
-                worker.kill()
-                self._count -= 1
-            else:
-                self._idle.append(worker)
-            self._cond.notify()
+    def _discard(self, worker: _Worker) -> None:
+        """Kill a worker and ask for its replacement at once (caller holds the lock)."""
+        worker.kill()
+        self._count -= 1
+        self._top_up()
 
     def run(
         self,
@@ -213,26 +346,27 @@ class WorkerPool:
     ) -> Any:
         """Run ``fn(*args)`` in a worker and return its result.
 
-        ``timeout`` covers the job. A worker that is still starting up finishes first, within
-        ``startup_timeout`` if given (not counted against ``timeout``), else within ``timeout``.
+        ``timeout`` covers waiting for a free worker and the job. With ``startup_timeout``,
+        waiting for a worker may take that long instead, and ``timeout`` starts when the job
+        does (for batch work that may wait for the fork server's first start).
 
         Raises:
-            WorkerTimeout: it did not finish within ``timeout`` seconds (the worker was
-                killed and a fresh one started in its place).
+            WorkerUnavailable: no worker became ready in time (nothing was killed).
+            WorkerTimeout: the job did not finish in time; the worker was killed and a
+                replacement asked for.
             WorkerCrashed: the worker died.
             RuntimeError: ``fn`` raised in the worker.
         """
-        deadline = time.monotonic() + timeout
-        startup = deadline if startup_timeout is None else time.monotonic() + startup_timeout
-        worker = self._checkout(max(deadline, startup))
+        start = time.monotonic()
+        wait_until = start + (timeout if startup_timeout is None else startup_timeout)
+        worker = self._checkout(wait_until)
+        deadline = start + timeout if startup_timeout is None else time.monotonic() + timeout
         try:
-            worker.ready(startup)
-            if startup_timeout is not None:
-                deadline = time.monotonic() + timeout
             result = worker.call(fn, args, deadline)
         except (WorkerTimeout, WorkerCrashed):
-            worker.kill()
-            self._replace()
+            with self._cond:
+                self._discard(worker)
+                self._cond.notify_all()
             raise
         except BaseException:
             self._checkin(worker)
@@ -240,21 +374,17 @@ class WorkerPool:
         self._checkin(worker)
         return result
 
-    def _replace(self) -> None:
-        """Swap a killed worker for a fresh one that starts warming up right away."""
+    def _checkin(self, worker: _Worker) -> None:
         with self._cond:
             if self._closed:
+                worker.kill()
                 self._count -= 1
-                self._cond.notify()
-                return
-            try:
-                self._idle.append(self._spawn())
-            except GraderUnavailableError:
-                self._count -= 1
-            self._cond.notify()
+            else:
+                self._idle.append(worker)
+            self._cond.notify_all()
 
     def close(self) -> None:
-        """Kill every worker; the pool cannot be used afterwards."""
+        """Kill every idle worker; busy ones are killed when they come back."""
         with self._cond:
             self._closed = True
             idle, self._idle = self._idle, []
@@ -268,20 +398,43 @@ _pools: dict[str, WorkerPool] = {}
 _pools_lock = threading.Lock()
 
 
-def shared_pool(name: str, size: int, warm: Callable[[], Any] | None = None) -> WorkerPool:
+def shared_pool(name: str, size: int) -> WorkerPool:
     """Return this process's pool called ``name``, creating (or growing) it on first use.
 
-    A pool inherited through ``fork`` is never reused: its pipes belong to the parent.
+    A pool inherited through ``fork`` is never reused: its sockets belong to the parent.
     """
     with _pools_lock:
         pool = _pools.get(name)
         if pool is None or pool.pid != os.getpid():
-            pool = WorkerPool(size=size, warm=warm)
+            pool = WorkerPool(size=size)
             _pools[name] = pool
         elif pool.size < size:
             with pool._cond:
                 pool.size = size
         return pool
+
+
+def _forget_after_fork() -> None:
+    """In a forked child, drop the parent's pools and fork server.
+
+    The child starts its own on first use. It closes its copies of the parent's sockets, so
+    that the parent's workers still see EOF when the parent goes.
+    """
+    global _server, _server_lock, _pools_lock
+    _server_lock, _pools_lock = threading.Lock(), threading.Lock()
+    for pool in _pools.values():
+        for worker in pool._idle:
+            with contextlib.suppress(OSError):
+                worker.sock.close()
+    _pools.clear()
+    if _server is not None and _server.ctrl is not None:
+        with contextlib.suppress(OSError):
+            _server.ctrl.close()
+    _server = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @atexit.register

@@ -29,14 +29,20 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
+from mathattempt_env.grading import deadline
+
 Node = tuple[Any, ...]
 
 #: Inputs longer than this are not parsed (the grader compares them as strings).
 MAX_PARSE_CHARS = 100_000
 #: Deepest bracket nesting the parser accepts.
 MAX_DEPTH = 60
-#: Longest digit run read as a number.
-MAX_DIGITS = 100_000
+#: Longest digit run read as an exact number; longer ones are compared as written.
+MAX_DIGITS = 20_000
+#: Largest power of ten written out exactly for ``1.5e{n}``; larger ones stay a power node.
+MAX_SCI_EXPONENT = 4_000
+#: Deepest chain of commands without brackets (``\\frac\\frac\\frac...``) the parser follows.
+MAX_CHAIN = 200
 
 
 class ParseError(ValueError):
@@ -162,6 +168,7 @@ class _Parser:
         self.s = text
         self.i = 0
         self.abs_depth = 0
+        self.chain = 0
 
     # -- low-level helpers -------------------------------------------------------------------
     def peek(self) -> str:
@@ -410,6 +417,16 @@ class _Parser:
         return self.atom()
 
     def atom(self) -> Node:
+        deadline.check()
+        self.chain += 1
+        if self.chain > MAX_CHAIN:
+            raise TooLargeError(f"more than {MAX_CHAIN} nested terms")
+        try:
+            return self._atom()
+        finally:
+            self.chain -= 1
+
+    def _atom(self) -> Node:
         ch = self.peek()
         if not ch:
             raise ParseError("unexpected end")
@@ -469,6 +486,9 @@ class _Parser:
         if exponent is not None:
             text, power = exponent
             self.i += len(text)
+            if abs(power) > MAX_SCI_EXPONENT:  # 1e999999: a power node, never 10**999999
+                ten: Node = ("n", Fraction(10), False)
+                return ("*", (("n", value, is_float), ("^", ten, ("n", Fraction(power), False))))
             value *= Fraction(10) ** power
         return ("n", value, is_float)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mathattempt_env.grading.extract import boxed_answers, clean_text
+from mathattempt_env.grading.extract import boxed_answers, clean_text, strip_trailing
 
 _DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
@@ -32,18 +32,23 @@ _FRAC_ALIAS = re.compile(r"\\[dtc]frac(?![A-Za-z])")
 _BINOM_ALIAS = re.compile(r"\\[dt]binom(?![A-Za-z])")
 _DEGREE = re.compile(
     r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|\\circ(?![A-Za-z])|°|\\degree(?![A-Za-z])"
-    r"|\\text\{\s*degrees?\s*\}|\s+degrees?\b"
+    r"|\\text\{\s*degrees?\s*\}|(?<!\s)\s+degrees?\b"
 )
-_PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|\s+percent\b")
+_PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|(?<!\s)\s+percent\b")
 _DOLLAR = re.compile(r"\\\$|(?<![\\\w])\$(?=\s*\d)")
 _WRAPPER = r"\\(?:text|textrm|mbox|mathrm|textnormal)"
 # A unit is a wrapped word of two or more letters, or any word set off by a leading space.
+# Matches start right after a number-like end or at the first non-blank after blanks, so a
+# long run of blanks is scanned once, not once per blank.
 _UNIT_WRAPPED = re.compile(
-    r"(?<=[\d}).\s])\s*" + _WRAPPER + r"\{(?:\s+[A-Za-z][A-Za-z .\-/]*|[A-Za-z][A-Za-z .\-/]+)\}"
+    r"(?:(?<=[\d}).])\s*|(?<=\s)(?!\s))"
+    + _WRAPPER
+    + r"\{(?:\s+[A-Za-z][A-Za-z .\-/]*|[A-Za-z][A-Za-z .\-/]+)\}"
     r"(?:\s*\^\s*\{?\d\}?)?"
 )
 _CONNECTIVE = re.compile(
-    r"\s*(?:,\s*)?(?:" + _WRAPPER + r"\{\s*,?\s*(?:or|and)\s*\}|\b(?:or|and)\b)\s*", re.IGNORECASE
+    r"(?<!\s)\s*(?:,\s*)?(?:" + _WRAPPER + r"\{\s*(?:,\s*)?(?:or|and)\s*\}|\b(?:or|and)\b)\s*",
+    re.IGNORECASE,
 )
 _UNIT_WORDS = (
     "cm|mm|km|m|meters?|metres?|centimeters?|millimeters?|kilometers?|inches|inch|in|feet|foot|ft"
@@ -67,6 +72,10 @@ _UNICODE = str.maketrans(
         "\u2026": "\\ldots ",
     }
 )  # fmt: skip
+#: Most nested delimiter/box layers removed (``$\\boxed{$5$}$`` has three).
+MAX_UNWRAP = 8
+#: Most rounds of unit removal (``5 \\text{ cm}^2`` needs two).
+MAX_UNIT_ROUNDS = 4
 _BARS = re.compile(r"\\(?:lvert|rvert|vert|mid)(?![A-Za-z])")
 
 
@@ -94,8 +103,10 @@ def strip_delimiters(text: str) -> str:
     """
     text = text.strip()
     changed = True
-    while changed and text:
+    rounds = 0
+    while changed and text and rounds < MAX_UNWRAP:
         changed = False
+        rounds += 1
         for left, right in _DELIMITERS:
             if (
                 len(text) >= len(left) + len(right)
@@ -110,13 +121,6 @@ def strip_delimiters(text: str) -> str:
             if len(boxes) == 1 and text.endswith("}"):
                 text = boxes[0]
                 changed = True
-    return text
-
-
-def _strip_trailing(text: str) -> str:
-    text = text.strip()
-    while text.endswith((".", ",", ";")) and not text.endswith("\\."):
-        text = text[:-1].rstrip()
     return text
 
 
@@ -149,11 +153,13 @@ def normalize(answer: str) -> Normalized:
     text = _DOLLAR.sub("", text)
     text = _CONNECTIVE.sub(",", text)
     previous = None
-    while previous != text:
+    for _ in range(MAX_UNIT_ROUNDS):
+        if previous == text:
+            break
         previous = text
         text = _UNIT_WRAPPED.sub("", text).strip()
         text = _UNIT_PLAIN.sub("", text).strip()
-    text = _SPACES.sub(" ", _strip_trailing(text)).strip(" ,")
+    text = _SPACES.sub(" ", strip_trailing(text.strip())).strip(" ,")
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     return Normalized(text, percent=percent_count > 0, degrees=degree_count > 0)

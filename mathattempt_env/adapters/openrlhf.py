@@ -210,15 +210,16 @@ def reward_func(
         ([1.0], [1.0])
     """
     scheme = get_reward(os.environ.get("MATHATTEMPT_REWARD", "paper-single"))
-    rewards, correct = [], []
+    rewards, correct, timed_out = [], [], []
     for query, prompt, label in zip(queries, prompts, labels, strict=True):
         text = _response(str(query), str(prompt)).replace("<|im_end|>", "")
         reward, verdict = score_answer(scheme, text, str(label))
         rewards.append(reward)
         correct.append(float(verdict.correct))
+        timed_out.append(float(verdict.timed_out))
     values = torch.tensor(rewards, dtype=torch.float32)
     return {
         "rewards": values,
         "scores": values.clone(),
-        "extra_logs": {"correct": torch.tensor(correct)},
+        "extra_logs": {"correct": torch.tensor(correct), "timed_out": torch.tensor(timed_out)},
     }

@@ -145,6 +145,7 @@ class EnvRollout:
             "env_attempts": [e.attempts for e in episodes],
             "env_correct": [e.correct for e in episodes],
             "env_truncated": [e.truncated for e in episodes],
+            "env_grade_timed_out": [e.grade_timed_out for e in episodes],
         }
 
 
@@ -171,7 +172,7 @@ def make_rollout_func(
     Returns:
         A callable ``rollout_func(prompts, trainer) -> dict``. Extra keys reach the reward
         functions: ``env_reward`` (the episode reward), ``env_attempts``, ``env_correct``,
-        ``env_truncated``.
+        ``env_truncated``, ``env_grade_timed_out`` (a grade of the episode ran out of time).
 
     Example:
         >>> rollout = make_rollout_func("MultiAttemptMath-v0", attempts=(1, 5))
@@ -192,16 +193,46 @@ def env_reward(
 ) -> list[float]:
     """The reward function for :func:`make_rollout_func`: the episode reward, unchanged.
 
+    An episode whose grade timed out keeps its reward (a timeout scores as wrong); use
+    :func:`env_reward_dropping_timeouts` to leave such episodes out instead.
+
     Example:
         >>> env_reward(["a", "b"], env_reward=[1.0, -0.5])
         [1.0, -0.5]
     """
-    if len(env_reward) != len(completions):
+    return _episode_rewards(completions, env_reward)
+
+
+def _episode_rewards(completions: Sequence[Any], rewards: Sequence[float]) -> list[float]:
+    if len(rewards) != len(completions):
         raise ConfigError(
-            f"env_reward: {len(env_reward)} rewards for {len(completions)} completions; "
+            f"env_reward: {len(rewards)} rewards for {len(completions)} completions; "
             "pass the rollout function from make_rollout_func to the same trainer"
         )
-    return [float(r) for r in env_reward]
+    return [float(r) for r in rewards]
+
+
+def env_reward_dropping_timeouts(
+    completions: Sequence[Any],
+    env_reward: Sequence[float],
+    env_grade_timed_out: Sequence[bool] = (),
+    **kwargs: Any,
+) -> list[float | None]:
+    """Like :func:`env_reward`, but ``None`` for an episode whose grade ran out of time.
+
+    TRL treats a completion whose every reward is ``None`` as unscorable: it is left out of
+    the group baseline and gets no gradient, so a grader timeout neither punishes nor
+    rewards the model.
+
+    Example:
+        >>> env_reward_dropping_timeouts(["a", "b"], [1.0, -1.0], env_grade_timed_out=[False, True])
+        [1.0, None]
+    """
+    rewards: list[float | None] = list(_episode_rewards(completions, env_reward))
+    for index, timed_out in enumerate(env_grade_timed_out):
+        if timed_out:
+            rewards[index] = None
+    return rewards
 
 
 def _text(completion: Any) -> str:
@@ -213,8 +244,8 @@ def _text(completion: Any) -> str:
 
 
 def make_reward_func(
-    reward: str = "paper-single", *, box: str = "last"
-) -> Callable[..., list[float]]:
+    reward: str = "paper-single", *, box: str = "last", on_timeout: str = "wrong"
+) -> Callable[..., list[float | None]]:
     """A single-turn reward function for ``RLOOTrainer`` / ``GRPOTrainer``.
 
     It grades each completion against the dataset's ``answer`` column with this package's
@@ -224,6 +255,9 @@ def make_reward_func(
         reward: a reward-scheme name (``"paper-single"``: +1 / -0.5 boxed but wrong / -1 no
             box; ``"binary"``: 1 / 0).
         box: grade the ``"last"`` or ``"first"`` complete ``\\boxed{}``.
+        on_timeout: what a grade that ran out of time gives: ``"wrong"`` (the default, the
+            scheme's reward for a wrong answer) or ``"drop"`` (``None``: TRL leaves the
+            completion out of the baseline and the gradient).
 
     Example:
         >>> reward = make_reward_func()
@@ -233,14 +267,17 @@ def make_reward_func(
     scheme = get_reward(reward)
     if box not in ("first", "last"):
         raise ConfigError(f"box: expected 'first' or 'last', got {box!r}")
+    if on_timeout not in ("wrong", "drop"):
+        raise ConfigError(f"on_timeout: expected 'wrong' or 'drop', got {on_timeout!r}")
 
     def math_reward(
         completions: Sequence[Any], answer: Sequence[str], **kwargs: Any
-    ) -> list[float]:
-        return [
-            score_answer(scheme, _text(completion), str(gold), box=box)[0]
-            for completion, gold in zip(completions, answer, strict=True)
-        ]
+    ) -> list[float | None]:
+        rewards: list[float | None] = []
+        for completion, gold in zip(completions, answer, strict=True):
+            value, verdict = score_answer(scheme, _text(completion), str(gold), box=box)
+            rewards.append(None if verdict.timed_out and on_timeout == "drop" else value)
+        return rewards
 
     math_reward.__name__ = f"math_{scheme.name.replace('-', '_')}"
     return math_reward

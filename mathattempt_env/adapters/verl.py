@@ -60,13 +60,16 @@ def compute_score(
         **kwargs: other keyword arguments verl passes; ignored.
 
     Returns:
-        ``{"score": reward, "correct": bool, "formatted": bool, "reason": str}``.
+        ``{"score": reward, "correct": bool, "formatted": bool, "reason": str, "timed_out":
+        bool}``; verl logs the extra keys, and ``timed_out`` marks a grade that ran out of
+        time (scored as wrong).
 
     Example:
         >>> compute_score("math500", r"so \\boxed{\\frac{1}{2}}", "0.5")["score"]
         1.0
-        >>> compute_score("math500", "no box", "0.5")
-        {'score': -1.0, 'correct': False, 'formatted': False, 'reason': 'no-answer'}
+        >>> out = compute_score("math500", "no box", "0.5")
+        >>> out["score"], out["reason"], out["timed_out"]
+        (-1.0, 'no-answer', False)
     """
     score, verdict = score_answer(get_reward(reward), str(solution_str), str(ground_truth))
     return {
@@ -74,6 +77,7 @@ def compute_score(
         "correct": verdict.correct,
         "formatted": verdict.formatted,
         "reason": verdict.reason,
+        "timed_out": verdict.timed_out,
     }
 
 

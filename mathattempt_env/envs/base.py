@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from mathattempt_env.data.validate import to_problems
 from mathattempt_env.envs.budget import Budget
 from mathattempt_env.envs.spaces import UnicodeText
 from mathattempt_env.errors import ConfigError, EpisodeFinishedError, MathAttemptError
-from mathattempt_env.grading import grade
+from mathattempt_env.grading import DEFAULT_TIMEOUT, grade
 from mathattempt_env.grading.extract import BoxChoice
 from mathattempt_env.prompts import Message
 from mathattempt_env.rewards import RewardScheme, get_reward
@@ -30,6 +31,8 @@ from mathattempt_env.types import AttemptRecord, Grade, Problem, RewardBreakdown
 MAX_OBSERVATION_CHARS = 65_536
 #: The longest action the environment accepts whole, in characters; longer ones are cut.
 MAX_ACTION_CHARS = 1_000_000
+#: Seconds each grade of a step still gets once the step's grading budget is spent.
+MIN_GRADE_SECONDS = 0.01
 _NOT_STARTED = "no episode has started; call reset() first"
 
 
@@ -95,7 +98,12 @@ class MathEnv(gym.Env[str, str]):
         max_total_length: the most all responses of an episode may use together.
         length_fn: measures a response (default ``len``: characters).
         data_dir: a folder with named datasets' JSONL files.
-        grade_timeout: seconds one grade may take.
+        grade_timeout: seconds one grade may take (default: the grader's, 2 s).
+        grade_budget: seconds all the grades of one step may take together (default: twice
+            ``grade_timeout``); an S²R trajectory grades several solutions in one step.
+            Once it is spent, each further grade of the step gets 10 ms (enough for a cached
+            or simple answer). A grade that runs out of time scores as wrong and sets
+            ``info["grade_timed_out"]``.
         box: grade the ``"last"`` or the ``"first"`` complete ``\\boxed{}`` of a response.
         render_mode: ``None`` or ``"ansi"`` (the conversation as text).
     """
@@ -113,9 +121,13 @@ class MathEnv(gym.Env[str, str]):
         length_fn: Callable[[str], int] = len,
         data_dir: str | None = None,
         grade_timeout: float | None = None,
+        grade_budget: float | None = None,
         box: BoxChoice = "last",
         render_mode: str | None = None,
     ) -> None:
+        for name, value in (("grade_timeout", grade_timeout), ("grade_budget", grade_budget)):
+            if value is not None and (not isinstance(value, (int, float)) or not value > 0):
+                raise ConfigError(f"{name}: expected seconds > 0 or None, got {value!r}")
         self.problems = load_problems(dataset, data_dir=data_dir)
         self.reward_scheme = get_reward(self.default_reward if reward is None else reward)
         self.budget = Budget(max_response_length, max_total_length, length_fn)
@@ -125,6 +137,10 @@ class MathEnv(gym.Env[str, str]):
             raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
         self.box: BoxChoice = box
         self.grade_timeout = grade_timeout
+        per_grade = DEFAULT_TIMEOUT if grade_timeout is None else float(grade_timeout)
+        self.grade_budget = 2 * per_grade if grade_budget is None else float(grade_budget)
+        self._grade_until = 0.0  # the current step's grading deadline (perf_counter)
+        self._step_timeouts = 0
         self.render_mode = render_mode
         self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
         self.action_space = UnicodeText(MAX_ACTION_CHARS)
@@ -266,12 +282,19 @@ class MathEnv(gym.Env[str, str]):
         )
         self.used += length
         marked, self._cut_next = self._cut_next, False
+        self._grade_until = time.perf_counter() + self.grade_budget
+        self._step_timeouts = 0
         return text, cut or over or marked
 
     def _grade(self, text: str) -> Grade:
-        return grade(
-            text, self.problem.answer, boxed_only=True, timeout=self.grade_timeout, box=self.box
+        """Grade one solution within what is left of the step's grading budget."""
+        per_grade = DEFAULT_TIMEOUT if self.grade_timeout is None else self.grade_timeout
+        left = max(self._grade_until - time.perf_counter(), MIN_GRADE_SECONDS)
+        verdict = grade(
+            text, self.problem.answer, boxed_only=True, timeout=min(per_grade, left), box=self.box
         )
+        self._step_timeouts += verdict.timed_out
+        return verdict
 
     def _score(self, new: int, final: bool, truncated: bool) -> RewardBreakdown:
         return self.reward_scheme(self.records, new=new, final=final, truncated=truncated)
@@ -288,6 +311,7 @@ class MathEnv(gym.Env[str, str]):
             # A new list each step; the message dicts themselves are never changed once made.
             "messages": list(self.messages),
             "length_used": self.used,
+            "grade_timed_out": self._step_timeouts > 0,
         }
         # Optional metadata is left out, not None, so vector envs can batch it with a mask.
         if problem.level is not None:

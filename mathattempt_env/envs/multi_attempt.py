@@ -59,7 +59,8 @@ class MultiAttemptMathEnv(MathEnv):
     ``problem_id``, ``attempt`` (attempts made), ``attempts`` (the budget),
     ``attempts_left``, ``grade`` (the :class:`~mathattempt_env.types.Grade` of this
     attempt), ``correct``, ``reward_components``, ``records``, ``cut``, ``messages``,
-    ``length_used``.
+    ``length_used``, ``grade_timed_out`` (a grade of this step ran out of time; it scored as
+    wrong).
 
     ## Arguments
     ``attempts`` (int or ``(min, max)``, default ``(1, 5)``); ``prompt`` (``"multi-attempt"``
@@ -68,7 +69,7 @@ class MultiAttemptMathEnv(MathEnv):
     template; default: the prompt's own); ``feedback_role`` (default: the template's,
     ``"system"``); and the shared arguments of :class:`~mathattempt_env.envs.base.MathEnv`:
     ``dataset``, ``reward``, ``max_response_length``, ``max_total_length``, ``length_fn``,
-    ``data_dir``, ``grade_timeout``, ``box``, ``render_mode``.
+    ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``render_mode``.
 
     ## Version History
     - v0: initial release; the published prompt and feedback strings.

@@ -84,7 +84,8 @@ class S2RMathEnv(MathEnv):
 
     ## Info
     ``actions``, ``records``, ``grade`` (of the last solve), ``correct``,
-    ``reward_components``, ``attempt``, ``attempts_left``, ``messages``, and at the end
+    ``reward_components``, ``attempt``, ``attempts_left``, ``messages``,
+    ``grade_timed_out`` (a grade of this step ran out of the step's grading budget), and at the end
     ``s2r_metrics`` (see :func:`mathattempt_env.rewards.s2r_metrics`, which also aggregates
     many episodes).
 

@@ -67,6 +67,12 @@ class Episode:
     info: dict[str, Any] = field(repr=False)
 
     @property
+    def grade_timed_out(self) -> bool:
+        """Whether any solution of the episode ran out of grading time (scored as wrong)."""
+        records = self.info.get("records", ())
+        return any(r.grade is not None and r.grade.timed_out for r in records)
+
+    @property
     def correct(self) -> bool:
         """Whether the episode's final solution was graded correct."""
         return bool(self.info.get("correct", False))

@@ -90,3 +90,32 @@ def test_grade_works_inside_a_daemonic_multiprocessing_worker() -> None:
     assert queue.get(timeout=60) is True
     child.join(30)
     assert child.exitcode == 0
+
+
+def test_grade_many_honours_box_and_boxed_only_in_its_workers() -> None:
+    responses = [r"\boxed{1} then \boxed{2}"] * 100 + ["The answer is 1."] * 100
+    golds = ["1"] * 200
+    first = grade_many(responses, golds, workers=2, box="first")
+    last = grade_many(responses, golds, workers=2)
+    strict = grade_many(responses, golds, workers=2, boxed_only=True, box="first")
+    assert all(g.correct for g in first)
+    assert [g.correct for g in last] == [False] * 100 + [True] * 100
+    assert [g.correct for g in strict] == [True] * 100 + [False] * 100
+
+
+def test_grade_many_uses_a_modest_default_worker_count_and_closes_its_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mathattempt_env.grading import grader, isolation
+
+    sizes: list[int] = []
+    original = isolation.WorkerPool.__init__
+
+    def spy(self: isolation.WorkerPool, size: int = 1) -> None:
+        sizes.append(size)
+        original(self, size)
+
+    monkeypatch.setattr(isolation.WorkerPool, "__init__", spy)
+    monkeypatch.setattr(grader.os, "cpu_count", lambda: 64)
+    assert sum(g.correct for g in grade_many([r"\boxed{3}"] * 100, ["3"] * 100)) == 100
+    assert sizes == [grader.GRADE_MANY_WORKERS] == [4]

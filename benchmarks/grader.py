@@ -6,10 +6,14 @@ Inputs:
       and near misses (the last integer in the gold plus one).
 
 Prints markdown tables: accuracy per category, verifications per second (single process)
-and their ratio, latency p50/p99/max, the worst adversarial wall time, and the
-self-consistency rate on every row of ../shared/data.
+and their ratio, latency p50/p99/max, the worst adversarial wall time, the "hostile" table
+(wall time and peak extra memory of every shape of tests/grading/hostile.py, each in a fresh
+process, for both graders), the "load" table (correct answers rewarded under 32 threads and
+in an AsyncVectorEnv(4), after a sympy overrun), and the self-consistency rate on every row
+of ../shared/data.
 
-Run: python benchmarks/grader.py   (needs the `bench` extra: pip install -e .[bench])
+Run: python benchmarks/grader.py [--only accuracy,hostile,load]
+(needs the `bench` extra: pip install -e .[bench])
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from mathattempt_env.grading import grade, warmup  # noqa: E402
 from tests.grading.cases import CASES  # noqa: E402
+from tests.grading.hostile import shapes  # noqa: E402
 from tests.grading.test_bounded_time import ADVERSARIAL  # noqa: E402
 
 Item = tuple[str, str, str, bool]  # category, response, gold, expected
@@ -182,7 +187,164 @@ def self_consistency() -> tuple[int, int]:
     return good, total
 
 
+_HOSTILE_CHILD = """
+import resource, sys, threading, time
+sys.path.insert(0, {root!r})
+from tests.grading.hostile import shapes
+text = shapes()[{name!r}]
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+if {grader!r} == "ours":
+    from mathattempt_env.grading import grade
+    grade(r"\\boxed{{1}}", "1")
+    run = lambda: grade(text, "1", timeout=2.0)
+else:
+    from math_verify import parse, verify
+    gold = parse("$1$")
+    verify(gold, parse(r"\\boxed{{1}}"))
+    def run():
+        try:
+            verify(gold, parse(text))
+        except Exception:
+            pass
+base = rss()
+t = time.perf_counter()
+run()
+elapsed = time.perf_counter() - t
+with open("/proc/self/status") as f:  # this process's high-water mark, not the parent's
+    peak = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
+print(elapsed, peak - base)
+"""
+
+
+def hostile(limit: float = 30.0) -> None:
+    """Each hostile shape as a response, in a fresh process per grader: wall time and peak MB."""
+    print("\n### Hostile inputs (each in a fresh process; timeout 2 s for ours)\n")
+    print("| shape | ours: wall | ours: peak extra MB | math-verify: wall | math-verify: peak MB |")
+    print("|---|---:|---:|---:|---:|")
+    worst = {"ours": (0.0, 0.0), "math-verify": (0.0, 0.0)}
+    for name in shapes():
+        cells = []
+        for grader in ("ours", "math-verify"):
+            code = _HOSTILE_CHILD.format(root=str(ROOT), name=name, grader=grader)
+            try:
+                out = subprocess.run(
+                    [sys.executable, "-c", code], capture_output=True, text=True, timeout=limit
+                ).stdout.split()
+                seconds, memory = float(out[0]), float(out[1])
+                cells += [f"{seconds:.2f} s", f"{memory:.0f}"]
+            except (subprocess.TimeoutExpired, IndexError, ValueError):
+                seconds, memory = limit, float("nan")
+                cells += [f"> {limit:.0f} s (killed)", "?"]
+            old = worst[grader]
+            worst[grader] = (max(old[0], seconds), max(old[1], memory if memory == memory else 0))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    for grader, (seconds, memory) in worst.items():
+        print(f"| **worst, {grader}** | {seconds:.2f} s | {memory:.0f} MB | | |")
+
+
+def _sympy_answers(first: int, count: int) -> list[tuple[str, str]]:
+    return [
+        (rf"\\boxed{{\\sum_{{k=1}}^{{{n}}} k}}", str(n * (n + 1) // 2))
+        for n in range(first, first + count)
+    ]
+
+
+def load() -> None:
+    """Correct answers rewarded under load, right after a sympy overrun."""
+    import threading
+
+    import gymnasium as gym
+    from gymnasium.vector import AsyncVectorEnv
+
+    from mathattempt_env.grading import grader_stats, reset_grader_stats
+
+    slow = shapes()["sympy integral that runs long"]
+    print("\n### Load (2 cores; default 2 s timeout; answers that need the sympy path)\n")
+    print("| setting | correct answers | rewarded | timeouts | wall |")
+    print("|---|---:|---:|---:|---:|")
+    from math_verify import parse, verify
+
+    def mv(response: str, gold: str, timeouts: bool = True) -> bool:
+        if timeouts:
+            return bool(verify(parse(f"${gold}$"), parse(response)))
+        off = {"parsing_timeout": None}
+        return bool(verify(parse(f"${gold}$", **off), parse(response, **off), timeout_seconds=None))
+
+    for name, judge in (
+        ("ours", lambda r, g: grade(r, g).correct),
+        ("math-verify 0.9.0, default (signal) timeouts", mv),
+        ("math-verify 0.9.0, timeouts off", lambda r, g: mv(r, g, timeouts=False)),
+    ):
+        answers = _sympy_answers(1000 if name == "ours" else 1200, 96)
+        results: list[bool] = []
+        lock = threading.Lock()
+
+        def work(
+            part: list[tuple[str, str]],
+            judge=judge,  # type: ignore[no-untyped-def]
+            results: list[bool] = results,
+            lock: threading.Lock = lock,
+            overrun: bool = name == "ours",
+        ) -> None:
+            if overrun:  # ours: every thread starts with a sympy overrun (math-verify: none)
+                grade(slow, "1")
+            for response, gold in part:
+                try:
+                    ok = judge(response, gold)
+                except Exception:
+                    ok = False
+                with lock:
+                    results.append(ok)
+
+        reset_grader_stats()
+        start = time.perf_counter()
+        threads = [threading.Thread(target=work, args=(answers[i::32],)) for i in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        timeouts = grader_stats().get("timeouts", 0) - 32 if name == "ours" else "n/a"
+        print(
+            f"| 32 threads, {name} | {len(answers)} | {sum(results)} | {timeouts} | "
+            f"{time.perf_counter() - start:.1f} s |"
+        )
+    rows = [
+        {"id": f"s{n}", "problem": f"Sum 1..{n}", "answer": gold}
+        for n, (_, gold) in zip(range(2000, 2060), _sympy_answers(2000, 60), strict=True)
+    ]
+    envs = AsyncVectorEnv(
+        [lambda: gym.make("SingleTurnMath-v0", dataset=rows) for _ in range(4)],
+        shared_memory=False,
+    )
+    by_id = {row["id"]: n for n, row in zip(range(2000, 2060), rows, strict=True)}
+    envs.reset(seed=0)
+    envs.step([slow] * 4)  # every worker starts with an overrun
+    rewarded = timeouts = total = 0
+    start = time.perf_counter()
+    for _ in range(15):
+        _, _, _, _, infos = envs.step([""] * 4)  # the autoreset step: a new problem each
+        actions = [_sympy_answers(by_id[pid], 1)[0][0] for pid in infos["problem_id"]]
+        _, rewards, _, _, infos = envs.step(actions)
+        rewarded += int(sum(r == 1.0 for r in rewards))
+        timeouts += int(sum(infos["grade_timed_out"]))
+        total += 4
+    envs.close()
+    print(
+        f"| AsyncVectorEnv(4), ours | {total} | {rewarded} | {timeouts} | "
+        f"{time.perf_counter() - start:.1f} s |"
+    )
+
+
 def main() -> None:
+    only = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys.argv else None
+    if only is None or "hostile" in only:
+        hostile()
+    if only is None or "load" in only:
+        load()
+    if only is not None and "accuracy" not in only:
+        return
     warmup()
     items = table_items() + math500_items()
     mv = measure("math-verify 0.9.0", math_verify(), items)

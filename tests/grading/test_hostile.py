@@ -77,8 +77,9 @@ from mathattempt_env.errors import InvalidGoldError
 from mathattempt_env.grading import grade, validate_gold
 from tests.grading.hostile import cases
 grade(r"\\boxed{{1}}", "1")
-def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+def peak():  # this process's own high-water mark (ru_maxrss can carry the parent's)
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) // 1024
 with open("/proc/self/statm") as f:
     base = int(f.read().split()[1]) * resource.getpagesize() // 2**20
 for name, response, gold in cases():

@@ -136,11 +136,10 @@ class MathEnv(gym.Env[str, str]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
         self.box: BoxChoice = box
-        self.grade_timeout = grade_timeout
-        per_grade = DEFAULT_TIMEOUT if grade_timeout is None else float(grade_timeout)
-        self.grade_budget = 2 * per_grade if grade_budget is None else float(grade_budget)
+        self.grade_timeout = DEFAULT_TIMEOUT if grade_timeout is None else float(grade_timeout)
+        self.grade_budget = 2 * self.grade_timeout if grade_budget is None else float(grade_budget)
         self._grade_until = 0.0  # the current step's grading deadline (perf_counter)
-        self._step_timeouts = 0
+        self._grade_timed_out = False  # a grade of the current step ran out of time
         self.render_mode = render_mode
         self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
         self.action_space = UnicodeText(MAX_ACTION_CHARS)
@@ -283,17 +282,15 @@ class MathEnv(gym.Env[str, str]):
         self.used += length
         marked, self._cut_next = self._cut_next, False
         self._grade_until = time.perf_counter() + self.grade_budget
-        self._step_timeouts = 0
+        self._grade_timed_out = False
         return text, cut or over or marked
 
     def _grade(self, text: str) -> Grade:
         """Grade one solution within what is left of the step's grading budget."""
-        per_grade = DEFAULT_TIMEOUT if self.grade_timeout is None else self.grade_timeout
         left = max(self._grade_until - time.perf_counter(), MIN_GRADE_SECONDS)
-        verdict = grade(
-            text, self.problem.answer, boxed_only=True, timeout=min(per_grade, left), box=self.box
-        )
-        self._step_timeouts += verdict.timed_out
+        timeout = min(self.grade_timeout, left)
+        verdict = grade(text, self.problem.answer, boxed_only=True, timeout=timeout, box=self.box)
+        self._grade_timed_out |= verdict.timed_out
         return verdict
 
     def _score(self, new: int, final: bool, truncated: bool) -> RewardBreakdown:
@@ -311,7 +308,7 @@ class MathEnv(gym.Env[str, str]):
             # A new list each step; the message dicts themselves are never changed once made.
             "messages": list(self.messages),
             "length_used": self.used,
-            "grade_timed_out": self._step_timeouts > 0,
+            "grade_timed_out": self._grade_timed_out,
         }
         # Optional metadata is left out, not None, so vector envs can batch it with a mask.
         if problem.level is not None:

@@ -16,11 +16,10 @@ import os
 import resource
 import signal
 import socket
-import struct
 import sys
 
-_PID = struct.Struct("!q")
-_HEADER = struct.Struct("!Q")
+from mathattempt_env.grading.isolation import PID, encode, read_message
+
 #: Memory a worker may allocate beyond what it inherits; a job past it fails (unparseable).
 WORKER_EXTRA_MEMORY = 1 << 30
 
@@ -43,21 +42,17 @@ def _cap_memory() -> None:
 
 def _serve(channel: socket.socket) -> None:
     """A worker: run ``(fn, args)`` jobs from ``channel`` until it closes."""
-    import pickle
-
     stream = channel.makefile("rwb")
     while True:
-        header = stream.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            return
-        (size,) = _HEADER.unpack(header)
         try:
-            fn, args = pickle.loads(stream.read(size))
+            fn, args = read_message(stream)
+        except EOFError:
+            return
+        try:
             reply = ("ok", fn(*args))
         except BaseException as error:  # report every failure, keep serving
             reply = ("error", f"{type(error).__name__}: {error}")
-        data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-        stream.write(_HEADER.pack(len(data)) + data)
+        stream.write(encode(reply))
         stream.flush()
 
 
@@ -102,9 +97,9 @@ def main() -> None:
                 os._exit(0)
             os.close(fds[0])
             children.add(pid)
-            ctrl.send(b"P" + _PID.pack(pid))
+            ctrl.send(b"P" + PID.pack(pid))
         elif message[:1] == b"K":
-            (pid,) = _PID.unpack(message[1:])
+            (pid,) = PID.unpack(message[1:])
             if pid in children:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mathattempt_env.grading.cache import ByteLRU, text_size
+from mathattempt_env.grading.cache import CACHE_BYTES, ByteLRU, text_size
 from mathattempt_env.grading.latex import (
     FUNCTIONS,
     GREEK,
@@ -238,7 +238,7 @@ def _flatten_set(items: list[Value]) -> Value:
     return ("set", tuple(flat))
 
 
-_values = ByteLRU(32 * 1024 * 1024)
+_values = ByteLRU(CACHE_BYTES)
 
 
 def read_value(text: str) -> Value:

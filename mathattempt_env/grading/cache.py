@@ -21,6 +21,8 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
+#: Bytes each of the grader's caches may hold.
+CACHE_BYTES = 32 * 1024 * 1024
 #: Bytes charged per entry on top of its own size (dict slot, key tuple, bookkeeping).
 ENTRY_OVERHEAD = 200
 

@@ -41,16 +41,6 @@ def check() -> None:
         raise Expired
 
 
-def remaining() -> float:
-    """Seconds left before this thread's deadline (``inf`` when there is none).
-
-    Example:
-        >>> remaining()
-        inf
-    """
-    return getattr(_local, "at", _NEVER) - time.perf_counter()
-
-
 @contextmanager
 def bounded(at: float) -> Iterator[None]:
     """Run the block with the deadline ``at`` (a :func:`time.perf_counter` value).

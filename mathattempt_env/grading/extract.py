@@ -31,7 +31,9 @@ _ANSWER_LABEL = re.compile(
     r"^[ \t]*(?:(?:\*\*|__)[ \t]*)?(?:final[ \t]+)?answer[ \t]*:?[ \t]*(?:\*\*|__)?[ \t]*:?[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
-_MATH_CLOSE = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+#: Math delimiters, longest first: ``$$...$$``, ``$...$``, ``\\(...\\)``, ``\\[...\\]``.
+MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+_MATH_CLOSE = dict(MATH_DELIMITERS)
 _BOLD_TOKEN = re.compile(r"\*\*")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
@@ -199,9 +201,9 @@ def _bold_spans(text: str) -> list[str]:
 
 def _leading_math(text: str) -> str | None:
     """The content of a math span that opens at the very start of ``text``, if it closes."""
-    for opener in ("$$", "$", "\\(", "\\["):
+    for opener, closer in MATH_DELIMITERS:
         if text.startswith(opener):
-            close = text.find(_MATH_CLOSE[opener], len(opener) + 1)
+            close = text.find(closer, len(opener) + 1)
             return text[len(opener) : close] if close > 0 else None
     return None
 

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
-from mathattempt_env.errors import ConfigError, InvalidGoldError
+from mathattempt_env.errors import ConfigError, GraderUnavailableError, InvalidGoldError
 from mathattempt_env.grading import deadline, fallback, isolation
 from mathattempt_env.grading.answer import Value, read_value
-from mathattempt_env.grading.cache import ByteLRU, text_size
+from mathattempt_env.grading.cache import CACHE_BYTES, ByteLRU, text_size
 from mathattempt_env.grading.compare import NeedsFallback, equivalent, scale
 from mathattempt_env.grading.extract import BoxChoice, _brace_matches, extract
 from mathattempt_env.grading.latex import MAX_PARSE_CHARS, Node
@@ -44,8 +44,6 @@ PARALLEL_MIN_ITEMS = 64
 GRADE_MANY_WORKERS = 4
 #: Seconds a batch may wait for the fork server's first start, not counted against any item.
 STARTUP_TIMEOUT = 120.0
-#: Bytes each of the grader's three caches may hold (answers, golds, verdicts).
-CACHE_BYTES = 32 * 1024 * 1024
 
 _HUNDREDTH: Node = ("n", Fraction(1, 100), False)
 _DEGREE: Node = ("*", (("c", "pi"), ("n", Fraction(1, 180), False)))
@@ -87,16 +85,11 @@ def reset_grader_stats() -> None:
         _stats.clear()
 
 
-def _size(norm: Normalized) -> int:
-    # A parsed value holds roughly a few dozen bytes per character of its text.
-    return text_size(norm.text) + 48 * len(norm.text)
-
-
 def _normalized(text: str) -> Normalized:
     norm: Normalized | None = _answers.get(text)
     if norm is None:
         norm = normalize(text)
-        _answers.put(text, norm, size=text_size(text) + _size(norm))
+        _answers.put(text, norm, size=text_size(text, norm.text))
     return norm
 
 
@@ -130,7 +123,7 @@ def _gold(gold: str) -> Normalized:
     norm = normalize(gold)
     if not norm.text:
         raise InvalidGoldError(gold, "empty after removing delimiters and formatting")
-    _golds.put(gold, norm, size=text_size(gold) + _size(norm))
+    _golds.put(gold, norm, size=text_size(gold, norm.text))
     return norm
 
 
@@ -205,13 +198,12 @@ def _fallback(answer: str, gold: str, at: float) -> tuple[bool, str, str]:
     return equal, reason, ""
 
 
-def _judge(answer: str, gold: str, at: float) -> tuple[bool, str, str]:
+def _judge(answer: str, gold: str, g_norm: Normalized, at: float) -> tuple[bool, str, str]:
     """Compare an extracted answer with a gold; returns ``(equal, reason, timeout cause)``."""
     key = (answer, gold)
     cached = _results.get(key)
     if cached is not None:
         return cached[0], cached[1], ""
-    g_norm = _gold(gold)
     if len(answer) > MAX_PARSE_CHARS:  # never parsed: compared as written, blanks ignored
         equal = "".join(answer.split()) == "".join(g_norm.text.split())
         return equal, "too-large", ""
@@ -252,8 +244,6 @@ def warmup(timeout: float = STARTUP_TIMEOUT) -> None:
     Raises:
         GraderUnavailableError: the worker did not start within ``timeout`` seconds.
     """
-    from mathattempt_env.errors import GraderUnavailableError
-
     pool = isolation.shared_pool("fallback", FALLBACK_WORKERS)
     try:
         pool.run(fallback.warm, timeout=timeout, startup_timeout=timeout)
@@ -293,14 +283,14 @@ def grade(
     """
     start = time.perf_counter()
     limit = _limit(timeout)
-    _gold(gold)
+    g_norm = _gold(gold)
     found = None
     try:
         found = extract(response, boxed_only=boxed_only, box=box)
         if found.answer is None:
             correct, reason, cause = False, "no-answer", ""
         else:
-            correct, reason, cause = _judge(found.answer, gold, start + limit)
+            correct, reason, cause = _judge(found.answer, gold, g_norm, start + limit)
     except InvalidGoldError:
         raise
     except Exception:  # a bug, not the model's fault: counted, and the answer is not credited

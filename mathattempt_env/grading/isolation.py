@@ -44,8 +44,9 @@ from typing import Any
 
 from mathattempt_env.errors import GraderUnavailableError
 
-_HEADER = struct.Struct("!Q")
-_PID = struct.Struct("!q")
+#: The length prefix of a message on a worker socket, and a pid on the control socket.
+HEADER = struct.Struct("!Q")
+PID = struct.Struct("!q")
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 #: Set in worker processes, so that grading there runs the slow path inline.
@@ -73,19 +74,18 @@ class WorkerUnavailable(TimeoutError):
     """
 
 
-def write_message(stream: Any, payload: Any) -> None:
-    """Write one length-prefixed pickle to a binary stream."""
+def encode(payload: Any) -> bytes:
+    """One message: a length prefix and the pickle of ``payload``."""
     data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
+    return HEADER.pack(len(data)) + data
 
 
 def read_message(stream: Any) -> Any:
-    """Read one length-prefixed pickle from a binary stream (blocking)."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
+    """Read one message from a binary stream (blocking); ``EOFError`` once it is closed."""
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
         raise EOFError("stream closed")
-    (size,) = _HEADER.unpack(header)
+    (size,) = HEADER.unpack(header)
     return pickle.loads(stream.read(size))
 
 
@@ -125,15 +125,14 @@ class _Worker:
         return data
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], deadline: float) -> Any:
-        data = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-            self.sock.sendall(_HEADER.pack(len(data)) + data)
+            self.sock.sendall(encode((fn, args)))
         except TimeoutError as error:
             raise WorkerTimeout("grader worker did not take the job in time") from error
         except OSError as error:
             raise WorkerCrashed(f"grader worker is gone: {error}") from error
-        (size,) = _HEADER.unpack(self._read_exact(_HEADER.size, deadline))
+        (size,) = HEADER.unpack(self._read_exact(HEADER.size, deadline))
         status, value = pickle.loads(self._read_exact(size, deadline))
         if status == "error":
             raise RuntimeError(f"grader worker job failed: {value}")
@@ -215,10 +214,10 @@ class _Server:
             reply = self.ctrl.recv(64)
         finally:
             theirs.close()
-        if len(reply) != 1 + _PID.size or reply[:1] != b"P":
+        if len(reply) != 1 + PID.size or reply[:1] != b"P":
             mine.close()
             raise GraderUnavailableError("the grader's sympy process stopped answering")
-        (pid,) = _PID.unpack(reply[1:])
+        (pid,) = PID.unpack(reply[1:])
         self.live.add(pid)
         return _Worker(mine, pid, self)
 
@@ -230,7 +229,7 @@ class _Server:
                 if self.ctrl is not None and job[1] in self.live:
                     self.live.discard(job[1])
                     with contextlib.suppress(OSError):
-                        self.ctrl.send(b"K" + _PID.pack(job[1]))
+                        self.ctrl.send(b"K" + PID.pack(job[1]))
                 continue
             pool: WorkerPool = job[1]
             try:

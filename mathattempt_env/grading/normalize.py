@@ -16,9 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mathattempt_env.grading.extract import boxed_answers, clean_text, strip_trailing
-
-_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+from mathattempt_env.grading.extract import (
+    MATH_DELIMITERS,
+    boxed_answers,
+    clean_text,
+    strip_trailing,
+)
 
 _NOISE = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![A-Za-z])"
@@ -107,7 +110,7 @@ def strip_delimiters(text: str) -> str:
     while changed and text and rounds < MAX_UNWRAP:
         changed = False
         rounds += 1
-        for left, right in _DELIMITERS:
+        for left, right in MATH_DELIMITERS:
             if (
                 len(text) >= len(left) + len(right)
                 and text.startswith(left)

@@ -1,11 +1,19 @@
 """Pathological inputs for the grader, built by shape: each is tried as a response and as a gold.
 
-Shared by tests/grading/test_hostile.py and benchmarks/grader.py.
+Also pairs with golds of their own (:data:`PAIRS`). Shared by tests/grading/test_hostile.py,
+tests/grading/test_bounded_time.py and benchmarks/grader.py.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
+from mathattempt_env.grading import grade
+
 N = 20_000
+TOWER = r"5^{5^{5^{5^5}}}"
 
 
 def _matrix(term: str) -> str:
@@ -78,10 +86,41 @@ def shapes() -> dict[str, str]:
     }
 
 
+#: Hostile ``(response, gold)`` pairs with golds of their own; only "1 MB response" is right.
+PAIRS = {
+    "power tower as gold": (r"\boxed{3}", TOWER),
+    "two different power towers": (r"\boxed{5^{5^{5^{5^4}}}}", TOWER),
+    "1 MB response": ("x" * 1_000_000 + r" \boxed{2}", "2"),
+    "1 MB response without a box": ("1 + " * 250_000, "2"),
+    "5,000-digit integers": (r"\boxed{" + "7" * 5_000 + "}", "7" * 4_999 + "8"),
+    "two 60x60 symbolic matrices": (r"\boxed{" + _matrix("y") + "}", _matrix("2y")),
+}
+
+
+def as_responses() -> dict[str, tuple[str, str]]:
+    """Name -> ``(response, gold)``: every shape as a response against ``1``, and the pairs."""
+    return {name: (text, "1") for name, text in shapes().items()} | PAIRS
+
+
 def cases() -> list[tuple[str, str, str]]:
-    """``(name, response, gold)``: every shape as a response (against ``1``) and as a gold."""
+    """``(name, response, gold)``: every shape as a response (against ``1``) and as a gold,
+    and every pair of :data:`PAIRS`."""
     out = []
     for name, text in shapes().items():
         out.append((f"response: {name}", text, "1"))
         out.append((f"gold: {name}", r"\boxed{1}", text))
+    out += [(f"pair: {name}", response, gold) for name, (response, gold) in PAIRS.items()]
     return out
+
+
+def graded_in_thread(response: str, gold: str, timeout: float) -> tuple[Any, float]:
+    """Grade in a fresh daemon thread; the grade (``None`` if it never returned) and the
+    wall time the caller waited."""
+    box: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: box.update(g=grade(response, gold, timeout=timeout)), daemon=True
+    )
+    start = time.perf_counter()
+    thread.start()
+    thread.join(timeout + 30)
+    return box.get("g"), time.perf_counter() - start

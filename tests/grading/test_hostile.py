@@ -22,7 +22,7 @@ import pytest
 
 from mathattempt_env.errors import InvalidGoldError
 from mathattempt_env.grading import grade, grader_stats, isolation, validate_gold, warmup
-from tests.grading.hostile import cases
+from tests.grading.hostile import cases, graded_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 1.0
@@ -35,17 +35,6 @@ CASES = cases()
 def sympy_answer(n: int) -> tuple[str, str]:
     """A correct answer only the sympy path can read; distinct per ``n`` (no cache hits)."""
     return rf"\boxed{{\sum_{{k=1}}^{{{n}}} k}}", str(n * (n + 1) // 2)
-
-
-def _timed_in_thread(response: str, gold: str, timeout: float = TIMEOUT):  # type: ignore[no-untyped-def]
-    box: dict[str, object] = {}
-    thread = threading.Thread(
-        target=lambda: box.update(g=grade(response, gold, timeout=timeout)), daemon=True
-    )
-    start = time.perf_counter()
-    thread.start()
-    thread.join(timeout + 30)
-    return box.get("g"), time.perf_counter() - start
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,7 +53,7 @@ def test_hostile_shape_is_bounded_as_response_and_as_gold(
         assert time.perf_counter() - start <= VALIDATE_BOUND, f"{name}: validate_gold too slow"
         return
     assert time.perf_counter() - start <= VALIDATE_BOUND, f"{name}: validate_gold too slow"
-    result, elapsed = _timed_in_thread(response, gold)
+    result, elapsed = graded_in_thread(response, gold, TIMEOUT)
     assert result is not None, f"{name}: grade did not return"
     assert elapsed <= TIMEOUT + SLACK, f"{name}: took {elapsed:.2f}s"
     assert (result.reason == "timeout") is result.timed_out
@@ -75,7 +64,7 @@ import resource, sys, threading
 sys.path.insert(0, {root!r})
 from mathattempt_env.errors import InvalidGoldError
 from mathattempt_env.grading import grade, validate_gold
-from tests.grading.hostile import cases
+from tests.grading.hostile import cases, graded_in_thread
 grade(r"\\boxed{{1}}", "1")
 def peak():  # this process's own high-water mark (ru_maxrss can carry the parent's)
     with open("/proc/self/status") as f:
@@ -194,7 +183,7 @@ def _recovers(first: int) -> None:
 def test_a_worker_killed_mid_grade_is_a_timeout_and_the_next_grades_are_right() -> None:
     long_answer = CASES[[c[0] for c in CASES].index("response: sympy integral that runs long")]
     killer = _kill_worker_soon(0.3)
-    result, elapsed = _timed_in_thread(long_answer[1], long_answer[2], timeout=10.0)
+    result, elapsed = graded_in_thread(long_answer[1], long_answer[2], timeout=10.0)
     killer.join()
     assert result is not None and result.timed_out and elapsed < 5
     _recovers(100)
@@ -205,7 +194,7 @@ def test_an_overrun_is_a_timeout_and_the_next_grades_are_right() -> None:
         [c[0] for c in CASES].index("response: sympy integral that runs long")
     ]
     before = grader_stats().get("timeout:sympy", 0)
-    result, elapsed = _timed_in_thread(response, gold, timeout=0.5)
+    result, elapsed = graded_in_thread(response, gold, timeout=0.5)
     assert result is not None and result.timed_out and elapsed <= 0.5 + SLACK
     assert grader_stats()["timeout:sympy"] == before + 1
     _recovers(200)
@@ -233,10 +222,10 @@ def test_kills_and_overruns_under_cpu_starvation_do_not_livelock() -> None:
     ]
     for round_ in range(3):
         killer = _kill_worker_soon(0.3)
-        result, elapsed = _timed_in_thread(response, gold, timeout=10.0)
+        result, elapsed = graded_in_thread(response, gold, timeout=10.0)
         killer.join()
         assert result is not None and result.timed_out
-        overrun, elapsed = _timed_in_thread(response, gold, timeout=0.5)
+        overrun, elapsed = graded_in_thread(response, gold, timeout=0.5)
         assert overrun is not None and overrun.timed_out and elapsed <= 0.5 + SLACK
         _recovers(300 + 10 * round_)
 
@@ -251,7 +240,7 @@ def test_at_most_one_sympy_worker_under_concurrent_sympy_grades() -> None:
     while any(t.is_alive() for t in threads):
         peak = max(peak, len(_zygote_children()))
         time.sleep(0.01)
-    assert 1 <= peak <= 1 + 0  # one worker per process unless asked
+    assert peak == 1  # one worker per process unless asked
 
 
 _ORPHAN_CHILD = """

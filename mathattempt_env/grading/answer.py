@@ -1,35 +1,32 @@
-r"""Turn an answer string into a typed value: the thing comparison dispatches on.
+r"""Turn a normalized answer string into a typed value (see :mod:`~.values`).
 
-Values are tuples tagged by kind:
-
-- ``("expr", node)``: one scalar expression
-- ``("set", items)``: order-free; from ``\{...\}``, comma lists, ``\pm``, "x = 1 or x = 2"
-- ``("tuple", items)``: ordered, from ``(a, b, ...)``, ``\langle ... \rangle``
-- ``("union", intervals)``: intervals ``("iv", lo, hi, left_closed, right_closed)``, from
-  interval notation or inequalities
-- ``("eq", lhs, rhs)``, ``("mat", rows)``, ``("text", words)``, ``("choice", letter)``,
-  ``("dots",)``
-- ``("raw", text)``: this parser cannot read it (the grader falls back to sympy)
-- ``("big", text)``: beyond the size guards (compared as normalized text)
+- one scalar is an :class:`~.values.Expr`; ``\pm`` gives a :class:`~.values.SetOf` of both signs
+- ``\{...\}``, comma lists and "x = 1 or x = 2" are sets; ``(a, b, ...)`` and
+  ``\langle ... \rangle`` are tuples
+- interval notation and inequalities in one variable are a :class:`~.values.Union`
+- ``\text{...}`` words are :class:`~.values.Text`; ``(B)`` is a :class:`~.values.Choice`
+- what this parser cannot read is :class:`~.values.Raw` (the grader falls back to sympy), unless
+  it is prose (:class:`~.values.Prose`), which never reaches sympy
 
 Example:
-    >>> read_value("x = 1, x = 2")[0]
+    >>> read_value("x = 1, x = 2").kind
     'set'
-    >>> read_value(r"[1, 2)")[0]
+    >>> read_value(r"[1, 2)").kind
     'union'
     >>> read_value(r"\text{Evelyn}")
-    ('text', 'evelyn')
+    Text(words='evelyn')
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from fractions import Fraction
 
 from mathattempt_env.grading.cache import CACHE_BYTES, ByteLRU, text_size
 from mathattempt_env.grading.latex import (
     FUNCTIONS,
     GREEK,
+    MATRIX_ENVS,
     MULTI_ARG,
     Node,
     ParseError,
@@ -40,11 +37,24 @@ from mathattempt_env.grading.latex import (
     neg,
     parse,
 )
-
-Value = tuple[Any, ...]
-
-INF: Node = ("c", "oo")
-NEG_INF: Node = neg(INF)
+from mathattempt_env.grading.values import (
+    INF,
+    NEG_INF,
+    Big,
+    Choice,
+    Dots,
+    Equation,
+    Expr,
+    Interval,
+    Matrix,
+    Prose,
+    Raw,
+    SetOf,
+    Text,
+    TupleOf,
+    Union,
+    Value,
+)
 
 _WRAPPED_TEXT = re.compile(
     r"^\\(?:text|textbf|textrm|mathrm|mbox|textit|mathbf)\{(.*)\}$", re.DOTALL
@@ -62,16 +72,15 @@ def _text_value(text: str) -> Value | None:
     inner = wrapped.group(1).strip() if wrapped else text
     choice = _CHOICE.match(inner)
     if choice and (wrapped or choice.group(1)):
-        return ("choice", (choice.group(1) or choice.group(2)).upper())
+        return Choice((choice.group(1) or choice.group(2)).upper())
     if wrapped and _CHOICES.match(inner):
-        letters = re.findall(r"[A-Z]", inner)
-        return ("set", tuple(("choice", letter) for letter in letters))
+        return SetOf(tuple(Choice(letter) for letter in re.findall(r"[A-Z]", inner)))
     words = _WRAPPED_WORDS if wrapped else _WORDS
     if not words.match(inner) or not _LONG_WORD.search(inner):
         return None
     if not wrapped and all(word in _KNOWN for word in _LONG_WORD.findall(inner)):
         return None
-    return ("text", " ".join(inner.lower().replace("-", " ").split()))
+    return Text(" ".join(inner.lower().replace("-", " ").split()))
 
 
 def expand_pm(node: Node) -> list[Node]:
@@ -116,12 +125,8 @@ def _scalar(node: Node) -> Value:
     if any_node(node, lambda n: n[0] == "pm"):
         if _count_pm(node) > MAX_PM:
             raise TooLargeError(f"more than {MAX_PM} plus-minus signs")
-        return ("set", tuple(("expr", n) for n in expand_pm(node)), "pm")
-    return ("expr", node)
-
-
-def _is_symbol(node: Node) -> bool:
-    return bool(node[0] == "s")
+        return SetOf(tuple(Expr(n) for n in expand_pm(node)), pm=True)
+    return Expr(node)
 
 
 def _is_variable(node: Node) -> bool:
@@ -129,9 +134,12 @@ def _is_variable(node: Node) -> bool:
     return bool(free_symbols(node))
 
 
-def _interval(node: Node, opener: str, closer: str) -> Value:
-    lo, hi = node[3]
-    return ("iv", lo, hi, opener == "[", closer == "]")
+def _negated(node: Node) -> Node | None:
+    """``x`` for ``-x`` (so ``-x > -1`` reads as ``x < 1``), else ``None``."""
+    if node[0] == "*" and len(node[1]) == 2 and node[1][0] == ("n", -1, False):
+        inner: Node = node[1][1]
+        return inner
+    return None
 
 
 def _inequality(ops: tuple[str, ...], operands: tuple[Node, ...]) -> Value | None:
@@ -139,7 +147,7 @@ def _inequality(ops: tuple[str, ...], operands: tuple[Node, ...]) -> Value | Non
     if len(ops) == 1 and ops[0] == "!=":
         lhs, rhs = operands
         point = rhs if _is_variable(lhs) else lhs
-        return ("union", (("iv", NEG_INF, point, False, False), ("iv", point, INF, False, False)))
+        return Union((Interval(NEG_INF, point, False, False), Interval(point, INF, False, False)))
     if not all(op in ("<", "<=", ">", ">=") for op in ops):
         return None
     if all(op in (">", ">=") for op in ops):
@@ -147,22 +155,42 @@ def _inequality(ops: tuple[str, ...], operands: tuple[Node, ...]) -> Value | Non
         ops = tuple({">": "<", ">=": "<="}[op] for op in ops[::-1])
     if not all(op in ("<", "<=") for op in ops):
         return None
+    if len(ops) == 1:
+        # a < -x is x < -a, and -x < b is -b < x: the variable then stands alone.
+        lhs, rhs = operands
+        inner = _negated(rhs)
+        if inner is not None and _is_variable(inner) and not _is_variable(lhs):
+            return _inequality(ops, (inner, neg(lhs)))
+        inner = _negated(lhs)
+        if inner is not None and _is_variable(inner) and not _is_variable(rhs):
+            return _inequality(ops, (neg(rhs), inner))
     if len(ops) == 2 and _is_variable(operands[1]):
-        return ("union", (("iv", operands[0], operands[2], ops[0] == "<=", ops[1] == "<="),))
+        return Union((Interval(operands[0], operands[2], ops[0] == "<=", ops[1] == "<="),))
     if len(ops) == 1 and _is_variable(operands[0]) and not _is_variable(operands[1]):
-        return ("union", (("iv", NEG_INF, operands[1], False, ops[0] == "<="),))
+        return Union((Interval(NEG_INF, operands[1], False, ops[0] == "<="),))
     if len(ops) == 1 and _is_variable(operands[1]) and not _is_variable(operands[0]):
-        return ("union", (("iv", operands[0], INF, ops[0] == "<=", False),))
+        return Union((Interval(operands[0], INF, ops[0] == "<=", False),))
     return None
 
 
-def _as_union(value: Value) -> Value | None:
-    if value[0] == "union":
+def as_union(value: Value) -> Union | None:
+    """Read ``value`` as a union of intervals where that makes sense, else ``None``.
+
+    An open pair ``(a, b)`` is an open interval; a set of numbers is a union of points.
+
+    Example:
+        >>> as_union(read_value("(1, 2)")).intervals[0].left_closed
+        False
+    """
+    if isinstance(value, Union):
         return value
-    if value[0] == "tuple" and len(value[1]) == 2 and all(v[0] == "expr" for v in value[1]):
-        return ("union", (("iv", value[1][0][1], value[1][1][1], False, False),))
-    if value[0] == "set" and all(item[0] == "expr" for item in value[1]):
-        return ("union", tuple(("iv", item[1], item[1], True, True) for item in value[1]))
+    if isinstance(value, TupleOf) and len(value.items) == 2:
+        lo, hi = value.items
+        if isinstance(lo, Expr) and isinstance(hi, Expr):
+            return Union((Interval(lo.node, hi.node, False, False),))
+    if isinstance(value, SetOf) and all(isinstance(item, Expr) for item in value.items):
+        points = [item.node for item in value.items if isinstance(item, Expr)]
+        return Union(tuple(Interval(p, p, True, True) for p in points))
     return None
 
 
@@ -178,37 +206,39 @@ def to_value(node: Node) -> Value:
     if tag == "seq":
         opener, closer, items = node[1], node[2], node[3]
         if opener == "{":
-            return ("set", tuple(to_value(item) for item in items))
+            return SetOf(tuple(to_value(item) for item in items))
         if len(items) == 2 and (opener, closer) != ("(", ")"):
             if any(item[0] in ("list", "seq", "rel") for item in items):
                 raise ParseError("interval with non-scalar ends")
-            return ("union", (_interval(node, opener, closer),))
-        return ("tuple", tuple(to_value(item) for item in items))
+            return Union((Interval(items[0], items[1], opener == "[", closer == "]"),))
+        return TupleOf(tuple(to_value(item) for item in items))
     if tag == "cup":
-        parts = []
+        parts: list[Interval] = []
         for part in node[1]:
-            union = _as_union(to_value(part))
+            union = as_union(to_value(part))
             if union is None:
                 raise ParseError("union of something that is not an interval")
-            parts.extend(union[1])
-        return ("union", tuple(parts))
+            parts.extend(union.intervals)
+        return Union(tuple(parts))
     if tag == "rel":
         return _relation_value(node[1], node[2])
     if tag == "mat":
-        return ("mat", node[1])
+        return Matrix(node[1])
     if tag == "empty":
-        return ("set", ())
+        return SetOf(())
     if tag == "reals":
-        return ("union", (("iv", NEG_INF, INF, False, False),))
+        return Union((Interval(NEG_INF, INF, False, False),))
     if tag == "dots":
-        return ("dots",)
+        return Dots()
     return _scalar(node)
 
 
 def _relation_value(ops: tuple[str, ...], operands: tuple[Node, ...]) -> Value:
     if all(op == "=" for op in ops):
+        if not free_symbols(operands[0]) and not free_symbols(operands[-1]):
+            return to_value(operands[-1])  # a computation, "35 + 70 = 105": its result
         # "x = 6/2 = 3": the first and last members carry the answer.
-        return ("eq", to_value(operands[0]), to_value(operands[-1]))
+        return Equation(to_value(operands[0]), to_value(operands[-1]))
     if ops == ("in",):
         return to_value(operands[1])
     interval = _inequality(ops, operands)
@@ -218,24 +248,43 @@ def _relation_value(ops: tuple[str, ...], operands: tuple[Node, ...]) -> Value:
 
 
 def _list_value(items: list[Value]) -> Value:
-    if items and all(item[0] == "eq" for item in items):
-        lhs = {repr(item[1]) for item in items}
-        if len(lhs) == 1 and items[0][1][0] == "expr" and _is_symbol(items[0][1][1]):
-            return _flatten_set([item[2] for item in items])
-        return ("set", tuple(items))
-    if items and all(item[0] == "union" for item in items):
-        return ("union", tuple(iv for item in items for iv in item[1]))
+    if items and all(isinstance(item, Equation) for item in items):
+        equations = [item for item in items if isinstance(item, Equation)]
+        if len({repr(e.lhs) for e in equations}) == 1 and equations[0].names_a_symbol:
+            return _flatten_set([e.rhs for e in equations])
+        return _solutions(equations) or SetOf(tuple(items))
+    first = items[0] if items else None
+    rest_plain = not any(isinstance(item, Equation) for item in items[1:])
+    if isinstance(first, Equation) and first.is_label and rest_plain:
+        # "(x, y) = (5, 8) and (8, 5)": the label names every item
+        return _flatten_set([first.rhs, *items[1:]])
+    if items and all(isinstance(item, Union) for item in items):
+        return Union(
+            tuple(iv for item in items if isinstance(item, Union) for iv in item.intervals)
+        )
     return _flatten_set(items)
 
 
-def _flatten_set(items: list[Value]) -> Value:
+def _solutions(equations: list[Equation]) -> SetOf | None:
+    """``p = 5, q = 2; p = 7, q = 2`` (labels that repeat) is the set ``{(5, 2), (7, 2)}``."""
+    labels = [repr(e.lhs) for e in equations]
+    period = len(dict.fromkeys(labels))
+    if not 1 < period < len(labels) or len(labels) % period:
+        return None
+    if any(labels[i] != labels[i % period] for i in range(len(labels))):
+        return None
+    rows = [equations[i : i + period] for i in range(0, len(equations), period)]
+    return SetOf(tuple(TupleOf(tuple(e.rhs for e in row)) for row in rows))
+
+
+def _flatten_set(items: list[Value]) -> SetOf:
     flat: list[Value] = []
     for item in items:
-        if item[0] == "set" and len(item) > 2:
-            flat.extend(item[1])
+        if isinstance(item, SetOf) and item.pm:
+            flat.extend(item.items)
         else:
             flat.append(item)
-    return ("set", tuple(flat))
+    return SetOf(tuple(flat))
 
 
 _values = ByteLRU(CACHE_BYTES)
@@ -245,10 +294,12 @@ def read_value(text: str) -> Value:
     """Read a normalized answer string into a typed value. Never raises.
 
     Example:
-        >>> read_value("3, 1, 2")[0], len(read_value("3, 1, 2")[1])
+        >>> read_value("3, 1, 2").kind, len(read_value("3, 1, 2").items)
         ('set', 3)
-        >>> read_value(r"\frac{1}{")[0]
+        >>> read_value(r"\\frac{1}{").kind
         'raw'
+        >>> read_value("一共有 13 只").kind
+        'prose'
     """
     value: Value | None = _values.get(text)
     if value is None:
@@ -258,13 +309,45 @@ def read_value(text: str) -> Value:
     return value
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d{1,60}(?:\.\d{1,60})?")
+
+
 def _read(text: str) -> Value:
+    if _PLAIN_NUMBER.fullmatch(text):  # the common case, without the parser
+        number: Node = ("n", Fraction(text.lstrip("-")), "." in text)
+        return Expr(neg(number) if text.startswith("-") else number)
     text_value = _text_value(text)
     if text_value is not None:
         return text_value
     try:
         return to_value(parse(text))
     except TooLargeError:
-        return ("big", "".join(text.split()))
+        return Big("".join(text.split()))
     except (ParseError, RecursionError, ValueError, ZeroDivisionError, IndexError):
-        return ("raw", text)
+        return Prose(text) if is_prose(text) else Raw(text)
+
+
+# A run of three or more letters that is not a LaTeX command and not a function name.
+_PLAIN_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_MATH_WORDS = _KNOWN | MATRIX_ENVS | {
+    "mod", "pmod", "bmod", "det", "lim", "arg", "deg", "dim", "ker", "sgn", "and", "or",
+    "array", "cases", "aligned", "begin", "end",
+}  # fmt: skip
+
+
+def is_prose(text: str) -> bool:
+    """Whether text the parser rejected is words rather than math, so sympy would not help.
+
+    Cheap: one scan for a plain word of three or more letters that is not a function name,
+    or a letter outside the Latin and Greek scripts.
+
+    Example:
+        >>> is_prose("the value of x"), is_prose(r"\\frac{1}{2} \\mathcal{F}")
+        (True, False)
+        >>> is_prose("13只鸟")
+        True
+    """
+    for word in _PLAIN_WORD.findall(text):
+        if word not in _MATH_WORDS:
+            return True
+    return any(ch.isalpha() and ord(ch) > 0x24F and not 0x370 <= ord(ch) <= 0x3FF for ch in text)

@@ -30,7 +30,7 @@ from fractions import Fraction
 from typing import Any
 
 from mathattempt_env.grading import deadline
-from mathattempt_env.grading.answer import INF, NEG_INF, Value, _as_union
+from mathattempt_env.grading.answer import as_union
 from mathattempt_env.grading.evaluate import (
     Undefined,
     context,
@@ -41,6 +41,21 @@ from mathattempt_env.grading.evaluate import (
     sample_point,
 )
 from mathattempt_env.grading.latex import Node, TooLargeError, free_symbols
+from mathattempt_env.grading.values import (
+    INF,
+    NEG_INF,
+    Choice,
+    Dots,
+    Equation,
+    Expr,
+    Interval,
+    Matrix,
+    SetOf,
+    Text,
+    TupleOf,
+    Union,
+    Value,
+)
 
 #: Relative tolerance used when either side contains a decimal literal (as in Qwen2.5-Math).
 REL_TOL = 1e-4
@@ -52,7 +67,7 @@ MAX_ELEMENTS = 20_000
 
 _REASONS = {
     "set": "set", "tuple": "tuple", "union": "interval", "eq": "equation", "mat": "matrix",
-    "text": "text", "choice": "choice", "dots": "exact",
+    "text": "text", "choice": "choice", "dots": "exact", "prose": "unparseable",
 }  # fmt: skip
 
 
@@ -153,18 +168,25 @@ def scalars(a: Node, g: Node) -> tuple[bool, str]:
     return valid > 0, "symbolic"
 
 
-def _symbol_lhs(value: Value) -> bool:
-    return bool(value[0] == "eq" and value[1][0] == "expr" and value[1][1][0] == "s")
+def _equations(a: Equation, g: Equation) -> bool:
+    if (
+        a.is_label
+        and g.is_label
+        and (a.lhs == g.lhs or not (a.names_a_symbol and g.names_a_symbol))
+    ):
+        # x = 3 vs x = 3; f(x) = 2x + 3 vs y = 2x + 3: the values must agree
+        return _equal(a.rhs, g.rhs) or (a.lhs == g.lhs and _equal_sides(a, g))
+    return _equal_sides(a, g)
 
 
-def _equations(a: Value, g: Value) -> bool:
-    if _symbol_lhs(a) and _symbol_lhs(g) and a[1] == g[1]:
-        return _equal(a[2], g[2])
-    sides = (a[1], a[2], g[1], g[2])
-    if not all(side[0] == "expr" for side in sides):
+def _equal_sides(a: Equation, g: Equation) -> bool:
+    """Whether ``a`` is a non-zero multiple of ``g`` (``y = 2x + 1`` vs ``2x - y + 1 = 0``)."""
+    sides = (a.lhs, a.rhs, g.lhs, g.rhs)
+    nodes = [side.node for side in sides if isinstance(side, Expr)]
+    if len(nodes) != 4:
         return False
-    f: Node = ("+", (sides[0][1], ("*", (("n", Fraction(-1), False), sides[1][1]))))
-    h: Node = ("+", (sides[2][1], ("*", (("n", Fraction(-1), False), sides[3][1]))))
+    f: Node = ("+", (nodes[0], ("*", (("n", Fraction(-1), False), nodes[1]))))
+    h: Node = ("+", (nodes[2], ("*", (("n", Fraction(-1), False), nodes[3]))))
     names = tuple(sorted(free_symbols(f) | free_symbols(h)))
     ctx = context()
     ratio = None
@@ -203,12 +225,14 @@ def _sets(a_items: tuple[Value, ...], g_items: tuple[Value, ...]) -> bool:
     return all(matched_a)
 
 
-def _as_rows(value: Value) -> tuple[tuple[Value, ...], ...] | None:
-    if value[0] == "mat":
-        rows: tuple[tuple[Node, ...], ...] = value[1]
-        return tuple(tuple(("expr", cell) for cell in row) for row in rows)
-    if value[0] == "tuple":
-        return (tuple(value[1]),)
+Rows = tuple[tuple[Value, ...], ...]
+
+
+def _as_rows(value: Value) -> Rows | None:
+    if isinstance(value, Matrix):
+        return tuple(tuple(Expr(cell) for cell in row) for row in value.rows)
+    if isinstance(value, TupleOf):
+        return (value.items,)
     return None
 
 
@@ -216,7 +240,7 @@ def _sequences(a: Value, g: Value) -> bool:
     ra, rg = _as_rows(a), _as_rows(g)
     if ra is None or rg is None:
         return False
-    if a[0] != g[0]:
+    if type(a) is not type(g):
         ra, rg = _flat_vector(ra), _flat_vector(rg)
         if ra is None or rg is None:
             return False
@@ -232,7 +256,7 @@ def _sequences(a: Value, g: Value) -> bool:
     return True
 
 
-def _flat_vector(rows: tuple[tuple[Value, ...], ...]) -> tuple[tuple[Value, ...], ...] | None:
+def _flat_vector(rows: Rows) -> Rows | None:
     if len(rows) == 1 or all(len(row) == 1 for row in rows):
         return (tuple(cell for row in rows for cell in row),)
     return None
@@ -246,76 +270,86 @@ def _endpoint(a: Node, g: Node) -> bool:
     return scalars(a, g)[0]
 
 
-def _unions(a: tuple[Value, ...], g: tuple[Value, ...]) -> bool:
-    def same(x: Value, y: Value) -> bool:
-        return x[3:] == y[3:] and _endpoint(x[1], y[1]) and _endpoint(x[2], y[2])
+def _same_interval(x: Interval, y: Interval) -> bool:
+    return (
+        (x.left_closed, x.right_closed) == (y.left_closed, y.right_closed)
+        and _endpoint(x.lo, y.lo)
+        and _endpoint(x.hi, y.hi)
+    )
 
-    if len(a) != len(g):
+
+def _unions(a: Union, g: Union) -> bool:
+    if len(a.intervals) != len(g.intervals):
         return False
-    for y in g:
+    for y in g.intervals:
         deadline.check()
-        if not any(same(x, y) for x in a):
+        if not any(_same_interval(x, y) for x in a.intervals):
             return False
-    return all(any(same(x, y) for y in g) for x in a)
+    return all(any(_same_interval(x, y) for y in g.intervals) for x in a.intervals)
 
 
 def _letter(value: Value) -> str | None:
-    if value[0] == "choice":
-        return str(value[1])
-    if value[0] == "expr" and value[1][0] == "s" and len(value[1][1]) == 1:
-        return str(value[1][1]).upper()
+    if isinstance(value, Choice):
+        return value.letter
+    if isinstance(value, Expr) and value.node[0] == "s" and len(value.node[1]) == 1:
+        return str(value.node[1]).upper()
     return None
 
 
 def _equal(a: Value, g: Value) -> bool:
-    ka, kg = a[0], g[0]
-    if "raw" in (ka, kg):
+    if "raw" in (a.kind, g.kind):
         raise NeedsFallback
-    if kg == "eq" and ka != "eq" and _symbol_lhs(g):
-        return _equal(a, g[2])
-    if ka == "eq" and kg != "eq" and _symbol_lhs(a):
-        return _equal(a[2], g)
-    if ka == "eq" and kg == "eq":
+    if isinstance(g, Equation) and not isinstance(a, Equation) and g.is_label:
+        return _equal(a, g.rhs)
+    if isinstance(a, Equation) and not isinstance(g, Equation) and a.is_label:
+        return _equal(a.rhs, g)
+    if isinstance(a, Equation) and isinstance(g, Equation):
         return _equations(a, g)
-    if "choice" in (ka, kg):
+    if isinstance(a, Choice) or isinstance(g, Choice):
         la, lg = _letter(a), _letter(g)
         return la is not None and la == lg
-    if "text" in (ka, kg):
+    if isinstance(a, Text) or isinstance(g, Text):
         return a == g
-    if "set" in (ka, kg):
-        a_items = a[1] if ka == "set" else (a,)
-        g_items = g[1] if kg == "set" else (g,)
+    if isinstance(a, SetOf) or isinstance(g, SetOf):
+        a_items = a.items if isinstance(a, SetOf) else (a,)
+        g_items = g.items if isinstance(g, SetOf) else (g,)
         return _sets(a_items, g_items)
-    if "union" in (ka, kg):
-        ua, ug = _as_union(a), _as_union(g)
-        return ua is not None and ug is not None and _unions(ua[1], ug[1])
-    if ka in ("tuple", "mat") or kg in ("tuple", "mat"):
+    if isinstance(a, Union) or isinstance(g, Union):
+        ua, ug = as_union(a), as_union(g)
+        return ua is not None and ug is not None and _unions(ua, ug)
+    if isinstance(a, (TupleOf, Matrix)) or isinstance(g, (TupleOf, Matrix)):
         return _sequences(a, g)
-    if ka == kg == "expr":
-        return scalars(a[1], g[1])[0]
-    return bool(ka == kg == "dots")
+    if isinstance(a, Expr) and isinstance(g, Expr):
+        return scalars(a.node, g.node)[0]
+    return isinstance(a, Dots) and isinstance(g, Dots)
 
 
 def equivalent(a: Value, g: Value) -> tuple[bool, str]:
     """Compare answer ``a`` to gold ``g``; returns ``(equal, reason)``.
 
     Raises:
-        NeedsFallback: a side is unreadable here (``("raw", ...)``).
+        NeedsFallback: a side is unreadable here (:class:`~.values.Raw`).
         deadline.Expired: the current grade's deadline passed.
     """
-    if a[0] == "raw" or g[0] == "raw":
+    if a.kind == "prose" or g.kind == "prose":
+        return False, "unparseable"
+    if a.kind == "raw" or g.kind == "raw":
         raise NeedsFallback
-    if a[0] == "big" or g[0] == "big":
+    if a.kind == "big" or g.kind == "big":
         return a == g, "too-large"
     try:
-        if a[0] == "expr" and g[0] == "expr":
-            return scalars(a[1], g[1])
-        reason = _REASONS.get(g[0], "numeric")
-        if g[0] == "expr":
-            reason = "equation" if a[0] == "eq" else "set" if a[0] == "set" else "numeric"
+        if isinstance(a, Expr) and isinstance(g, Expr):
+            return scalars(a.node, g.node)
+        reason = _REASONS.get(g.kind, "numeric")
+        if isinstance(g, Expr):
+            reason = "equation" if a.kind == "eq" else "set" if a.kind == "set" else "numeric"
         return _equal(a, g), reason
     except TooLargeError:
         return a == g, "too-large"
+
+
+def _times(node: Node, factor: Node) -> Node:
+    return ("*", (node, factor))
 
 
 def scale(value: Value, factor: Node) -> Value:
@@ -327,21 +361,23 @@ def scale(value: Value, factor: Node) -> Value:
         >>> equivalent(scale(read_value("10"), parse("1/100")), read_value("0.1"))
         (True, 'numeric')
     """
-    kind = value[0]
-    if kind == "expr":
-        return ("expr", ("*", (value[1], factor)))
-    if kind in ("set", "tuple"):
-        return (kind, tuple(scale(item, factor) for item in value[1]), *value[2:])
-    if kind == "eq":
-        return ("eq", value[1], scale(value[2], factor))
-    if kind == "mat":
-        return ("mat", tuple(tuple(("*", (cell, factor)) for cell in row) for row in value[1]))
-    if kind == "union":
-        return (
-            "union",
+    if isinstance(value, Expr):
+        return Expr(_times(value.node, factor))
+    if isinstance(value, SetOf):
+        return SetOf(tuple(scale(item, factor) for item in value.items), value.pm)
+    if isinstance(value, TupleOf):
+        return TupleOf(tuple(scale(item, factor) for item in value.items))
+    if isinstance(value, Equation):
+        return Equation(value.lhs, scale(value.rhs, factor))
+    if isinstance(value, Matrix):
+        return Matrix(tuple(tuple(_times(cell, factor) for cell in row) for row in value.rows))
+    if isinstance(value, Union):
+        return Union(
             tuple(
-                ("iv", ("*", (lo, factor)), ("*", (hi, factor)), lc, rc)
-                for _, lo, hi, lc, rc in value[1]
-            ),
+                Interval(
+                    _times(iv.lo, factor), _times(iv.hi, factor), iv.left_closed, iv.right_closed
+                )
+                for iv in value.intervals
+            )
         )
     return value

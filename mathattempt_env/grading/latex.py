@@ -432,8 +432,11 @@ class _Parser:
             raise ParseError("unexpected end")
         if ch.isdigit() or (ch == "." and self.s[self.i + 1 : self.i + 2].isdigit()):
             return self.number()
-        if ch.isalpha():
+        if ch.isalpha() and (ch.isascii() or "\u0370" <= ch <= "\u03ff"):
             return self.letters()
+        if ch == "-":  # a sign right after an operator: x + -4, 2*-3
+            self.i += 1
+            return neg(self.factor())
         if ch in _OPEN:
             return self.bracketed(_OPEN[ch])
         if ch == "{":

@@ -29,7 +29,7 @@ from typing import Any
 
 from mathattempt_env.data.validate import to_problems
 from mathattempt_env.errors import ConfigError, DatasetError, lookup
-from mathattempt_env.grading.extract import boxed_answers
+from mathattempt_env.grading.spans import boxed_answers
 from mathattempt_env.types import Problem
 
 Row = Mapping[str, Any]

@@ -1,0 +1,146 @@
+"""Answer phrases in many languages, and the chat debris that can follow an answer.
+
+A trigger is a regular expression for the words that introduce a final answer ("the answer
+is", "Answer:", ``####``, 答案, réponse, ответ, ...). Each is a sequence of literals joined by
+runs of blanks, so none can backtrack over model text. :class:`~.extract.Extractor` takes the
+languages to use and extra triggers of your own.
+
+Example:
+    >>> sorted(TRIGGERS)[:4]
+    ['ar', 'de', 'en', 'es']
+    >>> Triggers(("en",), ()).last("So the answer is 5")
+    (7, 16)
+"""
+
+from __future__ import annotations
+
+import re
+
+# Each pattern is matched case-insensitively and holds its anchor, a lower-case literal that
+# a plain substring search finds first (so the regex runs on a short window, not the whole
+# response). ``[ \t]*`` stands between literals only, never next to another quantifier over
+# the same characters.
+TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "en": (
+        ("answer", r"answer[ \t]*(?:\([^()\n]{0,40}\)[ \t]*)?(?:is|was|would[ \t]+be|:|=)"),
+        ("answer", r"answer[\"'][ \t]*:"),
+        ("####", r"####"),
+        ("a:", r"(?m:^)[ \t]*A[ \t]*:(?=[ \t]*[-$\\(\d])"),
+    ),
+    "zh": (
+        ("答案", r"答案[ \t]*(?:是|为|為)?[ \t]*[:：]?"),
+        ("结果", r"最终结果[ \t]*(?:是|为)?[ \t]*[:：]?"),
+    ),
+    "ja": (("答え", r"答え[ \t]*(?:は)?[ \t]*[:：]?"), ("解答", r"解答[ \t]*[:：]")),
+    "ko": (("정답", r"정답[ \t]*(?:은|는)?[ \t]*[:：]?"), ("답", r"답[ \t]*(?:은|는)?[ \t]*[:：]")),
+    "fr": (("ponse", r"r[ée]ponse[ \t]*(?:finale[ \t]*)?(?:est|:)"),),
+    "es": (("respuesta", r"respuesta[ \t]*(?:final[ \t]*)?(?:es|:)"),),
+    "pt": (("resposta", r"resposta[ \t]*(?:final[ \t]*)?(?:é|:)"),),
+    "it": (("risposta", r"risposta[ \t]*(?:finale[ \t]*)?(?:è|:)"),),
+    "de": (
+        ("antwort", r"antwort[ \t]*(?:lautet|ist|:)"),
+        ("ergebnis", r"ergebnis[ \t]*(?:lautet|ist|:)"),
+    ),
+    "ru": (("ответ", r"ответ[ \t]*(?::|—|-|равен|будет)"),),
+    "ar": (
+        ("الإجابة", r"الإجابة[ \t]*(?:هي|هو)?[ \t]*[:：]?"),
+        ("الجواب", r"الجواب[ \t]*(?:هي|هو)?[ \t]*[:：]?"),
+    ),
+    "hi": (("उत्तर", r"उत्तर[ \t]*(?:है)?[ \t]*[:：]"),),
+}
+#: A match may start this many characters before its anchor, and end this many after it.
+LEAD, REACH = 8, 80
+#: Anchor occurrences tried before the search falls back to one pass of the full pattern.
+MAX_WINDOWS = 256
+#: Every language with answer phrases.
+LANGUAGES: tuple[str, ...] = tuple(TRIGGERS)
+
+#: Chat-template markers: a response ends at the first one (a base model's next turn).
+#: All but the last two start with ``<|``.
+DEBRIS = (
+    "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>",
+    "<|start_header_id|>", "<|user|>", "<|assistant|>", "<end_of_turn>", "</s>",
+)  # fmt: skip
+
+
+class Triggers:
+    """The answer phrases of some languages, plus extra patterns; finds the last one.
+
+    Args:
+        languages: keys of :data:`TRIGGERS`.
+        extra: more regular expressions (case-insensitive); these are searched in full.
+
+    Raises:
+        KeyError: a language has no trigger table.
+        re.error: an extra trigger is not a valid regular expression.
+
+    Example:
+        >>> found = Triggers(("en",), ()).last("The answer is 4. Final answer: 5")
+        >>> "The answer is 4. Final answer: 5"[found[1]:]
+        ' 5'
+    """
+
+    def __init__(self, languages: tuple[str, ...], extra: tuple[str, ...]) -> None:
+        pairs = [pair for language in languages for pair in TRIGGERS[language]]
+        self.anchored = [(anchor, re.compile(p, re.IGNORECASE)) for anchor, p in pairs]
+        self.ascii = [(anchor, p) for anchor, p in self.anchored if anchor.isascii()]
+        self.extra = re.compile("|".join(f"(?:{p})" for p in extra), re.I) if extra else None
+        patterns = [p for _, p in pairs] + list(extra)
+        self.full = re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)", re.I)
+
+    def search(self, text: str) -> bool:
+        """Whether ``text`` holds any answer phrase."""
+        return self.last(text) is not None
+
+    def last(self, text: str) -> tuple[int, int] | None:
+        """The ``(start, end)`` of the answer phrase that starts last in ``text``, or ``None``."""
+        low = text.lower()
+        if len(low) != len(text):  # a few characters change length when lowered
+            return _last(self.full, text, 0, len(text))
+        best = _last(self.extra, text, 0, len(text)) if self.extra else None
+        for anchor, pattern in self.ascii if text.isascii() else self.anchored:
+            at = low.rfind(anchor)
+            if at < 0 or (best is not None and at + len(anchor) + LEAD < best[0]):
+                continue  # absent, or every match of it starts before the best so far
+            found = self._last_anchored(anchor, pattern, text, low, at)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best
+
+    @staticmethod
+    def _last_anchored(
+        anchor: str, pattern: re.Pattern[str], text: str, low: str, at: int
+    ) -> tuple[int, int] | None:
+        for _ in range(MAX_WINDOWS):
+            if at < 0:
+                return None
+            found = _last(pattern, text, max(0, at - LEAD), at + len(anchor) + REACH)
+            if found is not None and found[1] > at:
+                return found
+            at = low.rfind(anchor, 0, at)
+        return _last(pattern, text, 0, len(text))
+
+
+def _last(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> tuple[int, int] | None:
+    last = None
+    for last in pattern.finditer(text, lo, hi):  # noqa: B007 - only the last match is wanted
+        pass
+    return last.span() if last is not None else None
+
+
+def cut_debris(text: str) -> str:
+    """Cut ``text`` at the first chat-template marker that follows some content.
+
+    Example:
+        >>> cut_debris("x = 3<|im_end|>\\n<|im_start|>user\\nNext?")
+        'x = 3'
+    """
+    if "<|" not in text and "</s>" not in text and "<end_of_turn>" not in text:
+        return text
+    lead = len(text) - len(text.lstrip())
+    cut = len(text)
+    for marker in DEBRIS:
+        at = text.find(marker, lead + 1)
+        if 0 <= at < cut:
+            cut = at
+    return text[:cut]

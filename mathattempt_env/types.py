@@ -24,9 +24,13 @@ class Grade:
         extracted: the answer text that was graded, or ``None`` when none was found.
         reason: the rule that decided; one of ``exact``, ``numeric``, ``symbolic``, ``set``,
             ``tuple``, ``interval``, ``equation``, ``matrix``, ``text``, ``choice``,
-            ``no-answer``, ``unparseable``, ``too-large``, ``timeout``.
+            ``no-answer``, ``unparseable``, ``too-large``, ``timeout``, ``invalid-gold``.
         timed_out: grading hit its wall-clock limit (then ``correct`` is ``False``).
         elapsed_s: wall-clock seconds spent grading.
+        source: where the answer came from: ``box``, ``boxes`` (connected boxes read
+            together), ``trigger`` (an answer phrase), ``whole``, ``last-math``, ``bold``,
+            ``last-number``, ``choice``, ``cut`` (the response ended inside ``<think>``) or
+            ``none``.
     """
 
     correct: bool
@@ -36,6 +40,7 @@ class Grade:
     timed_out: bool = False
     # Timing is not part of the verdict: equal verdicts compare equal however long they took.
     elapsed_s: float = field(default=0.0, compare=False)
+    source: str = "none"
 
 
 @dataclass(frozen=True)

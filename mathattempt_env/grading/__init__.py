@@ -6,7 +6,7 @@ Example:
     True
 """
 
-from mathattempt_env.grading.extract import extract, extract_answer
+from mathattempt_env.grading.extract import Extraction, Extractor, extract, extract_answer
 from mathattempt_env.grading.grader import (
     DEFAULT_TIMEOUT,
     grade,
@@ -20,6 +20,8 @@ from mathattempt_env.types import Grade
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "Extraction",
+    "Extractor",
     "Grade",
     "extract",
     "extract_answer",

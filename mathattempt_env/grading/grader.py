@@ -14,22 +14,35 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from mathattempt_env.errors import ConfigError, GraderUnavailableError, InvalidGoldError
 from mathattempt_env.grading import deadline, fallback, isolation
-from mathattempt_env.grading.answer import Value, read_value
+from mathattempt_env.grading.answer import read_value
 from mathattempt_env.grading.cache import CACHE_BYTES, ByteLRU, text_size
 from mathattempt_env.grading.compare import NeedsFallback, equivalent, scale
-from mathattempt_env.grading.extract import BoxChoice, _brace_matches, extract
+from mathattempt_env.grading.extract import (
+    DEFAULT,
+    BoxChoice,
+    Extraction,
+    Extractor,
+    Think,
+    Want,
+)
 from mathattempt_env.grading.latex import MAX_PARSE_CHARS, Node
 from mathattempt_env.grading.normalize import Normalized, normalize
+from mathattempt_env.grading.spans import brace_matches
+from mathattempt_env.grading.values import Choice, Prose, Raw, SetOf, Text, Union, Value
 from mathattempt_env.types import Grade
 
 #: Wall-clock seconds one grade may take before it is a ``timeout`` verdict.
@@ -58,7 +71,8 @@ _stats_lock = threading.Lock()
 
 def _count(*keys: str) -> None:
     with _stats_lock:
-        _stats.update(keys)
+        for key in keys:
+            _stats[key] += 1
 
 
 def grader_stats() -> dict[str, int]:
@@ -93,9 +107,15 @@ def _normalized(text: str) -> Normalized:
     return norm
 
 
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+_LEADING_CHOICE = re.compile(r"\(?([A-Z])\)?(?:$|(?<=\))[ \t]|[ \t]+(?=[A-Z][a-z]))")
+
+
 def _readings(norm: Normalized) -> list[Value]:
     value = read_value(norm.text)
     readings = [value]
+    if _DECIMAL_COMMA.fullmatch(norm.text):  # 2,74 is also 2.74 (a decimal comma)
+        readings.append(read_value(norm.text.replace(",", ".")))
     if norm.percent:
         readings.append(scale(value, _HUNDREDTH))
     if norm.degrees:
@@ -103,28 +123,80 @@ def _readings(norm: Normalized) -> list[Value]:
     return readings
 
 
-def _gold(gold: str) -> Normalized:
-    """Validate and normalize a gold answer once."""
+@dataclass(frozen=True)
+class _Gold:
+    """A gold answer read once: its normalized form and what to look for in a response."""
+
+    norm: Normalized
+    kind: str  # the kind of value the gold states
+    want: Want
+    parts: bool  # several parts (a set, a union): connected boxes form the answer
+
+
+def _check_gold(gold: object) -> str:
     if not isinstance(gold, str):
         raise InvalidGoldError(gold, f"expected a string, got {type(gold).__name__}")
-    norm: Normalized | None = _golds.get(gold)
-    if norm is not None:
-        return norm
     if "\x00" in gold or any(0xD800 <= ord(ch) <= 0xDFFF for ch in gold):
         raise InvalidGoldError(gold, "contains a NUL byte or a lone surrogate")
     if len(gold) > MAX_GOLD_CHARS:
         raise InvalidGoldError(gold, f"longer than {MAX_GOLD_CHARS} characters")
     opened = gold.count("{") - gold.count("\\{")
-    if len(_brace_matches(gold)) != opened or gold.count("}") - gold.count("\\}") != opened:
+    if len(brace_matches(gold)) != opened or gold.count("}") - gold.count("\\}") != opened:
         raise InvalidGoldError(gold, "unbalanced braces")
     stripped = gold.rstrip()
     if (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
         raise InvalidGoldError(gold, "ends with a dangling backslash")
-    norm = normalize(gold)
+    return gold
+
+
+def _gold_answer(gold: str) -> tuple[str, Value]:
+    """The answer a gold states: itself, or, for a worked solution, its box or final value.
+
+    A gold that opens with an option letter (``(D) Alina``, ``C Cecile``, a bare ``B``) is
+    that letter.
+    """
+    stripped = gold.strip()
+    lead = _LEADING_CHOICE.match(stripped)
+    if lead is not None:
+        return lead.group(1), Choice(lead.group(1))
+    if "\\boxed" in gold or "\\fbox" in gold:  # a worked solution, or a boxed answer
+        found = DEFAULT.extract(gold)
+        text = found.joined or found.answer
+        if text is not None:
+            return text, read_value(normalize(text).text)
+    value = read_value(normalize(gold).text)
+    # A worked solution without a box: the value after its last answer phrase.
+    trigger = DEFAULT.phrases.last(stripped) if isinstance(value, (Prose, Raw, SetOf)) else None
+    if trigger is not None:
+        lead = _LEADING_CHOICE.match(stripped[trigger[1] :].lstrip(" \t\n*:"))
+        if lead is not None:  # "... the answer is\n(C) Cecile"
+            return lead.group(1), Choice(lead.group(1))
+        found = DEFAULT.extract(gold)
+        text = found.joined or found.answer
+        if text is not None and found.source != "whole":
+            return text, read_value(normalize(text).text)
+    return gold, value
+
+
+def _gold(gold: str) -> _Gold:
+    """Validate and read a gold answer once."""
+    cached: _Gold | None = _golds.get(gold) if isinstance(gold, str) else None
+    if cached is not None:
+        return cached
+    _check_gold(gold)
+    text, value = _gold_answer(gold)
+    norm = normalize(text)
     if not norm.text:
         raise InvalidGoldError(gold, "empty after removing delimiters and formatting")
-    _golds.put(gold, norm, size=text_size(gold, norm.text))
-    return norm
+    want: Want = (
+        "choice" if isinstance(value, Choice) else "text" if isinstance(value, Text) else "value"
+    )
+    parts = (isinstance(value, SetOf) and len(value.items) > 1) or (
+        isinstance(value, Union) and len(value.intervals) > 1
+    )
+    info = _Gold(norm, value.kind, want, parts)
+    _golds.put(gold, info, size=text_size(gold, norm.text))
+    return info
 
 
 def validate_gold(gold: str, *, where: str = "") -> str:
@@ -152,12 +224,11 @@ def validate_gold(gold: str, *, where: str = "") -> str:
         mathattempt_env.errors.InvalidGoldError: invalid gold answer: unbalanced braces; got ...
     """
     try:
-        norm = _gold(gold)
+        kind = _gold(gold).kind
     except InvalidGoldError as error:
         if where:
             raise InvalidGoldError(gold, error.problem, where) from None
         raise
-    kind = str(read_value(norm.text)[0])
     if kind == "raw" and not isolation.IN_WORKER:
         # This gold will need sympy: have the worker ready before the first grade asks.
         isolation.shared_pool("fallback", FALLBACK_WORKERS).prestart()
@@ -251,67 +322,129 @@ def warmup(timeout: float = STARTUP_TIMEOUT) -> None:
         raise GraderUnavailableError(f"the sympy worker is not ready: {error}") from error
 
 
+def _extractor(
+    extractor: Extractor | None, boxed_only: bool | None, box: BoxChoice | None, think: Think | None
+) -> Extractor:
+    if extractor is None and boxed_only is None and box is None and think is None:
+        return DEFAULT
+    base = DEFAULT if extractor is None else extractor
+    if not isinstance(base, Extractor):
+        raise ConfigError(f"expected an Extractor, got {type(base).__name__}")
+    same = (
+        (boxed_only is None or boxed_only == base.boxed_only)
+        and (box is None or box == base.box)
+        and (think is None or think == base.think)
+    )
+    if same:
+        return base
+    return replace(
+        base,
+        boxed_only=base.boxed_only if boxed_only is None else boxed_only,
+        box=base.box if box is None else box,
+        think=base.think if think is None else think,
+    )
+
+
+_warned = threading.Event()
+
+
+def _unexpected(error: BaseException) -> None:
+    """A bug, not the model's fault: counted in :func:`grader_stats`, warned about once."""
+    _count("unexpected_errors")
+    if not _warned.is_set():
+        _warned.set()
+        warnings.warn(
+            f"the grader hit an unexpected {type(error).__name__}: {error}; the answer was not "
+            "credited (counted as unexpected_errors in grader_stats(); please report it)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def grade(
     response: str,
     gold: str,
     *,
-    boxed_only: bool = False,
+    boxed_only: bool | None = None,
     timeout: float | None = None,
-    box: BoxChoice = "last",
+    box: BoxChoice | None = None,
+    think: Think | None = None,
+    extractor: Extractor | None = None,
 ) -> Grade:
     """Grade one response against a gold answer.
 
-    Never raises for any ``response``; a bad ``gold`` raises :class:`InvalidGoldError`. It
-    returns within ``timeout`` plus a few milliseconds for any input, in any thread, inside
-    asyncio loops and inside worker processes; a grade that runs out of time is a verdict
+    Never raises for any ``response`` or ``gold``: a gold it cannot read is a verdict
+    (``reason="invalid-gold"``; use :func:`validate_gold` to fail at load time). It returns
+    within ``timeout`` plus a few milliseconds for any input, in any thread, inside asyncio
+    loops and inside worker processes; a grade that runs out of time is a verdict
     (``correct=False, timed_out=True, reason="timeout"``), never an exception.
 
     Args:
         response: a full model response, or a bare answer.
-        gold: the reference answer: bare LaTeX, plain text, ``$...$`` or ``\\boxed{...}``.
+        gold: the reference answer: bare LaTeX, plain text, ``$...$``, ``\\boxed{...}``, or a
+            worked solution ending in a box.
         boxed_only: only a complete ``\\boxed{}`` counts (the environments' protocol).
         timeout: wall-clock limit in seconds (default :data:`DEFAULT_TIMEOUT`).
         box: with several complete boxes, grade the ``"last"`` (default) or the ``"first"``.
+        think: ``"auto"`` (default), ``"open"`` (the prompt opened a ``<think>`` block, so a
+            response without ``</think>`` was cut mid-thought) or ``"none"``.
+        extractor: a whole extraction pipeline (:class:`~.extract.Extractor`); the three
+            options above, when given, override its fields.
 
     Returns:
-        The :class:`~mathattempt_env.types.Grade`.
+        The :class:`~mathattempt_env.types.Grade`; ``source`` says where the answer came from.
+
+    Raises:
+        ConfigError: ``timeout``, ``box``, ``think`` or ``extractor`` is not valid.
 
     Example:
         >>> g = grade(r"<think>...</think> So $x=\\boxed{\\{2, 1\\}}$", "1, 2")
-        >>> g.correct, g.formatted, g.reason
-        (True, True, 'set')
+        >>> g.correct, g.formatted, g.reason, g.source
+        (True, True, 'set', 'box')
+        >>> grade("Step 1 ... so 3 x $42 = $126.\\nA: 126", "126").source
+        'trigger'
+        >>> grade("7", r"\\frac{1}{").reason
+        'invalid-gold'
     """
     start = time.perf_counter()
     limit = _limit(timeout)
-    g_norm = _gold(gold)
-    found = None
+    pipeline = _extractor(extractor, boxed_only, box, think)
+    found: Extraction | None = None
+    answer: str | None = None
     try:
-        found = extract(response, boxed_only=boxed_only, box=box)
-        if found.answer is None:
+        info = _gold(gold)
+        found = pipeline.extract(response, info.want)
+        answer = found.joined if found.joined is not None and info.parts else found.answer
+        if answer is None:
             correct, reason, cause = False, "no-answer", ""
         else:
-            correct, reason, cause = _judge(found.answer, gold, g_norm, start + limit)
-    except InvalidGoldError:
-        raise
-    except Exception:  # a bug, not the model's fault: counted, and the answer is not credited
-        _count("unexpected_errors")
+            correct, reason, cause = _judge(answer, gold, info.norm, start + limit)
+    except InvalidGoldError:  # still say whether the response was well formatted
+        correct, reason, cause = False, "invalid-gold", ""
+        try:
+            found = pipeline.extract(response)
+        except Exception as error:  # noqa: BLE001 - counted and warned, never silent
+            _unexpected(error)
+    except Exception as error:  # noqa: BLE001 - counted and warned, never silent
+        _unexpected(error)
         correct, reason, cause = False, "unparseable", ""
     _count("grades", *(("timeouts", f"timeout:{cause}") if cause else ()))
     return Grade(
         correct,
         found.formatted if found else False,
-        found.answer if found else None,
+        answer,
         reason,
         bool(cause),
         time.perf_counter() - start,
+        found.source if found else "none",
     )
 
 
 def _grade_chunk(
-    responses: list[str], golds: list[str], boxed_only: bool, timeout: float, box: BoxChoice
+    responses: list[str], golds: list[str], timeout: float, extractor: Extractor
 ) -> list[Grade]:
     return [
-        grade(r, g, boxed_only=boxed_only, timeout=timeout, box=box)
+        grade(r, g, timeout=timeout, extractor=extractor)
         for r, g in zip(responses, golds, strict=True)
     ]
 
@@ -322,15 +455,19 @@ def grade_many(
     *,
     workers: int | None = None,
     timeout: float | None = None,
-    boxed_only: bool = False,
-    box: BoxChoice = "last",
+    boxed_only: bool | None = None,
+    box: BoxChoice | None = None,
+    think: Think | None = None,
+    extractor: Extractor | None = None,
 ) -> list[Grade]:
     """Grade many responses in parallel worker processes, keeping input order.
 
-    Each item gets its own ``timeout``; a worker that overruns is killed, and the items it
-    held are graded again one by one, so a single pathological response costs one
-    ``timeout`` verdict and nothing else. The workers are forked from the grader's fork
-    server (cheap) and closed when the call returns.
+    Takes every option :func:`grade` takes, and like it never raises for a response or a
+    gold (a bad gold is an ``invalid-gold`` verdict for its item). Each item gets its own
+    ``timeout``; a worker that overruns is killed, and the items it held are graded again
+    one by one, so a single pathological response costs one ``timeout`` verdict and nothing
+    else. The workers are forked from the grader's fork server (cheap) and closed when the
+    call returns.
 
     Args:
         responses: model responses.
@@ -340,10 +477,12 @@ def grade_many(
         timeout: per-item wall-clock limit (default :data:`DEFAULT_TIMEOUT`).
         boxed_only: as in :func:`grade`.
         box: as in :func:`grade`.
+        think: as in :func:`grade`.
+        extractor: as in :func:`grade`.
 
     Raises:
-        ConfigError: ``responses`` and ``golds`` differ in length, or ``workers < 1``.
-        InvalidGoldError: a gold is invalid; the message names its index.
+        ConfigError: ``responses`` and ``golds`` differ in length, ``workers < 1``, or an
+            option is not valid.
 
     Example:
         >>> [g.correct for g in grade_many([r"\\boxed{2}", "3"], ["2", "4"], workers=1)]
@@ -357,18 +496,22 @@ def grade_many(
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"expected workers >= 1, got {workers!r}")
     limit = _limit(timeout)
-    for index, gold in enumerate(golds):
-        validate_gold(gold, where=f"golds[{index}]")
+    pipeline = _extractor(extractor, boxed_only, box, think)
+    for gold in golds:
+        # Starts the sympy worker early if a gold needs it; a bad gold's verdict is
+        # "invalid-gold".
+        with contextlib.suppress(InvalidGoldError):
+            validate_gold(gold)
     count = workers or min(GRADE_MANY_WORKERS, os.cpu_count() or 1)
     if count == 1 or len(responses) < PARALLEL_MIN_ITEMS or isolation.IN_WORKER:
-        return _grade_chunk(responses, golds, boxed_only, limit, box)
+        return _grade_chunk(responses, golds, limit, pipeline)
     pool = isolation.WorkerPool(count)
     size = max(8, -(-len(responses) // (4 * count)))
     spans = [(i, min(i + size, len(responses))) for i in range(0, len(responses), size)]
 
     def run(lo: int, hi: int, budget: float) -> list[Grade]:
         result: list[Grade] = pool.run(
-            _grade_chunk, responses[lo:hi], golds[lo:hi], boxed_only, limit, box,
+            _grade_chunk, responses[lo:hi], golds[lo:hi], limit, pipeline,
             timeout=budget, startup_timeout=STARTUP_TIMEOUT,
         )  # fmt: skip
         return result
@@ -384,11 +527,14 @@ def grade_many(
                 try:
                     out.append(run(i, i + 1, limit + 0.25)[0])
                 except (TimeoutError, isolation.WorkerCrashed, RuntimeError):
-                    found = extract(responses[i], boxed_only=boxed_only, box=box)
+                    found = pipeline.extract(responses[i])
                     elapsed = time.perf_counter() - begin
                     out.append(
-                        Grade(False, found.formatted, found.answer, "timeout", True, elapsed)
-                    )
+                        Grade(
+                            False, found.formatted, found.answer, "timeout", True, elapsed,
+                            found.source,
+                        )
+                    )  # fmt: skip
             return out
 
     try:

@@ -22,7 +22,7 @@ from mathattempt_env.envs.budget import Budget
 from mathattempt_env.envs.spaces import UnicodeText
 from mathattempt_env.errors import ConfigError, EpisodeFinishedError, MathAttemptError
 from mathattempt_env.grading import DEFAULT_TIMEOUT, grade
-from mathattempt_env.grading.extract import BoxChoice
+from mathattempt_env.grading.extract import BoxChoice, Think
 from mathattempt_env.prompts import Message
 from mathattempt_env.rewards import RewardScheme, get_reward
 from mathattempt_env.types import AttemptRecord, Grade, Problem, RewardBreakdown
@@ -105,6 +105,10 @@ class MathEnv(gym.Env[str, str]):
             or simple answer). A grade that runs out of time scores as wrong and sets
             ``info["grade_timed_out"]``.
         box: grade the ``"last"`` or the ``"first"`` complete ``\\boxed{}`` of a response.
+        think: ``"auto"`` (default: text after the last ``</think>`` counts, and an unclosed
+            ``<think>`` means the response was cut mid-thought), ``"open"`` (the chat
+            template opened ``<think>`` in the prompt, as DeepSeek-R1's does, so a response
+            without ``</think>`` was cut and earns no answer) or ``"none"`` (tags ignored).
         render_mode: ``None`` or ``"ansi"`` (the conversation as text).
     """
 
@@ -123,6 +127,7 @@ class MathEnv(gym.Env[str, str]):
         grade_timeout: float | None = None,
         grade_budget: float | None = None,
         box: BoxChoice = "last",
+        think: Think = "auto",
         render_mode: str | None = None,
     ) -> None:
         for name, value in (("grade_timeout", grade_timeout), ("grade_budget", grade_budget)):
@@ -133,9 +138,12 @@ class MathEnv(gym.Env[str, str]):
         self.budget = Budget(max_response_length, max_total_length, length_fn)
         if box not in ("first", "last"):
             raise ConfigError(f"box: expected 'first' or 'last', got {box!r}")
+        if think not in ("auto", "open", "none"):
+            raise ConfigError(f"think: expected 'auto', 'open' or 'none', got {think!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
         self.box: BoxChoice = box
+        self.think: Think = think
         self.grade_timeout = DEFAULT_TIMEOUT if grade_timeout is None else float(grade_timeout)
         self.grade_budget = 2 * self.grade_timeout if grade_budget is None else float(grade_budget)
         self._grade_until = 0.0  # the current step's grading deadline (perf_counter)
@@ -289,7 +297,10 @@ class MathEnv(gym.Env[str, str]):
         """Grade one solution within what is left of the step's grading budget."""
         left = max(self._grade_until - time.perf_counter(), MIN_GRADE_SECONDS)
         timeout = min(self.grade_timeout, left)
-        verdict = grade(text, self.problem.answer, boxed_only=True, timeout=timeout, box=self.box)
+        verdict = grade(
+            text, self.problem.answer, boxed_only=True, timeout=timeout, box=self.box,
+            think=self.think,
+        )  # fmt: skip
         self._grade_timed_out |= verdict.timed_out
         return verdict
 

@@ -69,7 +69,7 @@ class MultiAttemptMathEnv(MathEnv):
     template; default: the prompt's own); ``feedback_role`` (default: the template's,
     ``"system"``); and the shared arguments of :class:`~mathattempt_env.envs.base.MathEnv`:
     ``dataset``, ``reward``, ``max_response_length``, ``max_total_length``, ``length_fn``,
-    ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``render_mode``.
+    ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``think``, ``render_mode``.
 
     ## Version History
     - v0: initial release; the published prompt and feedback strings.

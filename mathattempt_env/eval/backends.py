@@ -84,6 +84,17 @@ class _TemplatedBackend:
         return Reply(turn.text, len(turn.ids), cut=turn.cut)
 
     @functools.cached_property
+    def opens_think(self) -> bool:
+        """Whether the chat template opens a ``<think>`` block for the model.
+
+        DeepSeek-R1's does; then a reply without ``</think>`` was cut mid-thought.
+        """
+        rendered = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": "x"}], add_generation_prompt=True, tokenize=False
+        )
+        return str(rendered).rstrip().endswith("<think>")
+
+    @functools.cached_property
     def _special(self) -> set[int]:
         return set(self.tokenizer.all_special_ids)
 

@@ -23,8 +23,15 @@ from mathattempt_env.rewards import s2r_metrics
 from mathattempt_env.types import AttemptRecord, Grade
 
 
-def accuracy_at_k(records: Sequence[Mapping[str, Any]], k: int) -> float:
+def accuracy_at_k(
+    records: Sequence[Mapping[str, Any]], k: int, field: str = "first_correct"
+) -> float:
     """The share of records whose first correct attempt is at most ``k`` (0.0 for none).
+
+    Args:
+        records: results records.
+        k: attempts.
+        field: ``first_correct`` (the boxed protocol) or ``lenient_first_correct``.
 
     Example:
         >>> accuracy_at_k([{"first_correct": 2}], 1), accuracy_at_k([{"first_correct": 2}], 2)
@@ -32,7 +39,7 @@ def accuracy_at_k(records: Sequence[Mapping[str, Any]], k: int) -> float:
     """
     if not records:
         return 0.0
-    solved = sum(r["first_correct"] is not None and int(r["first_correct"]) <= k for r in records)
+    solved = sum(r.get(field) is not None and int(r[field]) <= k for r in records)
     return float(solved / len(records))
 
 
@@ -49,7 +56,10 @@ def _records(grades: Sequence[Mapping[str, Any]]) -> list[AttemptRecord]:
     actions = []
     for g in grades:
         if g["kind"] == "solve":
-            grade = Grade(g["correct"], g["formatted"], g["extracted"], g["reason"])
+            grade = Grade(
+                g["correct"], g["formatted"], g["extracted"], g["reason"],
+                source=g.get("source", "none"),
+            )  # fmt: skip
             actions.append(AttemptRecord("solve", grade, cut=g.get("cut", False)))
         else:
             actions.append(
@@ -62,7 +72,8 @@ def summarize(records: Iterable[Mapping[str, Any]], ks: Sequence[int]) -> dict[s
     """Accuracy at each k per dataset and on average, counts, and S²R metrics where present.
 
     Returns:
-        ``accuracy`` ({dataset or "average": {k: accuracy}}), ``episodes`` ({dataset: n}),
+        ``accuracy`` ({dataset or "average": {k: accuracy}}), ``lenient`` (the same under
+        the lenient reading, where records have it), ``episodes`` ({dataset: n}),
         and ``s2r`` ({dataset: ``final_accuracy`` (the last solution is right) and
         :func:`~mathattempt_env.rewards.s2r_metrics`} for datasets whose episodes include
         verifications; there, accuracy at k=1 is the first solution's accuracy).
@@ -75,6 +86,13 @@ def summarize(records: Iterable[Mapping[str, Any]], ks: Sequence[int]) -> dict[s
         accuracy["average"] = {
             k: sum(accuracy[name][k] for name in groups) / len(groups) for k in ks
         }
+    lenient: dict[str, dict[int, float]] = {}
+    if groups and all("lenient_first_correct" in r for g in groups.values() for r in g):
+        lenient = {
+            name: {k: accuracy_at_k(group, k, "lenient_first_correct") for k in ks}
+            for name, group in groups.items()
+        }
+        lenient["average"] = {k: sum(lenient[name][k] for name in groups) / len(groups) for k in ks}
     s2r = {}
     for name, group in groups.items():
         episodes = [_records(r["grades"]) for r in group]
@@ -83,6 +101,7 @@ def summarize(records: Iterable[Mapping[str, Any]], ks: Sequence[int]) -> dict[s
             s2r[name] = {"final_accuracy": final, **s2r_metrics(episodes)}
     return {
         "accuracy": accuracy,
+        "lenient": lenient,
         "episodes": {name: len(group) for name, group in groups.items()},
         "s2r": s2r,
     }

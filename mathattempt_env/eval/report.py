@@ -20,6 +20,20 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}"
 
 
+def _accuracy_table(
+    accuracy: Mapping[str, Any], counts: Mapping[str, int], ks: Sequence[int]
+) -> list[str]:
+    lines = ["| dataset | problems | " + " | ".join(f"k={k}" for k in ks) + " |"]
+    lines.append("|---|---|" + "---|" * len(ks))
+    for name, count in counts.items():
+        cells = " | ".join(_percent(accuracy[name][k]) for k in ks)
+        lines.append(f"| {name} | {count} | {cells} |")
+    if counts:
+        cells = " | ".join(f"**{_percent(accuracy['average'][k])}**" for k in ks)
+        lines.append(f"| **average** | {sum(counts.values())} | {cells} |")
+    return lines
+
+
 def summary_markdown(summary: Mapping[str, Any], ks: Sequence[int], title: str) -> str:
     """The summary as Markdown: accuracy (%) per dataset and k, the average, S²R metrics.
 
@@ -38,14 +52,15 @@ def summary_markdown(summary: Mapping[str, Any], ks: Sequence[int], title: str) 
     """
     accuracy, counts = summary["accuracy"], summary["episodes"]
     lines = [f"# {title}", "", "Accuracy (%) solved within k attempts.", ""]
-    lines.append("| dataset | problems | " + " | ".join(f"k={k}" for k in ks) + " |")
-    lines.append("|---|---|" + "---|" * len(ks))
-    for name, count in counts.items():
-        cells = " | ".join(_percent(accuracy[name][k]) for k in ks)
-        lines.append(f"| {name} | {count} | {cells} |")
-    if counts:
-        cells = " | ".join(f"**{_percent(accuracy['average'][k])}**" for k in ks)
-        lines.append(f"| **average** | {sum(counts.values())} | {cells} |")
+    lines += _accuracy_table(accuracy, counts, ks)
+    if summary.get("lenient"):
+        lines += [
+            "",
+            "Lenient reading (%): the same solutions, an answer without a box also counts"
+            " (the episodes themselves follow the boxed protocol).",
+            "",
+        ]
+        lines += _accuracy_table(summary["lenient"], counts, ks)
     if summary["s2r"]:
         lines += ["", "S²R metrics (%).", ""]
         lines.append("| dataset | " + " | ".join(c.replace("_", " ") for c in S2R_COLUMNS) + " |")

@@ -88,8 +88,10 @@ class EvalConfig:
         }
 
 
-def _make_env(config: EvalConfig, problem: Problem) -> tuple[MathEnv, dict[str, Any]]:
-    env = gym.make(config.env, dataset=[problem]).unwrapped
+def _make_env(
+    config: EvalConfig, problem: Problem, think: str = "auto"
+) -> tuple[MathEnv, dict[str, Any]]:
+    env = gym.make(config.env, dataset=[problem], think=think).unwrapped
     if not isinstance(env, MathEnv):
         raise ConfigError(f"--env: {config.env!r} is not a mathattempt_env environment")
     options: dict[str, Any] = {"index": 0}
@@ -168,9 +170,12 @@ async def run_eval(
     progress = _Progress(len(tasks), len(tasks) - len(todo), config.ks, config.progress)
     gate = asyncio.Semaphore(config.concurrency)
 
+    # A template that opens <think> for the model: a reply without </think> was cut.
+    think = "open" if getattr(backend, "opens_think", False) else "auto"
+
     async def one(label: str, problem: Problem) -> None:
         async with gate:
-            env, options = _make_env(config, problem)
+            env, options = _make_env(config, problem, think)
             result = await play(env, backend, options=options, max_tokens=config.max_tokens)
         record = {
             "key": f"{label}/{problem.id}",

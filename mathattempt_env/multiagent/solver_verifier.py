@@ -132,7 +132,8 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
     :class:`~mathattempt_env.prompts.S2RFormat`, for the verdict sentences and lenient
     parsing); ``illegal_reward`` (default -1); and the single-agent envs' ``dataset``,
     ``max_response_length``, ``max_total_length`` (both agents' responses together),
-    ``length_fn``, ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``render_mode``.
+    ``length_fn``, ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``think``,
+    ``render_mode``.
 
     Example:
         >>> env = SolverVerifierEnv(attempts=2)

@@ -14,7 +14,8 @@ SERVER = Path(__file__).with_name("chat_server.py")
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 # Scripted replies by attempt; the last one repeats. Known first-correct attempts:
-# alpha: 1, 2, 3, never; beta: 1, never.
+# alpha: 1, 2, 3, never; beta: 1, never (beta/q1 answers right but without a box: the
+# lenient reading credits it at attempt 1).
 ALPHA = {
     "What is $1+1$?": ("2", ["So \\boxed{2}."]),
     "What is $2+2$?": ("4", ["So \\boxed{5}.", "So \\boxed{4}."]),
@@ -23,7 +24,7 @@ ALPHA = {
 }
 BETA = {
     "What is $5+5$?": ("10", ["It is \\boxed{10}."]),
-    "What is $6+6$?": ("12", ["It is \\boxed{13}."]),
+    "What is $6+6$?": ("12", ["It is 12."]),
 }
 
 

@@ -127,9 +127,19 @@ def test_summary_arithmetic_on_a_scripted_policy(scripted, tmp_path, capsys):
     assert "| alpha | 4 | 25.0 | 50.0 | 75.0 |" in table
     assert "| beta | 2 | 50.0 | 50.0 | 50.0 |" in table
     assert "| **average** | 6 | **37.5** | **50.0** | **62.5** |" in table
+    # The lenient reading of the same solutions: beta/q1's unboxed "It is 12." counts there.
+    lenient = table[table.index(next(t for t in table if t.startswith("Lenient reading"))) :]
+    assert "| alpha | 4 | 25.0 | 50.0 | 75.0 |" in lenient
+    assert "| beta | 2 | 100.0 | 100.0 | 100.0 |" in lenient
+    assert "| **average** | 6 | **62.5** | **75.0** | **87.5** |" in lenient
     by_key = {r["key"]: r for r in read_results(out)}
     assert [by_key[f"alpha/q{n}"]["first_correct"] for n in range(4)] == [1, 2, 3, None]
     assert by_key["alpha/q3"]["attempts"] == 3
+    assert (by_key["beta/q1"]["first_correct"], by_key["beta/q1"]["lenient_first_correct"]) == (
+        None,
+        1,
+    )
+    assert [g["lenient"] for g in by_key["beta/q1"]["grades"]] == [True, True, True]
     grades = by_key["alpha/q2"]["grades"]
     assert [(g["extracted"], g["correct"]) for g in grades] == [
         ("5", False),

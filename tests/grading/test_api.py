@@ -1,5 +1,6 @@
 import dataclasses
 import multiprocessing
+import warnings
 
 import pytest
 
@@ -42,11 +43,14 @@ def test_validate_gold_reads_bare_latex_and_plain_text(gold: str, kind: str) -> 
         ("9" * 100_001, "longer than"),
     ],
 )
-def test_bad_gold_raises_a_clear_error(gold: object, message: str) -> None:
+def test_bad_gold_raises_at_load_time_and_is_a_verdict_when_grading(
+    gold: object, message: str
+) -> None:
     with pytest.raises(InvalidGoldError, match=message):
         validate_gold(gold)  # type: ignore[arg-type]
-    with pytest.raises(InvalidGoldError, match=message):
-        grade("1", gold)  # type: ignore[arg-type]
+    result = grade(r"\boxed{1}", gold)  # type: ignore[arg-type]
+    assert (result.correct, result.reason, result.timed_out) == (False, "invalid-gold", False)
+    assert result.formatted and result.extracted is None
 
 
 def test_validate_gold_names_where_the_gold_came_from() -> None:
@@ -54,9 +58,12 @@ def test_validate_gold_names_where_the_gold_came_from() -> None:
         validate_gold("{", where="math500.jsonl row 7")
 
 
-def test_grade_many_names_the_bad_gold_index() -> None:
-    with pytest.raises(InvalidGoldError, match=r"golds\[1\]"):
-        grade_many(["1", "2"], ["1", ""])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_bad_gold_in_a_batch_costs_only_its_own_item(workers: int) -> None:
+    golds = ["1", ""] * 40  # 80 items: grade_many uses worker processes when workers > 1
+    results = grade_many([r"\boxed{1}"] * 80, golds, workers=workers)
+    assert [r.reason for r in results[:2]] == ["exact", "invalid-gold"]
+    assert [r.correct for r in results] == [True, False] * 40
 
 
 def test_bad_configuration_raises() -> None:
@@ -119,3 +126,25 @@ def test_grade_many_uses_a_modest_default_worker_count_and_closes_its_workers(
     monkeypatch.setattr(grader.os, "cpu_count", lambda: 64)
     assert sum(g.correct for g in grade_many([r"\boxed{3}"] * 100, ["3"] * 100)) == 100
     assert sizes == [grader.GRADE_MANY_WORKERS] == [4]
+
+
+def test_an_unexpected_exception_is_counted_warned_once_and_not_credited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from mathattempt_env.grading import grader, grader_stats
+
+    def broken(*args: object) -> tuple[bool, str, str]:
+        raise ValueError("a bug in the comparison")
+
+    monkeypatch.setattr(grader, "_judge", broken)
+    monkeypatch.setattr(grader, "_warned", threading.Event())
+    before = grader_stats().get("unexpected_errors", 0)
+    with pytest.warns(RuntimeWarning, match="unexpected ValueError: a bug in the comparison"):
+        first = grade(r"\boxed{2}", "2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = grade(r"\boxed{3}", "3")  # counted again, but no second warning
+    assert (first.correct, first.reason, second.reason) == (False, "unparseable", "unparseable")
+    assert grader_stats()["unexpected_errors"] == before + 2

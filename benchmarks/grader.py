@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from mathattempt_env.errors import InvalidGoldError  # noqa: E402
 from mathattempt_env.grading import grade, warmup  # noqa: E402
 from tests.grading.cases import CASES  # noqa: E402
 from tests.grading.hostile import as_responses, shapes  # noqa: E402
@@ -101,10 +100,7 @@ def table_items() -> list[Item]:
 
 def ours() -> Callable[[str, str], bool]:
     def run(response: str, gold: str) -> bool:
-        try:
-            return grade(response, gold).correct
-        except InvalidGoldError:  # a gold we refuse (the dev suites have a few): not credited
-            return False
+        return grade(response, gold).correct  # never raises; a bad gold is "invalid-gold"
 
     return run
 
@@ -319,42 +315,77 @@ def _source(row: dict[str, object]) -> str:
     return source.split("/")[0]
 
 
+def _format(response: str) -> str:
+    if "<think>" in response and "</think>" not in response:
+        return "cut"
+    return "boxed" if "\\boxed" in response or "\\fbox" in response else "unboxed"
+
+
+def _table(title: str, slices: list[tuple[str, list[str]]], counts, results) -> None:  # type: ignore[no-untyped-def]
+    print(f"\n| {title} | n | ours | math-verify 0.9.0 |")
+    print("|---|---:|---:|---:|")
+    for label, keys in slices:
+        n = sum(counts[k] for k in keys)
+        if not n:
+            continue
+        cells = []
+        for r in results:
+            acc = r["accuracy"]
+            cells.append(f"{sum(acc[k] * counts[k] for k in keys) / n:.1%}")
+        print(f"| {label} | {n} | " + " | ".join(cells) + " |")
+
+
 def dev_sets() -> None:
     """Accuracy on the labelled dev files of real model outputs and of other graders' test
-    suites, per source, format and category, and speed on the real outputs; both graders."""
+    suites, per source, format (boxed / unboxed / cut) and category, and speed on the real
+    outputs; both graders."""
     real = [json.loads(line) for line in (GRADING / "dev-real-outputs.jsonl").open()]
     suites = [json.loads(line) for line in (GRADING / "dev-test-suites.jsonl").open()]
     real = [r for r in real if r["expected"] is not None]
     suites = [r for r in suites if r["expected"] is not None]
     items: list[Item] = []
     for row in real:
-        boxed = "boxed" if "\\boxed" in row["response"] else "no box"
-        items.append(
-            (f"real: {_source(row)}, {boxed}", row["response"], row["gold"], row["expected"])
-        )
+        key = f"real|{_source(row)}|{_format(row['response'])}"
+        items.append((key, row["response"], row["gold"], row["expected"]))
     for row in suites:
-        items.append((f"suite: {row['category']}", row["pred"], row["gold"], row["expected"]))
+        key = f"suite|{row['category']}|{_format(row['pred'])}"
+        items.append((key, row["pred"], row["gold"], row["expected"]))
     # Speed first, while our caches are cold (math-verify's wrapper caches only golds).
     graders = (("ours", ours()), ("math-verify", math_verify()))
     speed = [measure(n, fn, items[: len(real)]) for n, fn in graders]
     results = [measure(n, fn, items) for n, fn in graders]
     counts: dict[str, int] = defaultdict(int)
-    for category, *_ in items:
-        counts[category] += 1
-    print("\n### Dev sets: real model outputs and other graders' test suites\n")
-    print("| set | n | ours | math-verify 0.9.0 |")
-    print("|---|---:|---:|---:|")
-    for category in sorted(counts):
-        a, b = (r["accuracy"][category] for r in results)  # type: ignore[index]
-        print(f"| {category} | {counts[category]} | {a:.1%} | {b:.1%} |")
-    for prefix, label in (("real:", "**real outputs, all**"), ("suite:", "**test suites, all**")):
-        n = sum(v for k, v in counts.items() if k.startswith(prefix))
-        cells = []
-        for r in results:
-            acc = r["accuracy"]  # type: ignore[index]
-            right = sum(acc[k] * counts[k] for k in counts if k.startswith(prefix))
-            cells.append(f"**{right / n:.1%}**")
-        print(f"| {label} | {n} | " + " | ".join(cells) + " |")
+    for key, *_ in items:
+        counts[key] += 1
+    keys = sorted(counts)
+
+    def where(part: int, value: str, kind: str = "") -> list[str]:
+        return [k for k in keys if k.split("|")[part] == value and k.startswith(kind)]
+
+    print("\n### Dev sets: real model outputs and other graders' test suites")
+    real_sources = sorted({k.split("|")[1] for k in keys if k.startswith("real")})
+    _table(
+        "real outputs, by source",
+        [(src, where(1, src, "real")) for src in real_sources]
+        + [("**real outputs, all**", [k for k in keys if k.startswith("real")])],
+        counts, results,
+    )  # fmt: skip
+    _table(
+        "by format",
+        [
+            (f"{kind}: {fmt}", where(2, fmt, kind))
+            for kind in ("real", "suite")
+            for fmt in ("boxed", "unboxed", "cut")
+        ],
+        counts, results,
+    )  # fmt: skip
+    categories = sorted({k.split("|")[1] for k in keys if k.startswith("suite")})
+    _table(
+        "test suites, by category",
+        [(cat, where(1, cat, "suite")) for cat in categories]
+        + [("**test suites, all**", [k for k in keys if k.startswith("suite")])],
+        counts, results,
+    )  # fmt: skip
     print("\n| speed on the real outputs | items/s | p50 | p99 | max |")
     print("|---|---:|---:|---:|---:|")
     for name, r in zip(("ours", "math-verify 0.9.0"), speed, strict=True):

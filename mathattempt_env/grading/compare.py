@@ -296,6 +296,15 @@ def _letter(value: Value) -> str | None:
     return None
 
 
+def _as_vector(value: Value) -> Value:
+    """``[a, b]`` (one closed interval) as the vector ``(a, b)``; anything else as it is."""
+    if isinstance(value, Union) and len(value.intervals) == 1:
+        iv = value.intervals[0]
+        if iv.left_closed and iv.right_closed:
+            return TupleOf((Expr(iv.lo), Expr(iv.hi)))
+    return value
+
+
 def _equal(a: Value, g: Value) -> bool:
     if "raw" in (a.kind, g.kind):
         raise NeedsFallback
@@ -314,6 +323,9 @@ def _equal(a: Value, g: Value) -> bool:
         a_items = a.items if isinstance(a, SetOf) else (a,)
         g_items = g.items if isinstance(g, SetOf) else (g,)
         return _sets(a_items, g_items)
+    if isinstance(a, Matrix) or isinstance(g, Matrix):
+        # A vector written [0.5, 1] is read by the parser as a closed interval.
+        a, g = _as_vector(a), _as_vector(g)
     if isinstance(a, Union) or isinstance(g, Union):
         ua, ug = as_union(a), as_union(g)
         return ua is not None and ug is not None and _unions(ua, ug)

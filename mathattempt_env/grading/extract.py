@@ -307,7 +307,7 @@ def _sentence(tail: str) -> str:
 
 def _value_after(tail: str, want: Want) -> str | None:
     """The first value after an answer phrase, in the same sentence."""
-    tail = tail.lstrip(" \t\n*:：=")
+    tail = tail[:TAIL_CHARS].lstrip(" \t\n*:：=")
     if tail.startswith('"'):  # a JSON string field
         close = tail.find('"', 1)
         tail = tail[1:close] if close > 0 else tail[1:]
@@ -449,7 +449,8 @@ def _choice(text: str, phrases: Triggers) -> Extraction:
     """An option letter: after the last answer phrase, at the very start, or the last one."""
     trigger = phrases.last(text)
     if trigger is not None:
-        letter = _first_letter(_sentence(text[trigger[1] :].lstrip(" \t\n*:：")))
+        tail = text[trigger[1] : trigger[1] + TAIL_CHARS]
+        letter = _first_letter(_sentence(tail.lstrip(" \t\n*:：")))
         if letter is not None:
             return Extraction(letter, False, "choice")
     stripped = text.lstrip(" \t\n*$")

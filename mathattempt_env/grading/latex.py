@@ -74,7 +74,7 @@ RELATIONS = {
     "\\ne": "!=", "\\neq": "!=", "\\approx": "=", "\\in": "in", "<=": "<=", ">=": ">=",
     "\\equiv": "=",
 }  # fmt: skip
-MATRIX_ENVS = frozenset("pmatrix bmatrix matrix Bmatrix smallmatrix array".split())
+MATRIX_ENVS = frozenset("pmatrix bmatrix matrix Bmatrix vmatrix Vmatrix smallmatrix array".split())
 _OPEN = {"(": ")", "[": "]"}
 _SPACE = " \t\n"
 

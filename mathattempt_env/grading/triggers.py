@@ -61,6 +61,8 @@ DEBRIS = (
     "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>",
     "<|start_header_id|>", "<|user|>", "<|assistant|>", "<end_of_turn>", "</s>",
 )  # fmt: skip
+#: A base model that goes on to write the next few-shot example starts a line with one of these.
+NEXT_EXAMPLE = ("\nQuestion:", "\nQ:", "\nHuman:", "\nUser:")
 
 
 class Triggers:
@@ -129,17 +131,27 @@ def _last(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> tuple[int, i
 
 
 def cut_debris(text: str) -> str:
-    """Cut ``text`` at the first chat-template marker that follows some content.
+    """Cut ``text`` where a base model's or chat template's next turn starts.
+
+    That is the first chat-template marker, or the first line that starts a next few-shot
+    example (``Question:``, ``Q:``), after some content.
 
     Example:
         >>> cut_debris("x = 3<|im_end|>\\n<|im_start|>user\\nNext?")
         'x = 3'
+        >>> cut_debris("The answer is 18.\\n\\nQuestion: Tom has 7 apples...\\nThe answer is 7.")
+        'The answer is 18.\\n'
     """
-    if "<|" not in text and "</s>" not in text and "<end_of_turn>" not in text:
+    markers: tuple[str, ...] = ()
+    if "<|" in text or "</s>" in text or "<end_of_turn>" in text:
+        markers = DEBRIS
+    if "\nQ" in text or "\nHuman:" in text or "\nUser:" in text:
+        markers += NEXT_EXAMPLE
+    if not markers:
         return text
     lead = len(text) - len(text.lstrip())
     cut = len(text)
-    for marker in DEBRIS:
+    for marker in markers:
         at = text.find(marker, lead + 1)
         if 0 <= at < cut:
             cut = at

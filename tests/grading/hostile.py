@@ -39,6 +39,12 @@ def shapes() -> dict[str, str]:
         "bold marks x100,000": "**" * 100_000,
         "1 MB of dots": "." * 1_000_000,
         "boxed 1 then 100,000 dots": r"\boxed{1" + "." * 100_000 + "}",
+        # Unboxed reading: answer phrases, letters, connected boxes, next-example lines.
+        "answer phrase, then 500,000 numbers": "The answer is " + "1 " * 500_000,
+        "'answer' x150,000 without a verb": "answer " * 150_000,
+        "option letters x500,000": "(A) not B " * 100_000,
+        "10,000 connected boxes": r"\boxed{1}, " * 10_000,
+        "next-example lines x100,000": "1\nQ" * 100_000,
         # Unclosed delimiters.
         r"20,000 unclosed \(": "\\(" * N,
         "unclosed $ then words": "$" + "a " * 50_000,

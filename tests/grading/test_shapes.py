@@ -29,12 +29,23 @@ SHAPES: dict[str, list[tuple[str, str, bool]]] = {
         ("Die Antwort ist 64.", "64", True),
         ("The answer is 41.<|im_end|>\n<|im_start|>user\nThe answer is 7", "41", True),
         ("The answer is 41. I hope it is correct.", "41", True),
+        (
+            "The answer is 18.\n\nQuestion: Tom has 3 apples. How many?\nThe answer is 3.",
+            "18",
+            True,
+        ),
+        ("```python\nprint(6 * 7)\n```\n```output\n42\n```\nSo the product is 42.", "42", True),
         # hard negatives: the phrase names a different number; a later phrase overrides
         ("The answer is 14, not 41.", "41", False),
         ("At first I thought the answer is 41. Checking again, the answer is 40.", "41", False),
         ("3 + 5 = 8 apples.\n#### 9", "8", False),
         ("答案：24", "42", False),
         ("The answer is 41.<|im_end|>\n<|im_start|>user\nThe answer is 7", "7", False),
+        (
+            "The answer is 18.\n\nQuestion: Tom has 3 apples. How many?\nThe answer is 3.",
+            "3",
+            False,
+        ),
     ],
     "last value, not a name or a currency sign": [
         ("so the value of $x$ is 17", "17", True),
@@ -120,7 +131,15 @@ SHAPES: dict[str, list[tuple[str, str, bool]]] = {
             True,
         ),
         ("\\boxed{\\begin{pmatrix}0.5\\\\1\\end{pmatrix}}", "(0.5, 1)", True),
+        ("\\boxed{[0.5, 1]}", "\\begin{pmatrix}0.5\\\\1\\end{pmatrix}", True),
+        (
+            "\\boxed{\\begin{vmatrix}1 & 2\\\\3 & 4\\end{vmatrix}}",
+            "\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}",
+            True,
+        ),
         # hard negatives
+        ("\\boxed{[0.5, 2]}", "\\begin{pmatrix}0.5\\\\1\\end{pmatrix}", False),
+        ("\\boxed{[0.5, 1]}", "(0.5, 1)", False),  # (0.5, 1) may be an open interval
         (
             "\\boxed{\\begin{bmatrix}1 & 2\\\\4 & 3\\end{bmatrix}}",
             "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}",

@@ -40,14 +40,25 @@ from typing import Literal
 
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.grading.answer import is_prose
+from mathattempt_env.grading.prose import (
+    LEAD_LETTER,
+    LETTER,
+    NEGATION,
+    TAIL_CHARS,
+    WHOLE_LIMIT,
+    first_letter,
+    first_sentence,
+    first_value,
+    has_foreign_letters,
+    is_short_math,
+    last_value,
+    tidy_answer,
+)
 from mathattempt_env.grading.spans import (
     Span,
-    bold_spans,
     boxes,
     clean_text,
     leading_math,
-    math_spans,
-    strip_trailing,
 )
 from mathattempt_env.grading.triggers import LANGUAGES, TRIGGERS, Triggers, cut_debris
 
@@ -60,30 +71,16 @@ Source = Literal[
     "cut", "none",
 ]  # fmt: skip
 
-#: A response without a box or phrase is taken whole when it is math and at most this long.
-WHOLE_LIMIT = 200
 #: Most boxes read together as one answer.
 MAX_JOINED = 64
-#: The last-value search reads at most this many characters from the end of the response.
-TAIL_CHARS = 4_000
 
 _CALCULATOR = re.compile(r"<<[^<>\n]{0,200}>>")
-_SENTENCE_END = re.compile(r"\.(?:\s|$)|[\n。！？!?；;]")
 # Separators that join boxes into one answer: "and", "or", commas, "&", and an optional label
 # ("and y_2 =") after them; markup is removed first.
 _JOINER = re.compile(
     r"(?:[,;&]|and|or|et|und|y|и|和|或)?(?:[ ]?[A-Za-z](?:_\{?\w{1,3}\}?)?[ ]?=)?", re.IGNORECASE
 )
 _SEPARATOR_MARKUP = re.compile(r"\\text\{|\\q?quad|\\[()\[\],;!]|[{}$\s]|\\ ")
-_TOKEN = re.compile(r"[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef\u0600-\u06ff\u0900-\u097f]+")
-_OPERATOR = frozenset("= + - * / × ÷ − < > ≤ ≥ ^ ( ) : \\times \\cdot \\div".split())
-_NAME = re.compile(r"^[\sA-Za-z_{}()'^,\\]*$")
-_VALUE_COMMANDS = ("\\pi", "\\infty", "\\emptyset", "\\varnothing", "\\sqrt", "\\frac")
-_LETTER = re.compile(r"(?<![A-Za-z])\(?([A-Z])\)?(?![A-Za-z'’])(?<!I(?=\s[a-z]))")
-# An option letter that opens a response: "D. It can't be A", "B。不是 A", "(C)".
-_LEAD_LETTER = re.compile(r"\(?([A-Z])\)?(?:[.):：。,，]|\s*$|(?=[^\x00-\x7f]))")
-_NEGATION = re.compile(r"(?:\bnot|n't be|\bnon|\bpas|\bnicht|\bno es|不是|不|не)\s*$", re.I)
-_COMPOUND = re.compile(r"^[A-Za-z]{2,}\.?(?:\s*,|\s+and)?\s+\d")
 
 
 @dataclass(frozen=True)
@@ -210,7 +207,7 @@ class Extractor:
         joined = ", ".join(box.text for box in group) if len(group) > 1 else None
         answer = chosen.text or None
         if want == "choice" and answer is not None:
-            letter = _first_letter(answer)
+            letter = first_letter(answer)
             return Extraction(letter or answer, True, "box")
         return Extraction(answer, True, "boxes" if joined else "box", joined)
 
@@ -222,38 +219,18 @@ class Extractor:
                 return Extraction(value, False, "trigger")
         stripped = text.strip()
         short_text = want == "text" and 0 < len(stripped) <= WHOLE_LIMIT and "\n" not in stripped
-        if self.whole and (short_text or _is_short_math(stripped)):
-            tidy = _tidy(stripped)
-            if tidy is not None:
-                return Extraction(tidy, False, "whole")
+        if self.whole and (short_text or is_short_math(stripped)):
+            whole = tidy_answer(stripped)
+            if whole is not None:
+                return Extraction(whole, False, "whole")
         if self.last_value:
-            last = _last_value(text, want)
+            last = last_value(text, names=want == "text")
             if last is not None:
                 return Extraction(last[0], False, last[1])
         return Extraction(None, False)
 
 
 DEFAULT = Extractor()
-
-
-# Two or more plain letters that are not a LaTeX command: "It is 12" is a sentence.
-_PLAIN_PAIR = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
-_MATH_PAIRS = frozenset(
-    "sin cos tan cot sec csc ln log exp pi or and sqrt frac max min gcd lcm mod".split()
-)
-
-
-def _is_short_math(text: str) -> bool:
-    return (
-        0 < len(text) <= WHOLE_LIMIT
-        and "\n" not in text
-        and all(word.lower() in _MATH_PAIRS for word in _PLAIN_PAIR.findall(text))
-        and not _has_foreign_letters(text)
-    )
-
-
-def _has_foreign_letters(text: str) -> bool:
-    return any(ch.isalpha() and ord(ch) > 0x24F and not 0x370 <= ord(ch) <= 0x3FF for ch in text)
 
 
 def _box_groups(text: str, found: list[Span]) -> list[list[Span]]:
@@ -283,28 +260,6 @@ def _joins(separator: str) -> bool:
     )
 
 
-def _tidy(answer: str) -> str | None:
-    answer = answer.strip()
-    lo, hi = 0, len(answer)
-    while hi - lo > 4 and answer.startswith("**", lo) and answer.endswith("**", lo, hi):
-        lo, hi = lo + 2, hi - 2
-        while lo < hi and answer[lo].isspace():
-            lo += 1
-        while hi > lo and answer[hi - 1].isspace():
-            hi -= 1
-    answer = answer[lo:hi].strip(" *")
-    if answer.endswith("}") and answer.count("}") > answer.count("{"):
-        answer = answer.rstrip("}").rstrip()  # the end of a JSON object, not of a group
-    if answer.startswith("$") and answer.endswith("$"):
-        answer = answer.strip("$").strip()
-    return strip_trailing(answer) or None
-
-
-def _sentence(tail: str) -> str:
-    end = _SENTENCE_END.search(tail)
-    return tail[: end.start()] if end else tail
-
-
 def _value_after(tail: str, want: Want) -> str | None:
     """The first value after an answer phrase, in the same sentence."""
     tail = tail[:TAIL_CHARS].lstrip(" \t\n*:：=")
@@ -313,136 +268,16 @@ def _value_after(tail: str, want: Want) -> str | None:
         tail = tail[1:close] if close > 0 else tail[1:]
     math = leading_math(tail)
     if math is not None and math.strip():
-        return _tidy(math)
-    sentence = _sentence(tail)
-    whole = _tidy(sentence)
+        return tidy_answer(math)
+    sentence = first_sentence(tail)
+    whole = tidy_answer(sentence)
     if whole is None:
         return None
     if want == "text":
         return whole
-    if not is_prose(whole.replace("$", "")) and not _has_foreign_letters(whole):
+    if not is_prose(whole.replace("$", "")) and not has_foreign_letters(whole):
         return whole
-    return _first_value(sentence)
-
-
-def _is_name(math: str) -> bool:
-    """``$x$``, ``$ABCDEFGH$``, ``$\\angle B$``, ``$f(x)$``: a thing named, not a value."""
-    return bool(_NAME.match(math)) and not any(c in math for c in _VALUE_COMMANDS)
-
-
-def _chunks(text: str, base: int = 0) -> list[Span]:
-    """Runs of math-like tokens (numbers, operators, commands) in plain text."""
-    runs: list[Span] = []
-    current: list[re.Match[str]] = []
-
-    def close() -> None:
-        if current and any(any(ch.isdigit() for ch in m.group()) for m in current):
-            start, end = current[0].start(), current[-1].end()
-            runs.append(Span(text[start:end], base + start, base + end))
-        current.clear()
-
-    for token in _TOKEN.finditer(text):
-        word = token.group()
-        mathy = (
-            any(ch.isdigit() for ch in word)
-            or word in _OPERATOR
-            or (word.startswith("\\") and not word.startswith("\\$"))
-        )
-        if mathy and (not current or token.start() - current[-1].end() <= 2):
-            current.append(token)
-        elif mathy:
-            close()
-            current.append(token)
-        else:
-            close()
-    close()
-    return runs
-
-
-def _clean_chunk(chunk: str) -> str | None:
-    """The value of a formula run: the last side of ``35 + 70 = 105``, without stray brackets."""
-    chunk = chunk.strip(" =+*/:,;.$")
-    if chunk.startswith("(") and chunk.endswith(")") and chunk.count("(") == 1:
-        chunk = chunk[1:-1]
-    if "=" in chunk:
-        chunk = chunk.rsplit("=", 1)[1]
-    chunk = chunk.strip(" =*/:,;.$")
-    if chunk.count("(") < chunk.count(")"):
-        chunk = chunk.rstrip(")")
-    if chunk.count("(") > chunk.count(")"):
-        chunk = chunk.lstrip("(")
-    return strip_trailing(chunk).strip() or None
-
-
-def _first_value(sentence: str) -> str | None:
-    """The first value in a sentence of words: a math span that is not a name, or a number."""
-    spans = [s for s in math_spans(sentence) if not _is_name(s.text)]
-    plain = _blank_spans(sentence, math_spans(sentence))
-    chunks = _chunks(plain)
-    first_chunk = chunks[0] if chunks else None
-    if spans and (first_chunk is None or spans[0].start < first_chunk.start):
-        return _tidy(spans[0].text)
-    if first_chunk is None:
-        return None
-    rest = plain[first_chunk.end :].lstrip()
-    if _COMPOUND.match(rest):  # "4 hours and 30 minutes" is not 4
-        return _tidy(sentence)
-    return _clean_chunk(first_chunk.text)
-
-
-def _blank_spans(text: str, spans: list[Span]) -> str:
-    """``text`` with the given spans replaced by blanks (positions are kept)."""
-    if not spans:
-        return text
-    parts = []
-    pos = 0
-    for span in spans:
-        parts.append(text[pos : span.start])
-        parts.append(" " * (span.end - span.start))
-        pos = span.end
-    parts.append(text[pos:])
-    return "".join(parts)
-
-
-def _last_value(text: str, want: Want = "value") -> tuple[str, Source] | None:
-    """The value that comes last: a math span, a bold value or a formula in the text."""
-    if len(text) > TAIL_CHARS:
-        cut = text.find("\n", len(text) - TAIL_CHARS)
-        text = text[cut if cut >= 0 else len(text) - TAIL_CHARS :]
-    spans = math_spans(text)
-    best: tuple[int, str, Source] | None = None
-    for span in reversed(spans):
-        if not span.text.strip() or (want != "text" and _is_name(span.text)):
-            continue
-        inner = span.text
-        value = _first_value(inner) if is_prose(inner) and want != "text" else _tidy(inner)
-        if value is not None:
-            best = (span.end, value, "last-math")
-            break
-    plain = _blank_spans(text, spans)
-    for bold in reversed(bold_spans(plain)):
-        if any(ch.isdigit() for ch in bold.text):
-            value = _first_value(bold.text)
-            if value is not None and (best is None or bold.end > best[0]):
-                best = (bold.end, value, "bold")
-            break
-    chunks = _chunks(plain)
-    if chunks:
-        last = chunks[-1]
-        value = _clean_chunk(last.text)
-        # A bold value in the closing paragraph outranks a plain number after it.
-        closing_bold = best is not None and best[2] == "bold" and "\n" not in text[best[0] :]
-        if value is not None and (best is None or last.end > best[0]) and not closing_bold:
-            best = (last.end, value, "last-number")
-    return (best[1], best[2]) if best else None
-
-
-def _first_letter(text: str, after_negation: bool = True) -> str | None:
-    for match in _LETTER.finditer(text):
-        if after_negation and _NEGATION.search(text[max(0, match.start() - 12) : match.start()]):
-            continue
-        return match.group(1)
-    return None
+    return first_value(sentence)
 
 
 def _choice(text: str, phrases: Triggers) -> Extraction:
@@ -450,18 +285,18 @@ def _choice(text: str, phrases: Triggers) -> Extraction:
     trigger = phrases.last(text)
     if trigger is not None:
         tail = text[trigger[1] : trigger[1] + TAIL_CHARS]
-        letter = _first_letter(_sentence(tail.lstrip(" \t\n*:：")))
+        letter = first_letter(first_sentence(tail.lstrip(" \t\n*:：")))
         if letter is not None:
             return Extraction(letter, False, "choice")
     stripped = text.lstrip(" \t\n*$")
-    lead = _LEAD_LETTER.match(stripped)
+    lead = LEAD_LETTER.match(stripped)
     if lead is not None:
         return Extraction(lead.group(1), False, "choice")
     tail = text[-TAIL_CHARS:]
     letters = [
         m.group(1)
-        for m in _LETTER.finditer(tail)
-        if not _NEGATION.search(tail[max(0, m.start() - 12) : m.start()])
+        for m in LETTER.finditer(tail)
+        if not NEGATION.search(tail[max(0, m.start() - 12) : m.start()])
     ]
     return Extraction(letters[-1], False, "choice") if letters else Extraction(None, False)
 

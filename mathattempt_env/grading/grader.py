@@ -23,7 +23,7 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 
 from mathattempt_env.errors import ConfigError, GraderUnavailableError, InvalidGoldError
@@ -37,20 +37,17 @@ from mathattempt_env.grading.extract import (
     Extraction,
     Extractor,
     Think,
-    Want,
 )
+from mathattempt_env.grading.gold import read_gold
 from mathattempt_env.grading.latex import MAX_PARSE_CHARS, Node
 from mathattempt_env.grading.normalize import Normalized, normalize
-from mathattempt_env.grading.spans import brace_matches
-from mathattempt_env.grading.values import Choice, Prose, Raw, SetOf, Text, Union, Value
+from mathattempt_env.grading.values import Value
 from mathattempt_env.types import Grade
 
 #: Wall-clock seconds one grade may take before it is a ``timeout`` verdict.
 DEFAULT_TIMEOUT = 2.0
 #: Worker processes for the slow (sympy) path of :func:`grade`, per grading process.
 FALLBACK_WORKERS = 1
-#: Longest gold answer accepted, in characters.
-MAX_GOLD_CHARS = 100_000
 #: :func:`grade_many` grades in the calling process below this many items.
 PARALLEL_MIN_ITEMS = 64
 #: :func:`grade_many`'s default number of worker processes (never more than the CPUs).
@@ -63,7 +60,6 @@ _DEGREE: Node = ("*", (("c", "pi"), ("n", Fraction(1, 180), False)))
 
 _results = ByteLRU(CACHE_BYTES)
 _answers = ByteLRU(CACHE_BYTES)
-_golds = ByteLRU(CACHE_BYTES)
 
 _stats: Counter[str] = Counter()
 _stats_lock = threading.Lock()
@@ -108,7 +104,6 @@ def _normalized(text: str) -> Normalized:
 
 
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
-_LEADING_CHOICE = re.compile(r"\(?([A-Z])\)?(?:$|(?<=\))[ \t]|[ \t]+(?=[A-Z][a-z]))")
 
 
 def _readings(norm: Normalized) -> list[Value]:
@@ -123,82 +118,6 @@ def _readings(norm: Normalized) -> list[Value]:
     return readings
 
 
-@dataclass(frozen=True)
-class _Gold:
-    """A gold answer read once: its normalized form and what to look for in a response."""
-
-    norm: Normalized
-    kind: str  # the kind of value the gold states
-    want: Want
-    parts: bool  # several parts (a set, a union): connected boxes form the answer
-
-
-def _check_gold(gold: object) -> str:
-    if not isinstance(gold, str):
-        raise InvalidGoldError(gold, f"expected a string, got {type(gold).__name__}")
-    if "\x00" in gold or any(0xD800 <= ord(ch) <= 0xDFFF for ch in gold):
-        raise InvalidGoldError(gold, "contains a NUL byte or a lone surrogate")
-    if len(gold) > MAX_GOLD_CHARS:
-        raise InvalidGoldError(gold, f"longer than {MAX_GOLD_CHARS} characters")
-    opened = gold.count("{") - gold.count("\\{")
-    if len(brace_matches(gold)) != opened or gold.count("}") - gold.count("\\}") != opened:
-        raise InvalidGoldError(gold, "unbalanced braces")
-    stripped = gold.rstrip()
-    if (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
-        raise InvalidGoldError(gold, "ends with a dangling backslash")
-    return gold
-
-
-def _gold_answer(gold: str) -> tuple[str, Value]:
-    """The answer a gold states: itself, or, for a worked solution, its box or final value.
-
-    A gold that opens with an option letter (``(D) Alina``, ``C Cecile``, a bare ``B``) is
-    that letter.
-    """
-    stripped = gold.strip()
-    lead = _LEADING_CHOICE.match(stripped)
-    if lead is not None:
-        return lead.group(1), Choice(lead.group(1))
-    if "\\boxed" in gold or "\\fbox" in gold:  # a worked solution, or a boxed answer
-        found = DEFAULT.extract(gold)
-        text = found.joined or found.answer
-        if text is not None:
-            return text, read_value(normalize(text).text)
-    value = read_value(normalize(gold).text)
-    # A worked solution without a box: the value after its last answer phrase.
-    trigger = DEFAULT.phrases.last(stripped) if isinstance(value, (Prose, Raw, SetOf)) else None
-    if trigger is not None:
-        lead = _LEADING_CHOICE.match(stripped[trigger[1] :].lstrip(" \t\n*:"))
-        if lead is not None:  # "... the answer is\n(C) Cecile"
-            return lead.group(1), Choice(lead.group(1))
-        found = DEFAULT.extract(gold)
-        text = found.joined or found.answer
-        if text is not None and found.source != "whole":
-            return text, read_value(normalize(text).text)
-    return gold, value
-
-
-def _gold(gold: str) -> _Gold:
-    """Validate and read a gold answer once."""
-    cached: _Gold | None = _golds.get(gold) if isinstance(gold, str) else None
-    if cached is not None:
-        return cached
-    _check_gold(gold)
-    text, value = _gold_answer(gold)
-    norm = normalize(text)
-    if not norm.text:
-        raise InvalidGoldError(gold, "empty after removing delimiters and formatting")
-    want: Want = (
-        "choice" if isinstance(value, Choice) else "text" if isinstance(value, Text) else "value"
-    )
-    parts = (isinstance(value, SetOf) and len(value.items) > 1) or (
-        isinstance(value, Union) and len(value.intervals) > 1
-    )
-    info = _Gold(norm, value.kind, want, parts)
-    _golds.put(gold, info, size=text_size(gold, norm.text))
-    return info
-
-
 def validate_gold(gold: str, *, where: str = "") -> str:
     """Check a gold answer and return the kind of answer it is.
 
@@ -209,8 +128,10 @@ def validate_gold(gold: str, *, where: str = "") -> str:
         where: a location for the error message, e.g. ``"math500.jsonl, id test/x/1.json"``.
 
     Returns:
-        The kind the grader reads it as: ``expr``, ``set``, ``tuple``, ``union`` (intervals),
-        ``eq``, ``mat``, ``text``, ``choice``, ``raw`` (read by the sympy fallback) or ``big``.
+        The kind of answer the gold states: ``expr``, ``set``, ``tuple``, ``union``
+        (intervals), ``eq``, ``mat``, ``text``, ``choice``, ``prose`` (words, compared only as
+        written), ``raw`` (read by the sympy fallback) or ``big``. A worked solution states
+        the answer in its box or after its last answer phrase.
 
     Raises:
         InvalidGoldError: not a string, empty, unbalanced braces, NUL/surrogates, too long.
@@ -224,7 +145,7 @@ def validate_gold(gold: str, *, where: str = "") -> str:
         mathattempt_env.errors.InvalidGoldError: invalid gold answer: unbalanced braces; got ...
     """
     try:
-        kind = _gold(gold).kind
+        kind = read_gold(gold).kind
     except InvalidGoldError as error:
         if where:
             raise InvalidGoldError(gold, error.problem, where) from None
@@ -412,7 +333,7 @@ def grade(
     found: Extraction | None = None
     answer: str | None = None
     try:
-        info = _gold(gold)
+        info = read_gold(gold)
         found = pipeline.extract(response, info.want)
         answer = found.joined if found.joined is not None and info.parts else found.answer
         if answer is None:

@@ -2,7 +2,9 @@
 
 ``mathattempt eval``: the multi-attempt evaluation of the papers for any model (see
 :mod:`mathattempt_env.eval`). Errors in the configuration, the data, the model path or the
-server are reported in one line on stderr with a non-zero exit status, without a traceback.
+server are reported in one line on stderr with exit status 2, without a traceback. Episodes
+whose backend failed after every retry are recorded and the run goes on; it then exits with
+status 3, and re-running the same command retries only those.
 
 Example:
     >>> args = _parser().parse_args(["eval", "--dataset", "math500", "--model", "m", "--out", "o"])
@@ -27,11 +29,19 @@ if TYPE_CHECKING:
 BACKENDS = ("hf", "vllm", "openai")
 
 
+#: Exit status when some episodes failed for backend reasons (the rest are recorded).
+SOME_FAILED = 3
+
+
 def _parser() -> argparse.ArgumentParser:
+    from mathattempt_env import __version__
+
     parser = argparse.ArgumentParser(prog="mathattempt", description="mathattempt_env tools")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "eval",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="accuracy within k attempts on math benchmarks, for any model",
         description="Evaluate a model with the multi-attempt protocol (greedy, feedback from "
         "the true answer after each wrong attempt, one token budget across attempts). One run "
@@ -45,20 +55,23 @@ def _parser() -> argparse.ArgumentParser:
         help="a dataset name (math500, aime24, amc23, minerva_math, olympiadbench, gsm8k) or a "
         "JSONL path; repeat for several",
     )
-    run.add_argument("--attempts", default="1-7", help="K or LOW-HIGH (default 1-7)")
+    run.add_argument("--attempts", default="1-7", help="K or LOW-HIGH")
     run.add_argument(
         "--model", required=True, help="model directory (hf), path or id (vllm), name (openai)"
     )
-    run.add_argument("--backend", choices=BACKENDS, default="hf")
+    run.add_argument("--backend", choices=BACKENDS, default="hf", help="how replies are made")
     run.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1")
     run.add_argument("--api-key", default=None, help="bearer token for --base-url")
     run.add_argument("--out", required=True, type=Path, help="output directory")
     run.add_argument("--limit", type=int, help="only the first N problems of each dataset")
-    run.add_argument("--temperature", type=float, default=0.0, help="0: greedy (default)")
+    run.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
     run.add_argument("--max-tokens", type=int, default=8000, help="episode token budget")
     run.add_argument("--concurrency", type=int, default=32, help="episodes in flight")
     run.add_argument("--timeout", type=float, default=600.0, help="seconds per request (openai)")
     run.add_argument("--retries", type=int, default=5, help="retries per request (openai)")
+    run.add_argument(
+        "--backoff", type=float, default=1.0, help="first retry delay in seconds, doubling (openai)"
+    )
     run.add_argument("--data-dir", help="folder with the datasets' JSONL files")
     run.add_argument("--compare", type=Path, help="another run's --out, drawn dashed in the plot")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -84,6 +97,7 @@ def _backend(args: argparse.Namespace) -> ChatBackend:
             concurrency=args.concurrency,
             timeout=args.timeout,
             retries=args.retries,
+            backoff=args.backoff,
             api_key=args.api_key,
         )
     if args.backend == "vllm":
@@ -91,7 +105,8 @@ def _backend(args: argparse.Namespace) -> ChatBackend:
     return HFBackend(args.model, temperature=args.temperature, batch_size=args.concurrency)
 
 
-async def _evaluate(args: argparse.Namespace) -> str:
+async def _evaluate(args: argparse.Namespace) -> tuple[str, int]:
+    """Run or resume the evaluation; returns the summary text and the exit status."""
     from mathattempt_env.eval.openai import OpenAIBackend
     from mathattempt_env.eval.results import RESULTS, check_resumable
     from mathattempt_env.eval.runner import (
@@ -99,7 +114,9 @@ async def _evaluate(args: argparse.Namespace) -> str:
         EvalConfig,
         load_datasets,
         parse_attempts,
+        pending,
         run_eval,
+        write_report,
     )
 
     _positive("--limit", args.limit)
@@ -123,22 +140,38 @@ async def _evaluate(args: argparse.Namespace) -> str:
     )
     # Cheap checks first, so a typo is not reported after a model has loaded.
     load_datasets(config)
-    check_resumable(config.out, config.identity())
-    backend = _backend(args)
-    try:
-        if isinstance(backend, OpenAIBackend):
-            await backend.check()
-        await run_eval(config, backend, compare=args.compare)
-    finally:
-        await backend.aclose()
-    return (config.out / SUMMARY).read_text()
+    if check_resumable(config.out, config.identity()) and pending(config) == 0:
+        summary = write_report(config, args.model, args.compare)  # no model needed
+    else:
+        backend = _backend(args)
+        try:
+            if isinstance(backend, OpenAIBackend):
+                await backend.check()
+            summary = await run_eval(config, backend, compare=args.compare)
+        finally:
+            await backend.aclose()
+        if summary["set_aside"]:
+            lines = ", ".join(map(str, summary["set_aside"]))
+            print(
+                f"mathattempt eval: {RESULTS} lines {lines} were not records; they are set aside "
+                f"in results.rejected.jsonl and their episodes ran again",
+                file=sys.stderr,
+            )
+    failures = sum(summary.get("failed", {}).values())
+    if failures:
+        print(
+            f"mathattempt eval: {failures} episode(s) failed (backend errors after every retry; "
+            f"reasons in {config.out / RESULTS}); run the same command to retry them",
+            file=sys.stderr,
+        )
+    return (config.out / SUMMARY).read_text(), SOME_FAILED if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (0, 2: bad input, 3: some failed)."""
     args = _parser().parse_args(argv)
     try:
-        print(asyncio.run(_evaluate(args)), end="")
+        text, status = asyncio.run(_evaluate(args))
     except MathAttemptError as error:
         print(f"mathattempt {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -149,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    return 0
+    print(text, end="")
+    return status
 
 
 if __name__ == "__main__":

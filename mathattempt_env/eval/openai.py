@@ -1,13 +1,18 @@
 """A chat backend for any OpenAI-compatible chat-completions server (vLLM, SGLang, ...).
 
 Requests are bounded by a semaphore (``concurrency``), time out after ``timeout`` seconds, and
-are retried with exponential backoff on timeouts, dropped connections, 429 and 5xx answers.
-A server that refuses connections is reported at once, before any episode starts.
+are retried with exponential backoff on timeouts, dropped connections, 429 and 5xx answers,
+and on bad replies: a body that is not UTF-8 or not JSON (an HTML error page), a body cut
+mid-way, or JSON that is not a chat completion (no ``choices``, no ``usage``). When the
+retries run out, :class:`~mathattempt_env.eval.backends.BackendError` says why; the runner
+records that episode as failed and goes on. A server that refuses connections is reported at
+once, before any episode starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from typing import Any
 
@@ -113,11 +118,16 @@ class OpenAIBackend:
                         raise BackendError(
                             f"{self.base_url}: HTTP {answer.status}: {(await answer.text())[:500]}"
                         )
-                    data = await answer.json()
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
+                    body_bytes = await answer.read()
+                return _reply(body_bytes, self.base_url)
+            except (
+                aiohttp.ClientConnectionError,
+                aiohttp.ClientPayloadError,
+                asyncio.TimeoutError,
+                BadReply,
+            ) as error:
                 failure = f"{error.__class__.__name__}: {error}"
                 continue
-            return _reply(data, self.base_url)
         raise BackendError(
             f"{self.base_url}: no answer after {self.retries + 1} tries; last: {failure}"
         )
@@ -129,11 +139,28 @@ class OpenAIBackend:
             self._session = None
 
 
-def _reply(data: Any, where: str) -> Reply:
+class BadReply(Exception):
+    """A reply that is not a chat completion; retried like a transient error."""
+
+
+def _reply(body: bytes, where: str) -> Reply:
+    """Read a chat-completions reply body.
+
+    Raises:
+        BadReply: not UTF-8, not JSON, or JSON without a choice's text and a token count.
+    """
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadReply(f"{where}: not a JSON body ({error}): {body[:200]!r}") from None
     try:
         choice = data["choices"][0]
         text = choice["message"]["content"] or ""
         tokens = int(data["usage"]["completion_tokens"])
+        if not isinstance(text, str):
+            raise TypeError(f"content is {type(text).__name__}")
     except (KeyError, IndexError, TypeError, ValueError) as error:
-        raise BackendError(f"{where}: not a chat-completions answer: {str(data)[:300]}") from error
+        raise BadReply(
+            f"{where}: not a chat-completions answer ({error!r}): {str(data)[:200]}"
+        ) from None
     return Reply(text, tokens, cut=choice.get("finish_reason") == "length")

@@ -53,6 +53,15 @@ def summary_markdown(summary: Mapping[str, Any], ks: Sequence[int], title: str) 
     accuracy, counts = summary["accuracy"], summary["episodes"]
     lines = [f"# {title}", "", "Accuracy (%) solved within k attempts.", ""]
     lines += _accuracy_table(accuracy, counts, ks)
+    failures = summary.get("failed") or {}
+    if failures:
+        lines += [
+            "",
+            "Failed episodes (the backend failed: timeouts or bad replies after every retry;"
+            " not counted above; run the same command again to retry them): "
+            + ", ".join(f"{name} {count}" for name, count in failures.items())
+            + ".",
+        ]
     if summary.get("lenient"):
         lines += [
             "",
@@ -73,16 +82,22 @@ def summary_markdown(summary: Mapping[str, Any], ks: Sequence[int], title: str) 
 
 
 def plot_accuracy(
-    path: Path, runs: Sequence[tuple[str, Mapping[str, Any]]], ks: Sequence[int]
+    path: Path,
+    runs: Sequence[tuple[str, Mapping[str, Any]]],
+    ks: Sequence[int],
+    title: str = "",
 ) -> None:
     """Accuracy against attempts: one line per dataset and a bold average, per run.
 
-    The first run is drawn solid; a second (``--compare``) dashed, in the same colours.
+    The first run is drawn solid; a second (``--compare``) dashed, in the same colours. With
+    one dataset the average is that dataset's line, so it is not drawn again on top of it.
+    The y axis is 0-100%.
 
     Args:
         path: the PNG to write.
         runs: ``(label, summary)`` pairs.
         ks: the attempt counts on the x axis.
+        title: the figure title (the env, the model, the attempts).
     """
     import matplotlib
 
@@ -95,7 +110,10 @@ def plot_accuracy(
     colours["average"] = "black"
     for number, (label, summary) in enumerate(runs):
         style = "-" if number == 0 else "--"
+        datasets = [n for n in summary["accuracy"] if n != "average"]
         for name, row in summary["accuracy"].items():
+            if name == "average" and len(datasets) == 1:
+                continue  # the same line as the one dataset's
             shown = [k for k in ks if k in row]
             axes.plot(
                 shown,
@@ -105,12 +123,17 @@ def plot_accuracy(
                 color=colours.setdefault(name, f"C{len(colours)}"),
                 linewidth=2.5 if name == "average" else 1.4,
                 label=f"{name} ({label})" if len(runs) > 1 else name,
+                clip_on=False,
             )
     axes.set_xlabel("attempts k")
     axes.set_ylabel("accuracy (%) solved within k attempts")
     axes.set_xticks(list(ks))
+    axes.set_ylim(0, 100)
+    if title:
+        axes.set_title(title, fontsize=9)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=7, ncol=2)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,15 @@ import gymnasium as gym
 from mathattempt_env.data import load_problems
 from mathattempt_env.envs.base import MathEnv
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.eval.backends import ChatBackend
+from mathattempt_env.eval.backends import BackendError, ChatBackend
 from mathattempt_env.eval.episodes import play
 from mathattempt_env.eval.metrics import accuracy_at_k, summarize
 from mathattempt_env.eval.report import plot_accuracy, summary_markdown
-from mathattempt_env.eval.results import ResultsLog, read_results
+from mathattempt_env.eval.results import ResultsLog, failed, read_results
 from mathattempt_env.types import Problem
 
 #: Bumped when the evaluation protocol changes in a way that changes results.
-PROTOCOL = 1
+PROTOCOL = 2
 SUMMARY, PLOT = "summary.md", "accuracy_vs_attempts.png"
 
 
@@ -144,6 +145,34 @@ class _Progress:
             self.bar.close()
 
 
+def pending(config: EvalConfig) -> int:
+    """How many episodes of ``config`` are not done yet (failed ones count as not done)."""
+    tasks = load_datasets(config)
+    done = {r["key"] for r in read_results(config.out) if not failed(r)}
+    return sum(f"{label}/{problem.id}" not in done for label, problem in tasks)
+
+
+def write_report(config: EvalConfig, model: str, compare: Path | None = None) -> dict[str, Any]:
+    """Summarize what ``config.out`` holds for ``config``; write ``summary.md`` and the plot.
+
+    Returns:
+        The summary (see :func:`~mathattempt_env.eval.metrics.summarize`), with ``failed``
+        ({dataset: episodes whose backend failed}, not counted in the accuracies).
+    """
+    wanted = {f"{label}/{problem.id}" for label, problem in load_datasets(config)}
+    records = [r for r in read_results(config.out) if r["key"] in wanted]
+    summary = summarize([r for r in records if not failed(r)], config.ks)
+    summary["failed"] = dict(Counter(str(r["dataset"]) for r in records if failed(r)))
+    title = f"{config.env}, {model}, up to {max(config.ks)} attempts"
+    (config.out / SUMMARY).write_text(summary_markdown(summary, config.ks, title))
+    runs = [(config.out.name or str(config.out), summary)]
+    if compare is not None:
+        other = [r for r in read_results(compare) if not failed(r)]
+        runs.append((compare.name or str(compare), summarize(other, config.ks)))
+    plot_accuracy(config.out / PLOT, runs, config.ks, title=title)
+    return summary
+
+
 async def run_eval(
     config: EvalConfig,
     backend: ChatBackend,
@@ -153,6 +182,10 @@ async def run_eval(
 ) -> dict[str, Any]:
     """Evaluate, resuming whatever ``config.out`` already holds; write the summary and plot.
 
+    An episode whose backend fails (:class:`~mathattempt_env.eval.backends.BackendError`:
+    retries spent on timeouts, dropped connections or bad replies) is recorded as failed,
+    with its reason, and the run goes on; a re-run retries only those.
+
     Args:
         config: the evaluation.
         backend: generates the replies.
@@ -160,13 +193,19 @@ async def run_eval(
         on_episode: called with each newly finished record (after it is on disk).
 
     Returns:
-        The summary of every finished episode of ``config.datasets``.
+        The summary of every finished episode of ``config.datasets`` (see
+        :func:`write_report`), with ``set_aside``: line numbers of corrupted lines of
+        ``results.jsonl`` that were set aside (their episodes ran again).
+
+    Raises:
+        ConfigError: ``config.out`` holds another configuration's results, or another
+            process is writing it.
     """
     tasks = load_datasets(config)
     log = ResultsLog(config.out, config.identity())
-    wanted = {f"{label}/{problem.id}" for label, problem in tasks}
     todo = [(label, p) for label, p in tasks if f"{label}/{p.id}" not in log.done]
-    finished = [r for r in log.records if r["key"] in wanted]  # grows as episodes end
+    wanted = {f"{label}/{problem.id}" for label, problem in tasks}
+    finished = [r for r in log.records if r["key"] in wanted and not failed(r)]
     progress = _Progress(len(tasks), len(tasks) - len(todo), config.ks, config.progress)
     gate = asyncio.Semaphore(config.concurrency)
 
@@ -174,19 +213,24 @@ async def run_eval(
     think = "open" if getattr(backend, "opens_think", False) else "auto"
 
     async def one(label: str, problem: Problem) -> None:
-        async with gate:
-            env, options = _make_env(config, problem, think)
-            result = await play(env, backend, options=options, max_tokens=config.max_tokens)
-        record = {
+        record: dict[str, Any] = {
             "key": f"{label}/{problem.id}",
             "dataset": label,
             "problem_id": problem.id,
             "gold": problem.answer,
             "model": backend.name,
-            **result,
         }
+        async with gate:
+            env, options = _make_env(config, problem, think)
+            try:
+                result = await play(env, backend, options=options, max_tokens=config.max_tokens)
+            except BackendError as error:  # infrastructure, not a wrong answer
+                record.update(status="failed", error=str(error))
+            else:
+                record.update(status="done", **result)
         log.append(record)
-        finished.append(record)
+        if not failed(record):
+            finished.append(record)
         progress.update(finished)
         if on_episode is not None:
             on_episode(record)
@@ -202,11 +246,6 @@ async def run_eval(
         await asyncio.gather(*running, return_exceptions=True)
         progress.close()
         log.close()
-    summary = summarize(finished, config.ks)
-    title = f"{config.env}, {backend.name}, up to {max(config.ks)} attempts"
-    (config.out / SUMMARY).write_text(summary_markdown(summary, config.ks, title))
-    runs = [(config.out.name or str(config.out), summary)]
-    if compare is not None:
-        runs.append((compare.name or str(compare), summarize(read_results(compare), config.ks)))
-    plot_accuracy(config.out / PLOT, runs, config.ks)
+    summary = write_report(config, backend.name, compare)
+    summary["set_aside"] = log.rejected
     return summary

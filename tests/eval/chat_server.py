@@ -4,7 +4,13 @@ It serves either a local transformers model (greedy, its own chat template) or a
 policy: a JSON file mapping each problem statement to its replies by attempt.
 
 Run: python chat_server.py (--model DIR | --script FILE) [--delay S] [--fail-first N]
+                          [--fault KIND --fault-at N [--fault-times M]]
 It prints "READY <port>" once it listens on 127.0.0.1.
+
+Faults, on chat requests N to N+M-1 (1-based, in arrival order): ``json`` (malformed JSON),
+``html`` (an HTML page with status 200), ``cut`` (the body stops half-way), ``utf8`` (bytes
+that are not UTF-8), ``empty-choices``, ``no-usage``, and ``surrogate`` (a valid reply whose
+content holds a lone surrogate escape, which must be recorded, not retried).
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ class Policy:
 
 def serve(args: argparse.Namespace) -> None:
     policy = Policy(args)
-    failures = {"left": args.fail_first}
+    failures = {"left": args.fail_first, "seen": 0}
     counter = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -81,33 +87,59 @@ def serve(args: argparse.Namespace) -> None:
             else:
                 self._send(404, {"error": "not found"})
 
+        def _raw(self, body: bytes, length: int | None = None, kind: str = "json") -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", f"application/{kind}")
+            self.send_header("Content-Length", str(len(body) if length is None else length))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             request = json.loads(self.rfile.read(length))
             with counter:
                 fail = failures["left"] > 0
                 failures["left"] -= fail
+                failures["seen"] += 1
+                number = failures["seen"]
             if fail:
                 self._send(503, {"error": "warming up"})
                 return
+            fault = args.fault if args.fault_at <= number < args.fault_at + args.fault_times else ""
             time.sleep(args.delay)
             text, tokens, finish = policy.reply(request["messages"], int(request["max_tokens"]))
-            self._send(
-                200,
-                {
-                    "id": "chatcmpl-test",
-                    "object": "chat.completion",
-                    "model": request["model"],
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": text},
-                            "finish_reason": finish,
-                        }
-                    ],
-                    "usage": {"prompt_tokens": 0, "completion_tokens": tokens},
-                },
-            )
+            if fault == "surrogate":
+                text = text + "\ud800"
+            body = {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "model": request["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": {"prompt_tokens": 0, "completion_tokens": tokens},
+            }
+            if fault == "json":
+                self._raw(b'{"choices": [{"message": {"content": "trunc')
+            elif fault == "html":
+                self._raw(b"<html><body>502 Bad Gateway</body></html>", kind="html")
+            elif fault == "cut":
+                data = json.dumps(body).encode()
+                self._raw(data[: len(data) // 2], length=len(data))
+                self.close_connection = True
+            elif fault == "utf8":
+                self._raw(b'{"choices": [{"message": {"content": "\xff\xfe"}}]}')
+            elif fault == "empty-choices":
+                self._send(200, {**body, "choices": []})
+            elif fault == "no-usage":
+                self._send(200, {key: v for key, v in body.items() if key != "usage"})
+            else:
+                self._send(200, body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(f"READY {server.server_address[1]}", flush=True)
@@ -120,4 +152,7 @@ if __name__ == "__main__":
     parser.add_argument("--script")
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--fail-first", type=int, default=0)
+    parser.add_argument("--fault", default="")
+    parser.add_argument("--fault-at", type=int, default=0)
+    parser.add_argument("--fault-times", type=int, default=1)
     serve(parser.parse_args())

@@ -27,9 +27,18 @@ OPTIONAL = ("source", "level", "subject", "solution")
 _LEVEL = re.compile(r"^\s*(?:level\s*)?(\d+)\s*$", re.IGNORECASE)
 
 
-def _where(row: Mapping[str, Any], index: int) -> str:
+def _where(row: Any, index: int, label: str | None = None) -> str:
     ident = row.get("id") if isinstance(row, Mapping) else None
+    if label is not None:  # a file line: "line 12 (id 'a')"
+        return f"{label} (id {ident!r})" if isinstance(ident, str) else label
     return f"row {ident!r} (index {index})" if isinstance(ident, str) else f"row at index {index}"
+
+
+def _surrogate(value: str) -> int:
+    """The index of the first lone surrogate in ``value``, or -1."""
+    if value.isascii():
+        return -1
+    return next((i for i, ch in enumerate(value) if 0xD800 <= ord(ch) <= 0xDFFF), -1)
 
 
 def _level(value: Any) -> int | None:
@@ -43,12 +52,15 @@ def _level(value: Any) -> int | None:
     raise ValueError(f"field 'level': expected an int or 'Level N', got {value!r}")
 
 
-def _problem(row: Any, index: int, source: str) -> tuple[Problem | None, list[str]]:
+def _problem(
+    row: Any, index: int, source: str, label: str | None = None
+) -> tuple[Problem | None, list[str]]:
     if isinstance(row, Problem):  # checked like any row: a Problem can hold a bad gold too
         row = dataclasses.asdict(row)
     if not isinstance(row, Mapping):
-        return None, [f"row at index {index}: expected a dict or Problem, got {type(row).__name__}"]
-    where = _where(row, index)
+        where = _where(None, index, label)
+        return None, [f"{where}: expected a dict or Problem, got {type(row).__name__}"]
+    where = _where(row, index, label)
     errors = [f"{where}: missing field {name!r}" for name in REQUIRED if name not in row]
     for name in ("id", "problem"):
         value = row.get(name)
@@ -63,6 +75,13 @@ def _problem(row: Any, index: int, source: str) -> tuple[Problem | None, list[st
         value = row.get(name)
         if value is not None and not isinstance(value, str):
             errors.append(f"{where}: field {name!r} must be a string, got {value!r}")
+    for name in ("id", "problem", "subject", "solution", "source"):
+        text = row.get(name)
+        if isinstance(text, str) and (at := _surrogate(text)) >= 0:
+            errors.append(
+                f"{where}: field {name!r} has a lone surrogate {text[at]!r} at character {at}"
+                " (an escape like \\ud800 that is half of a pair; not valid text)"
+            )
     try:
         level = _level(row.get("level"))
     except ValueError as e:
@@ -80,36 +99,55 @@ def _problem(row: Any, index: int, source: str) -> tuple[Problem | None, list[st
     ), []
 
 
-def to_problems(rows: Iterable[Any], source: str) -> list[Problem]:
+def check_rows(
+    rows: Iterable[Any], source: str, labels: Sequence[str] | None = None
+) -> tuple[list[Problem], list[str]]:
+    """Check rows and convert the good ones; returns the problems and one line per error.
+
+    Args:
+        rows: the rows, in order.
+        source: the default ``source`` tag of the problems.
+        labels: how to name each row in errors (``"line 12"``); default: by index and id.
+    """
+    problems: list[Problem] = []
+    errors: list[str] = []
+    first: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        label = labels[index] if labels is not None else None
+        problem, row_errors = _problem(row, index, source, label)
+        errors += row_errors
+        ident = problem.id if problem else row.get("id") if isinstance(row, Mapping) else None
+        if isinstance(ident, str):
+            here = label if label is not None else f"index {index}"
+            if ident in first:
+                errors.append(
+                    f"{_where({'id': ident}, index, label)}: duplicate id (first at {first[ident]})"
+                )
+            else:
+                first[ident] = here
+        if problem is not None:
+            problems.append(problem)
+    return problems, errors
+
+
+def to_problems(
+    rows: Iterable[Any], source: str, labels: Sequence[str] | None = None
+) -> list[Problem]:
     """Check rows (dicts with ``id``, ``problem``, ``answer``, ... or Problems) and convert them.
 
     Args:
         rows: the rows, in order.
         source: where they came from, used in errors and as the default ``source`` tag.
+        labels: how to name each row in errors (``"line 12"``); default: by index and id.
 
     Returns:
         The problems, in order.
 
     Raises:
         DatasetError: listing every bad row: a missing or mistyped field, an ungradeable gold
-            answer, or a duplicate id.
+            answer, a lone surrogate in a text field, or a duplicate id.
     """
-    problems: list[Problem] = []
-    errors: list[str] = []
-    first: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        problem, row_errors = _problem(row, index, source)
-        errors += row_errors
-        ident = problem.id if problem else row.get("id") if isinstance(row, Mapping) else None
-        if isinstance(ident, str):
-            if ident in first:
-                errors.append(
-                    f"{_where({'id': ident}, index)}: duplicate id (first at index {first[ident]})"
-                )
-            else:
-                first[ident] = index
-        if problem is not None:
-            problems.append(problem)
+    problems, errors = check_rows(rows, source, labels)
     if errors:
         raise DatasetError(source, errors)
     if not problems:

@@ -51,7 +51,7 @@ def test_math_train_vs_math500_overlap():
     assert find_overlap([*train, leaked], test) == [("leak", test[42].id)]
 
 
-def test_dataset_error_names_every_bad_row(tmp_path):
+def test_dataset_error_names_every_problem_of_a_file_in_one_pass_by_line(tmp_path):
     rows = [
         {"id": "ok", "problem": "1+1?", "answer": "2"},
         {"id": "no-answer", "problem": "?"},
@@ -61,25 +61,41 @@ def test_dataset_error_names_every_bad_row(tmp_path):
         {"id": "lvl", "problem": "?", "answer": "1", "level": "hard"},
     ]
     path = write_jsonl(tmp_path / "bad.jsonl", rows)
-    with path.open("a") as f:
-        f.write("{not json\n[1, 2]\n")
+    with path.open("ab") as f:
+        f.write(b'{not json\n[1, 2]\n{"id": "dup", "problem": "?", "answer": "1", "answer": "2"}\n')
+        f.write(b'{"id": "bytes", "problem": "caf\xe9?", "answer": "1"}\n')
+        f.write(b'{"id": "sur", "problem": "a \\ud800 b", "answer": "1"}\n')
     with pytest.raises(DatasetError) as caught:
         read_jsonl(path)
     assert caught.value.problems == [
+        "line 2 (id 'no-answer'): missing field 'answer'",
+        "line 3 (id 'bad-gold'): field 'answer' unbalanced braces; got '\\\\frac{1}{2'",
+        "line 4 (id 'ok'): duplicate id (first at line 1)",
+        "line 5: field 'id' must be a non-empty string, got 7",
+        "line 5: field 'problem' must be a non-empty string, got ''",
+        "line 6 (id 'lvl'): field 'level': expected an int or 'Level N', got 'hard'",
         "line 7: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
         "line 8: expected a JSON object, got list",
+        "line 9: key 'answer' appears twice (JSON would keep the last value silently)",
+        "line 10: not UTF-8 (byte 0xe9 at column 32)",
+        "line 11 (id 'sur'): field 'problem' has a lone surrogate '\\ud800' at character 2"
+        " (an escape like \\ud800 that is half of a pair; not valid text)",
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(DatasetError) as caught:
-        read_jsonl(path)
-    text = str(caught.value)
-    assert "row 'no-answer' (index 1): missing field 'answer'" in text
-    assert "row 'bad-gold' (index 2): field 'answer' unbalanced braces" in text
-    assert "row 'ok' (index 3): duplicate id (first at index 0)" in text
-    assert "row at index 4: field 'id' must be a non-empty string, got 7" in text
-    assert "row at index 4: field 'problem' must be a non-empty string, got ''" in text
-    assert "row 'lvl' (index 5): field 'level': expected an int or 'Level N', got 'hard'" in text
-    assert len(caught.value.problems) == 6
+    assert str(caught.value).startswith(f"{path}: 11 bad rows")
+
+
+def test_a_file_is_validated_once_per_content(tmp_path, monkeypatch):
+    from mathattempt_env.data import jsonl
+
+    calls = []
+    check = jsonl.check_rows
+    monkeypatch.setattr(jsonl, "check_rows", lambda *a: calls.append(1) or check(*a))
+    path = write_jsonl(tmp_path / "once.jsonl", [{"id": "a", "problem": "1+1?", "answer": "2"}])
+    first = load_problems(str(path))
+    env = gym.make("MultiAttemptMath-v0", dataset=str(path))  # the same file: not re-validated
+    assert env.unwrapped.problems == first and len(calls) == 1
+    write_jsonl(path, [{"id": "a", "problem": "1+1?", "answer": "3"}])  # new content
+    assert load_problems(str(path))[0].answer == "3" and len(calls) == 2
 
 
 def test_missing_file_and_unknown_name():

@@ -8,6 +8,8 @@ Example:
     >>> import mathattempt_env
     >>> mathattempt_env.__version__
     '0.1.0'
+    >>> mathattempt_env.envs.MultiAttemptMathEnv.__name__
+    'MultiAttemptMathEnv'
 """
 
 from mathattempt_env.errors import (
@@ -18,15 +20,30 @@ from mathattempt_env.errors import (
     MathAttemptError,
 )
 from mathattempt_env.registration import ENV_IDS, register_envs
-from mathattempt_env.types import AttemptRecord, Grade, Problem, RewardBreakdown
+from mathattempt_env.types import ActionRecord, Grade, Problem, RewardBreakdown, Turn
 
 __version__ = "0.1.0"
 
 register_envs()
 
+#: Subpackages loaded on first attribute access (``mathattempt_env.envs.MultiAttemptMathEnv``),
+#: so ``import mathattempt_env`` stays light.
+_SUBPACKAGES = frozenset(
+    "adapters data envs eval grading multiagent prompts rewards rollout wrappers".split()
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"mathattempt_env.{name}")
+    raise AttributeError(f"module 'mathattempt_env' has no attribute {name!r}")
+
+
 __all__ = [
     "ENV_IDS",
-    "AttemptRecord",
+    "ActionRecord",
     "ConfigError",
     "DatasetError",
     "EpisodeFinishedError",
@@ -35,5 +52,6 @@ __all__ = [
     "MathAttemptError",
     "Problem",
     "RewardBreakdown",
+    "Turn",
     "__version__",
 ]

@@ -58,10 +58,7 @@ def main() -> None:
                 print(f"  observation: {obs!r}")
             if "actions" in info:
                 for a in info["actions"]:
-                    print(
-                        f"    {a['type']:6s} process_reward={a['process_reward']:+.0f} "
-                        f"context={a['context']!r}"
-                    )
+                    print(f"    {a['type']:6s} reward={a['reward']:+.0f} context={a['context']!r}")
             if terminated or truncated:
                 break
         print()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ Verdict = Literal["correct", "incorrect", "unparseable"]
 
 
 @dataclass(frozen=True)
-class AttemptRecord:
+class ActionRecord:
     """One action of an episode, as reward schemes and metrics see it.
 
     A ``solve`` carries the :class:`Grade` of its answer. A ``verify`` carries the model's
@@ -93,9 +93,9 @@ class AttemptRecord:
 
     Example:
         >>> g = Grade(correct=False, formatted=True, extracted="3", reason="numeric")
-        >>> AttemptRecord(kind="solve", grade=g).correct
+        >>> ActionRecord(kind="solve", grade=g).correct
         False
-        >>> AttemptRecord(kind="verify", verdict="incorrect", target_correct=False).verdict_right
+        >>> ActionRecord(kind="verify", verdict="incorrect", target_correct=False).verdict_right
         True
     """
 
@@ -143,3 +143,36 @@ class RewardBreakdown:
     reward: float
     components: Mapping[str, float] = field(default_factory=dict)
     action_rewards: tuple[float, ...] = ()
+
+
+class Turn(str):
+    """One model turn's text, with what its producer knows about it.
+
+    A plain ``str`` works as an action too; a ``Turn`` also carries the turn's ``length`` in
+    the environment's budget units (a driver that generated tokens knows their count, so the
+    environment need not tokenize the text again) and ``cut``: generation stopped at a length
+    limit the producer enforced, which the environment then treats exactly as its own cut.
+    It is a ``str``, so it passes through any Gymnasium wrapper and space check.
+
+    Example:
+        >>> turn = Turn("The answer is", length=4, cut=True)
+        >>> turn == "The answer is", turn.length, turn.cut
+        (True, 4, True)
+    """
+
+    length: int | None
+    cut: bool
+
+    def __new__(cls, text: str, *, length: int | None = None, cut: bool = False) -> Turn:
+        """Make a turn of ``text``; see the class docstring."""
+        turn = super().__new__(cls, text)
+        turn.length = length
+        turn.cut = bool(cut)
+        return turn
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_turn, (str(self), self.length, self.cut))
+
+
+def _turn(text: str, length: int | None, cut: bool) -> Turn:
+    return Turn(text, length=length, cut=cut)

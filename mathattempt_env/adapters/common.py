@@ -8,7 +8,7 @@ from typing import Any
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.grading import grade
 from mathattempt_env.rewards import RewardScheme
-from mathattempt_env.types import AttemptRecord, Grade, Problem
+from mathattempt_env.types import ActionRecord, Grade, Problem
 
 
 def score_answer(
@@ -22,7 +22,7 @@ def score_answer(
         -0.5
     """
     verdict = grade(text, gold, boxed_only=True, box=box)  # type: ignore[arg-type]
-    record = AttemptRecord("solve", verdict)
+    record = ActionRecord("solve", verdict)
     return scheme([record], new=1, final=True, truncated=False).reward, verdict
 
 

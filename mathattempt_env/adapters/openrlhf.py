@@ -44,9 +44,9 @@ import torch
 from openrlhf.utils.agent import AgentInstanceBase, MultiTurnAgentExecutor
 
 from mathattempt_env.adapters.common import make_envs, score_answer
-from mathattempt_env.envs.budget import Budget
 from mathattempt_env.rewards import get_reward
 from mathattempt_env.rollout.chat import ChatMarkup, render
+from mathattempt_env.types import Turn
 
 _TOKENIZER: contextvars.ContextVar[Any] = contextvars.ContextVar("mathattempt_tokenizer")
 
@@ -66,9 +66,13 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.tokenizer = _TOKENIZER.get()
         self.chat = ChatMarkup(self.tokenizer)
-        (self.env,) = make_envs(self.env_id, 1, self.env_kwargs)
-        core = self.env.unwrapped
-        core.budget = Budget(None, self.max_total_tokens, lambda text: len(self.chat.encode(text)))
+        # The episode's model-token budget is part of the env's construction.
+        kwargs = {
+            **self.env_kwargs,
+            "max_total_length": self.max_total_tokens,
+            "length_fn": lambda text: len(self.chat.encode(text)),
+        }
+        (self.env,) = make_envs(self.env_id, 1, kwargs)
         self.history: list[dict[str, str]] = []
         self.total = 0.0
         eos = getattr(self.tokenizer, "eos_token", None)
@@ -98,9 +102,8 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
     async def step(self, states: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Grade the model's turn; return reward, done and the feedback with its markup."""
         text, emitted = self._content(str(states["action_text"]))
-        if not emitted:  # generation stopped at OpenRLHF's length limit
-            self.env.unwrapped.mark_cut()
-        _, reward, terminated, truncated, info = self.env.step(text)
+        # No end-of-turn token: generation stopped at OpenRLHF's length limit.
+        _, reward, terminated, truncated, info = self.env.step(Turn(text, cut=not emitted))
         self.total += float(reward)
         done = bool(terminated or truncated)
         feedback = ""

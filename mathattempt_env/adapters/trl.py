@@ -17,7 +17,7 @@
 two differ only by a learning-rate scale. **PPO** is not in TRL any more (removed in 1.13);
 run PPO through :mod:`mathattempt_env.adapters.verl` or :mod:`mathattempt_env.adapters.openrlhf`.
 
-Needs the ``trl`` extra (``pip install "mathattempt-env[trl]"``).
+Needs the ``trl`` extra (``pip install -e ".[trl]"`` in the source folder).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from mathattempt_env.grading import DEFAULT_TIMEOUT, grade
 from mathattempt_env.grading.extract import BoxChoice, Think
 from mathattempt_env.prompts import Message
 from mathattempt_env.rewards import RewardScheme, get_reward
-from mathattempt_env.types import AttemptRecord, Grade, Problem, RewardBreakdown
+from mathattempt_env.types import ActionRecord, Grade, Problem, RewardBreakdown, Turn
 
 #: The longest observation (prompt or feedback turn), in characters.
 MAX_OBSERVATION_CHARS = 65_536
@@ -155,9 +155,9 @@ class MathEnv(gym.Env[str, str]):
         self._index = -1
         self._end_reason = ""  # why the episode ended; "" while it runs
         self.messages: list[Message] = []
-        self.records: list[AttemptRecord] = []
+        self.records: list[ActionRecord] = []
         self.used = 0
-        self._cut_next = False  # set by mark_cut(): the caller cut the next action itself
+        self._budget = self.budget  # the constructor's; reset options may change one episode's
 
     # The reward scheme in use is recorded in env.spec.kwargs, also when it came from a default.
     @property
@@ -226,7 +226,7 @@ class MathEnv(gym.Env[str, str]):
             self.problems[self._index] if self._index >= 0 else _one_problem(options["problem"])
         )
         self._end_reason = ""
-        self._cut_next = False
+        self.budget = self._episode_budget(options)
         self.records = []
         self.used = 0
         self.messages = self._opening(self._problem, options)
@@ -239,26 +239,25 @@ class MathEnv(gym.Env[str, str]):
         Example:
             >>> from mathattempt_env.envs import MultiAttemptMathEnv
             >>> MultiAttemptMathEnv().option_names()
-            ('index', 'problem', 'attempts')
+            ('index', 'problem', 'max_total_length', 'max_response_length', 'attempts')
         """
-        return ("index", "problem")
+        return ("index", "problem", "max_total_length", "max_response_length")
 
-    def mark_cut(self) -> None:
-        """Mark the next action as cut at a length limit that the caller enforced itself.
+    def _episode_budget(self, options: dict[str, Any]) -> Budget:
+        """The constructor's budget, with this episode's length limits from ``options``.
 
-        A token-level driver stops generation at its own token budget and then steps the
-        environment with the decoded text; this tells the environment that the text was cut,
-        exactly as if its own budget had cut it.
-
-        Example:
-            >>> from mathattempt_env.envs import SingleTurnMathEnv
-            >>> env = SingleTurnMathEnv()
-            >>> _ = env.reset(seed=0)
-            >>> env.mark_cut()
-            >>> env.step("The answer is")[-1]["cut"]
-            True
+        ``options["max_total_length"]`` and ``options["max_response_length"]`` are how a
+        driver gives its own token budget: the environment enforces it and reports
+        ``info["length_left"]``; the driver steps with :class:`~mathattempt_env.types.Turn`
+        actions that carry their token counts.
         """
-        self._cut_next = True
+        budget = self._budget
+        limits = {
+            field: options[key]
+            for key, field in (("max_total_length", "total"), ("max_response_length", "per_step"))
+            if key in options
+        }
+        return dataclasses.replace(budget, **limits) if limits else budget
 
     def _observe(self, turns: list[Message]) -> str:
         text = "\n\n".join(turn["content"] for turn in turns)
@@ -283,12 +282,15 @@ class MathEnv(gym.Env[str, str]):
             action = bytes(action).decode("utf-8", errors="replace")
         if not isinstance(action, str):
             raise ActionTypeError(f"action: expected a str, got {type(action).__name__}")
+        known = action.length if isinstance(action, Turn) else None
+        marked = action.cut if isinstance(action, Turn) else False  # the producer cut it
         over = len(action) > MAX_ACTION_CHARS
         text, length, cut = self.budget.cut(
-            action[:MAX_ACTION_CHARS] if over else action, self.used
+            str(action)[:MAX_ACTION_CHARS] if over else str(action),
+            self.used,
+            None if over else known,
         )
         self.used += length
-        marked, self._cut_next = self._cut_next, False
         self._grade_until = time.perf_counter() + self.grade_budget
         self._grade_timed_out = False
         return text, cut or over or marked
@@ -321,6 +323,9 @@ class MathEnv(gym.Env[str, str]):
             "length_used": self.used,
             "grade_timed_out": self._grade_timed_out,
         }
+        left = self.budget.allowance(self.used)
+        if left is not None:  # left out without a limit, so vector envs can batch infos
+            info["length_left"] = left
         # Optional metadata is left out, not None, so vector envs can batch it with a mask.
         if problem.level is not None:
             info["level"] = problem.level

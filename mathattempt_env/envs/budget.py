@@ -58,14 +58,21 @@ class Budget:
         """Whether the episode's total budget is spent."""
         return self.total is not None and used >= self.total
 
-    def cut(self, text: str, used: int) -> tuple[str, int, bool]:
+    def cut(self, text: str, used: int, length: int | None = None) -> tuple[str, int, bool]:
         """Cut ``text`` to the allowance.
+
+        Args:
+            text: the response.
+            used: what the episode's earlier responses used.
+            length: the response's length when the caller knows it (a driver's token count);
+                ``length_fn`` then measures nothing that fits.
 
         Returns:
             The kept text, its length (``length_fn`` is called on it once, so a token counter
             does not tokenize twice), and whether it was cut.
         """
-        length = self.length_fn(text)
+        if length is None:
+            length = self.length_fn(text)
         allowed = self.allowance(used)
         if allowed is None or length <= allowed:
             return text, length, False

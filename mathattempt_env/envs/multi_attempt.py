@@ -14,7 +14,7 @@ from mathattempt_env.prompts import (
     get_feedback,
     get_prompt,
 )
-from mathattempt_env.types import AttemptRecord, Problem
+from mathattempt_env.types import ActionRecord, Problem
 
 
 class MultiAttemptMathEnv(MathEnv):
@@ -114,7 +114,7 @@ class MultiAttemptMathEnv(MathEnv):
 
     def option_names(self) -> tuple[str, ...]:
         """The keys ``reset(options=...)`` accepts."""
-        return ("index", "problem", "attempts")
+        return (*super().option_names(), "attempts")
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
         self.attempts = draw_attempts(self.attempt_range, options, self.np_random)
@@ -130,7 +130,7 @@ class MultiAttemptMathEnv(MathEnv):
         """Grade one attempt; give feedback or end the episode. See the class docstring."""
         text, cut = self._accept(action)
         verdict = self._grade(text)
-        self.records.append(AttemptRecord("solve", verdict, cut=cut, span=(0, len(text))))
+        self.records.append(ActionRecord("solve", verdict, cut=cut, span=(0, len(text))))
         self.messages.append({"role": "assistant", "content": text})
         left = self.attempts - len(self.records)
         out_of_room = self.budget.exhausted(self.used) or cut and left == 0

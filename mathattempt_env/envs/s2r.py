@@ -8,24 +8,39 @@ from typing import Any
 from mathattempt_env.envs.base import MathEnv, attempt_range, draw_attempts
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.prompts import Message, S2RFormat
-from mathattempt_env.rewards import S2RProcess, context_keys, s2r_metrics
-from mathattempt_env.types import AttemptRecord, Problem
+from mathattempt_env.rewards import RewardScheme, S2RProcess, context_keys, s2r_metrics
+from mathattempt_env.types import ActionRecord, Problem
 
 _PROCESS = S2RProcess()
 
 
-def describe(records: Sequence[AttemptRecord], truncated: bool) -> list[dict[str, Any]]:
-    """One dict per action: type, span, correctness or verdict, process reward, context key.
+def describe(
+    records: Sequence[ActionRecord],
+    scheme: RewardScheme,
+    *,
+    final: bool = False,
+    truncated: bool = False,
+) -> list[dict[str, Any]]:
+    """One dict per action: type, span, correctness or verdict, reward, context key.
+
+    ``reward`` is the action's reward under the env's configured scheme
+    (:meth:`~mathattempt_env.rewards.RewardScheme.action_rewards`); ``context`` is S²R's
+    reward-context key, from the actions' correctness (their ±1 process rewards).
 
     Example:
+        >>> from mathattempt_env.rewards import get_reward
         >>> from mathattempt_env.types import Grade
-        >>> s = AttemptRecord("solve", Grade(True, True, "4", "numeric"), span=(0, 9))
-        >>> describe([s], truncated=False)[0]["process_reward"]
-        1.0
+        >>> s = ActionRecord("solve", Grade(False, True, "4", "numeric"), span=(0, 9))
+        >>> describe([s, s], get_reward("s2r-process"))[1]["reward"]
+        -1.0
+        >>> [a["reward"] for a in describe([s, s], get_reward("s2r-outcome"), final=True)]
+        [0.0, -1.0]
     """
-    rewards = _PROCESS.action_rewards(records, truncated)
+    rewards = scheme.action_rewards(records, final=final, truncated=truncated)
+    process = _PROCESS.action_rewards(records, final=final, truncated=truncated)
+    keys = context_keys(records, process)
     actions = []
-    for record, reward, key in zip(records, rewards, context_keys(records, rewards), strict=True):
+    for record, reward, key in zip(records, rewards, keys, strict=True):
         action: dict[str, Any] = {"type": record.kind, "span": record.span}
         if record.kind == "solve":
             assert record.grade is not None
@@ -36,7 +51,7 @@ def describe(records: Sequence[AttemptRecord], truncated: bool) -> list[dict[str
                 target_correct=record.target_correct,
                 verdict_correct=record.verdict_right,
             )
-        action.update(process_reward=reward, context=key)
+        action.update(reward=reward, context=key)
         actions.append(action)
     return actions
 
@@ -68,8 +83,10 @@ class S2RMathEnv(MathEnv):
     Trajectory mode, default ``"s2r-outcome"``: +1 if the last solution is correct, else -1.
     Interactive mode, default ``"s2r-process"``: each step earns its action's process
     reward (a solve ±1 by correctness, a verify ±1 by whether its verdict is right).
-    ``info["actions"]`` always lists every action's process reward and reward-context key
-    (e.g. ``R1V-1R-1``); a response cut by the length budget gets -1 on its last action.
+    ``info["actions"]`` lists every action's reward under the configured scheme (an outcome
+    scheme pays on the last action) and its reward-context key from the actions'
+    correctness (e.g. ``R1V-1R-1``); under ``"s2r-process"`` a response cut by the length
+    budget gets -1 on its last action.
 
     ## Starting State
     A problem drawn uniformly with the env's RNG; ``reset(options={"index": i})`` fixes it;
@@ -146,7 +163,7 @@ class S2RMathEnv(MathEnv):
         """Interactive mode: a verify follows a solve; otherwise a solve comes next."""
         return "verify" if self.records and self.records[-1].kind == "solve" else "solve"
 
-    def _solves(self) -> list[AttemptRecord]:
+    def _solves(self) -> list[ActionRecord]:
         return [r for r in self.records if r.kind == "solve"]
 
     def _info(self, **extra: Any) -> dict[str, Any]:
@@ -154,14 +171,14 @@ class S2RMathEnv(MathEnv):
         left = self.attempts - made if self.mode == "interactive" else int(made == 0)
         return super()._info(attempt=made, attempts_left=left, **extra)
 
-    def _record(self, kind: str, text: str, start: int, end: int, cut: bool) -> AttemptRecord:
+    def _record(self, kind: str, text: str, start: int, end: int, cut: bool) -> ActionRecord:
         piece = text[start:end]
         if kind == "solve":
-            return AttemptRecord("solve", self._grade(piece), cut=cut, span=(start, end))
+            return ActionRecord("solve", self._grade(piece), cut=cut, span=(start, end))
         previous = self._solves()
         target = previous[-1].correct if previous else None
         verdict = self.format.verdict(piece)
-        return AttemptRecord("verify", None, verdict, target, cut=cut, span=(start, end))
+        return ActionRecord("verify", None, verdict, target, cut=cut, span=(start, end))
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Score a trajectory, or one solve / verify turn; see the class docstring."""
@@ -205,7 +222,7 @@ class S2RMathEnv(MathEnv):
             cut=cut,
             reward_components=dict(breakdown.components),
             action_rewards=breakdown.action_rewards,
-            actions=describe(self.records, truncated),
+            actions=describe(self.records, self.reward_scheme, final=done, truncated=truncated),
             records=tuple(self.records),
             **extra,
         )

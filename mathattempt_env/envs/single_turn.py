@@ -58,4 +58,4 @@ class SingleTurnMathEnv(MultiAttemptMathEnv):
 
     def option_names(self) -> tuple[str, ...]:
         """The keys ``reset(options=...)`` accepts."""
-        return ("index", "problem")
+        return tuple(name for name in super().option_names() if name != "attempts")

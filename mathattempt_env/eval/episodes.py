@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from mathattempt_env.envs.base import MathEnv
 from mathattempt_env.eval.backends import ChatBackend
 from mathattempt_env.grading import grade
-from mathattempt_env.rollout import TokenLengths
-from mathattempt_env.types import AttemptRecord
+from mathattempt_env.rollout.loop import play_episode
+from mathattempt_env.types import ActionRecord, Turn
 
 
-def _grade(record: AttemptRecord, lenient: bool | None) -> dict[str, Any]:
+def _grade(record: ActionRecord, lenient: bool | None) -> dict[str, Any]:
     if record.kind == "verify":
         return {
             "kind": "verify",
@@ -32,7 +31,7 @@ def _grade(record: AttemptRecord, lenient: bool | None) -> dict[str, Any]:
     }
 
 
-def _lenient(env: MathEnv, text: str, record: AttemptRecord) -> bool | None:
+def _lenient(env: MathEnv, text: str, record: ActionRecord) -> bool | None:
     """The lenient reading of one solution (``None`` for a verification)."""
     if record.kind != "solve":
         return None
@@ -41,13 +40,32 @@ def _lenient(env: MathEnv, text: str, record: AttemptRecord) -> bool | None:
     return grade(piece, env.problem.answer, timeout=env.grade_timeout, think=env.think).correct
 
 
+class _ChatPolicy:
+    """Turns from a chat backend; each solution also gets its lenient reading."""
+
+    def __init__(self, env: MathEnv, backend: ChatBackend) -> None:
+        self.env, self.backend = env, backend
+        self.lenient: list[bool | None] = []
+
+    async def turn(self, info: dict[str, Any], limit: int | None) -> Turn:
+        reply = await self.backend.chat(list(info["messages"]), max_tokens=int(limit or 1))
+        return Turn(reply.text, length=reply.tokens, cut=reply.cut)
+
+    def observe(self, turn: Turn, info: dict[str, Any], done: bool) -> None:
+        text = next(m["content"] for m in reversed(info["messages"]) if m["role"] == "assistant")
+        for record in info["records"][len(self.lenient) :]:
+            self.lenient.append(_lenient(self.env, text, record))
+
+
 async def play(
     env: MathEnv, backend: ChatBackend, *, options: dict[str, Any], max_tokens: int
 ) -> dict[str, Any]:
     """Play one episode and describe it as a JSON-ready dict.
 
-    The env's total budget is set to ``max_tokens`` generated tokens, counted by the backend;
-    each turn may use what is left of it. A turn that stops at the limit is marked cut.
+    It is the same loop the training driver runs (:func:`~mathattempt_env.rollout.loop.
+    play_episode`): the env's budget for the episode is ``max_tokens`` generated tokens
+    (a reset option), each turn may use what is left of it, and each reply is stepped as a
+    :class:`~mathattempt_env.types.Turn` with the backend's token count and cut flag.
 
     Each solution is graded twice: by the env, under the papers' boxed protocol (which
     drives the episode), and by the lenient reading of :func:`~mathattempt_env.grading.grade`
@@ -60,22 +78,10 @@ async def play(
         solution is right), ``lenient_first_correct`` and ``lenient_correct`` (the same
         under the lenient reading), ``tokens``, ``terminated`` and ``truncated``.
     """
-    lengths = TokenLengths(len)  # every stepped text's count is announced first
-    env.budget = dataclasses.replace(env.budget, total=max_tokens, length_fn=lengths)
-    _, info = env.reset(seed=0, options=options)
-    lenient: list[bool | None] = []
-    while True:
-        allowance = env.budget.allowance(env.used)
-        reply = await backend.chat(list(info["messages"]), max_tokens=int(allowance or 1))
-        lengths.expect(reply.text, reply.tokens)
-        if reply.cut:
-            env.mark_cut()
-        _, _, terminated, truncated, info = env.step(reply.text)
-        text = next(m["content"] for m in reversed(info["messages"]) if m["role"] == "assistant")
-        for record in info["records"][len(lenient) :]:
-            lenient.append(_lenient(env, text, record))
-        if terminated or truncated:
-            break
+    policy = _ChatPolicy(env, backend)
+    played = await play_episode(env, policy, seed=0, options=options, max_total_length=max_tokens)
+    info, lenient = played.info, policy.lenient
+    terminated, truncated = played.terminated, played.truncated
     records = list(info["records"])
     solves = [r for r in records if r.kind == "solve"]
     first = next((n for n, r in enumerate(solves, start=1) if r.correct), None)

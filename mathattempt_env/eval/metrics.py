@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mathattempt_env.rewards import s2r_metrics
-from mathattempt_env.types import AttemptRecord, Grade
+from mathattempt_env.types import ActionRecord, Grade
 
 
 def accuracy_at_k(
@@ -51,7 +51,7 @@ def by_dataset(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[s
     return groups
 
 
-def _records(grades: Sequence[Mapping[str, Any]]) -> list[AttemptRecord]:
+def _records(grades: Sequence[Mapping[str, Any]]) -> list[ActionRecord]:
     """Rebuild an episode's action records from its stored grades."""
     actions = []
     for g in grades:
@@ -60,10 +60,10 @@ def _records(grades: Sequence[Mapping[str, Any]]) -> list[AttemptRecord]:
                 g["correct"], g["formatted"], g["extracted"], g["reason"],
                 source=g.get("source", "none"),
             )  # fmt: skip
-            actions.append(AttemptRecord("solve", grade, cut=g.get("cut", False)))
+            actions.append(ActionRecord("solve", grade, cut=g.get("cut", False)))
         else:
             actions.append(
-                AttemptRecord("verify", verdict=g["verdict"], target_correct=g["target_correct"])
+                ActionRecord("verify", verdict=g["verdict"], target_correct=g["target_correct"])
             )
     return actions
 

@@ -33,7 +33,7 @@ from mathattempt_env.prompts import (
 from mathattempt_env.rewards import RewardScheme, VerifierReward, get_reward, verifier_metrics
 from mathattempt_env.rewards.base import finite_reward
 from mathattempt_env.rewards.verifier import verdict_outcome
-from mathattempt_env.types import AttemptRecord, Problem
+from mathattempt_env.types import ActionRecord, Problem
 
 SOLVER = "solver_0"
 VERIFIER = "verifier_0"
@@ -60,7 +60,7 @@ class TextObservation(str):
     dtype = np.dtype(str)
 
 
-def _end_reason(record: AttemptRecord, truncated: bool) -> str:
+def _end_reason(record: ActionRecord, truncated: bool) -> str:
     if truncated:
         return "budget spent"
     if record.kind == "verify" and record.verdict == "correct":
@@ -335,13 +335,6 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
         self._accumulate_rewards()
         self.infos = self._make_infos()
 
-    def mark_cut(self) -> None:
-        """Mark the next action as cut at a length limit the caller enforced itself.
-
-        See :meth:`mathattempt_env.envs.base.MathEnv.mark_cut`.
-        """
-        self.referee.mark_cut()
-
     def render(self) -> str | None:
         """The game so far as text (``render_mode="ansi"``)."""
         if self.render_mode != "ansi":
@@ -392,7 +385,7 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
     def _attempt(self) -> int:
         return sum(r.kind == "solve" for r in self.referee.records)
 
-    def _turn(self, agent: str, record: AttemptRecord, text: str) -> dict[str, Any]:
+    def _turn(self, agent: str, record: ActionRecord, text: str) -> dict[str, Any]:
         turn: dict[str, Any] = {
             "turn": len(self.turns) + 1,
             "agent": agent,

@@ -5,7 +5,7 @@ step with the whole history so far, how many records this step added, and whethe
 ends the episode. It never calls the grader: the grades are already in the records.
 
 Example:
-    >>> from mathattempt_env.types import AttemptRecord, Grade
+    >>> from mathattempt_env.types import ActionRecord, Grade
     >>> class Always(RewardScheme):
     ...     name = "always"
     ...     def score(self, history, step):
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.types import AttemptRecord, RewardBreakdown
+from mathattempt_env.types import ActionRecord, RewardBreakdown
 
 
 def finite_reward(name: str, value: float) -> float:
@@ -74,7 +74,7 @@ class RewardScheme(ABC):
 
     def __call__(
         self,
-        history: Sequence[AttemptRecord],
+        history: Sequence[ActionRecord],
         *,
         new: int = 1,
         final: bool = False,
@@ -94,8 +94,38 @@ class RewardScheme(ABC):
         return self.score(history, Step(new, final, truncated))
 
     @abstractmethod
-    def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
+    def score(self, history: Sequence[ActionRecord], step: Step) -> RewardBreakdown:
         """Score a step; subclasses implement this (see :meth:`__call__`)."""
+
+    def action_rewards(
+        self, history: Sequence[ActionRecord], *, final: bool = False, truncated: bool = False
+    ) -> list[float]:
+        """Each action's reward under this scheme, as if each action were its own step.
+
+        This places a scheme's rewards on actions (an S²R trajectory holds several in one
+        step): an outcome scheme pays its outcome on the last action and 0 before it.
+
+        Args:
+            history: the episode's actions, oldest first.
+            final: the last action ends the episode.
+            truncated: the episode ended because a length budget ran out.
+
+        Example:
+            >>> from mathattempt_env.rewards import get_reward
+            >>> from mathattempt_env.types import Grade
+            >>> wrong = ActionRecord("solve", Grade(False, True, "1", "numeric"))
+            >>> get_reward("paper").action_rewards([wrong, wrong], final=True)
+            [0.0, -0.5]
+        """
+        last = len(history) - 1
+        return [
+            self(
+                history[: i + 1],
+                final=final and i == last,
+                truncated=truncated and final and i == last,
+            ).reward
+            for i in range(len(history))
+        ]
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in sorted(vars(self).items()))
@@ -108,11 +138,11 @@ class RewardScheme(ABC):
         return hash((type(self).__name__, tuple(sorted(vars(self).items()))))
 
 
-def solves(history: Sequence[AttemptRecord]) -> list[AttemptRecord]:
+def solves(history: Sequence[ActionRecord]) -> list[ActionRecord]:
     """The solve actions of a history, in order.
 
     Example:
-        >>> solves([AttemptRecord("verify", verdict="correct")])
+        >>> solves([ActionRecord("verify", verdict="correct")])
         []
     """
     return [record for record in history if record.kind == "solve"]
@@ -122,10 +152,10 @@ class OutcomeScheme(RewardScheme):
     """A scheme that pays one episode outcome on the final step and 0 before it."""
 
     @abstractmethod
-    def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
+    def outcome(self, attempts: Sequence[ActionRecord]) -> float:
         """The episode's reward, from its solve attempts in order."""
 
-    def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
+    def score(self, history: Sequence[ActionRecord], step: Step) -> RewardBreakdown:
         """The outcome on the final step, else 0."""
         value = self.outcome(solves(history)) if step.final else 0.0
         return RewardBreakdown(value, {"outcome": value})

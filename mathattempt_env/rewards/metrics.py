@@ -14,11 +14,11 @@ A rate with an empty denominator is ``None`` (not ``nan``, so results compare eq
 serialize to JSON).
 
 Example:
-    >>> from mathattempt_env.types import AttemptRecord, Grade
-    >>> wrong = AttemptRecord("solve", Grade(False, True, "3", "numeric"))
-    >>> right = AttemptRecord("solve", Grade(True, True, "4", "numeric"))
-    >>> says_wrong = AttemptRecord("verify", verdict="incorrect", target_correct=False)
-    >>> says_right = AttemptRecord("verify", verdict="correct", target_correct=True)
+    >>> from mathattempt_env.types import ActionRecord, Grade
+    >>> wrong = ActionRecord("solve", Grade(False, True, "3", "numeric"))
+    >>> right = ActionRecord("solve", Grade(True, True, "4", "numeric"))
+    >>> says_wrong = ActionRecord("verify", verdict="incorrect", target_correct=False)
+    >>> says_right = ActionRecord("verify", verdict="correct", target_correct=True)
     >>> m = s2r_metrics([[wrong, says_wrong, right, says_right]])
     >>> m["verification_accuracy"], m["error_recall"], m["incorrect_to_correct"]
     (1.0, 1.0, 1.0)
@@ -30,14 +30,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from mathattempt_env.rewards.verifier import verdict_outcome
-from mathattempt_env.types import AttemptRecord
+from mathattempt_env.types import ActionRecord
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def _confusion_key(record: AttemptRecord) -> str:
+def _confusion_key(record: ActionRecord) -> str:
     """The verdict's outcome; an unparseable one is split by the truth it failed to judge."""
     outcome = verdict_outcome(record)
     if outcome != "unparseable":
@@ -45,7 +45,7 @@ def _confusion_key(record: AttemptRecord) -> str:
     return "unparseable-right" if record.target_correct else "unparseable-wrong"
 
 
-def verifier_metrics(episodes: Iterable[Sequence[AttemptRecord]]) -> dict[str, float | None]:
+def verifier_metrics(episodes: Iterable[Sequence[ActionRecord]]) -> dict[str, float | None]:
     """How well verdicts match the truth, over every verify action of the episodes.
 
     Solve records are skipped, so an episode may be a whole solve/verify history. Precision
@@ -64,9 +64,9 @@ def verifier_metrics(episodes: Iterable[Sequence[AttemptRecord]]) -> dict[str, f
         :func:`~mathattempt_env.rewards.verifier.verdict_outcome`.
 
     Example:
-        >>> from mathattempt_env.types import AttemptRecord
-        >>> ok = AttemptRecord("verify", verdict="correct", target_correct=True)
-        >>> fooled = AttemptRecord("verify", verdict="correct", target_correct=False)
+        >>> from mathattempt_env.types import ActionRecord
+        >>> ok = ActionRecord("verify", verdict="correct", target_correct=True)
+        >>> fooled = ActionRecord("verify", verdict="correct", target_correct=False)
         >>> m = verifier_metrics([[ok, fooled]])
         >>> m["accept_precision"], m["accept_recall"], m["reject_recall"]
         (0.5, 1.0, 0.0)
@@ -99,7 +99,7 @@ def verifier_metrics(episodes: Iterable[Sequence[AttemptRecord]]) -> dict[str, f
     }
 
 
-def s2r_metrics(episodes: Iterable[Sequence[AttemptRecord]]) -> dict[str, float | None]:
+def s2r_metrics(episodes: Iterable[Sequence[ActionRecord]]) -> dict[str, float | None]:
     """Aggregate S²R metrics over episodes, each given as its list of action records.
 
     Args:

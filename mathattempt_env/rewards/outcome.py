@@ -4,9 +4,9 @@ All of them score solve actions by their :class:`~mathattempt_env.types.Grade`: 
 but well formatted (a complete ``\\boxed{}``), or unformatted.
 
 Example:
-    >>> from mathattempt_env.types import AttemptRecord, Grade
-    >>> wrong = AttemptRecord("solve", Grade(False, True, "3", "numeric"))
-    >>> right = AttemptRecord("solve", Grade(True, True, "4", "numeric"))
+    >>> from mathattempt_env.types import ActionRecord, Grade
+    >>> wrong = ActionRecord("solve", Grade(False, True, "3", "numeric"))
+    >>> right = ActionRecord("solve", Grade(True, True, "4", "numeric"))
     >>> Paper()([wrong], final=False).reward, Paper()([wrong, right], final=True).reward
     (0.0, 1.0)
     >>> Paper(discount=0.5)([wrong, right], final=True).reward
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rewards.base import OutcomeScheme, RewardScheme, Step, solves
-from mathattempt_env.types import AttemptRecord, RewardBreakdown
+from mathattempt_env.types import ActionRecord, RewardBreakdown
 
 
 def _check_unit(name: str, value: float) -> float:
@@ -52,7 +52,7 @@ class Paper(OutcomeScheme):
         """The lowest of the outcomes and the 0 of earlier steps."""
         return min(self.wrong, self.unformatted, 0.0)
 
-    def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
+    def outcome(self, attempts: Sequence[ActionRecord]) -> float:
         """The episode outcome for a list of solve attempts."""
         for t, attempt in enumerate(attempts):
             if attempt.correct:
@@ -80,7 +80,7 @@ class PaperSingle(Paper):
 
     name = "paper-single"
 
-    def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
+    def outcome(self, attempts: Sequence[ActionRecord]) -> float:
         """The outcome of the last attempt alone."""
         return super().outcome(attempts[-1:])
 
@@ -95,7 +95,7 @@ class Binary(OutcomeScheme):
         """Nothing below 0."""
         return 0.0
 
-    def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
+    def outcome(self, attempts: Sequence[ActionRecord]) -> float:
         """1 if any attempt is correct."""
         return float(any(a.correct for a in attempts))
 
@@ -119,7 +119,7 @@ class PerAttempt(RewardScheme):
         """The lower of the two penalties."""
         return min(self.wrong, self.unformatted)
 
-    def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
+    def score(self, history: Sequence[ActionRecord], step: Step) -> RewardBreakdown:
         """Score a step; see :meth:`RewardScheme.__call__`."""
         scores = [
             1.0 if a.correct else self.wrong if a.formatted else self.unformatted
@@ -155,7 +155,7 @@ class RepeatPenalty(Paper):
         """The paper's lowest outcome, minus one penalty."""
         return super().low - self.penalty
 
-    def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
+    def score(self, history: Sequence[ActionRecord], step: Step) -> RewardBreakdown:
         """Score a step; see :meth:`RewardScheme.__call__`."""
         outcome = super().score(history, step).reward
         seen: set[str] = set()

@@ -5,10 +5,10 @@ whether its verdict equals the true correctness of the solve before it (an unpar
 is wrong). A trajectory cut by the length limit before it ended gets -1 on its last action.
 
 Example:
-    >>> from mathattempt_env.types import AttemptRecord, Grade
-    >>> s1 = AttemptRecord("solve", Grade(True, True, "4", "numeric"))
-    >>> v1 = AttemptRecord("verify", verdict="incorrect", target_correct=True)
-    >>> s2 = AttemptRecord("solve", Grade(False, True, "5", "numeric"))
+    >>> from mathattempt_env.types import ActionRecord, Grade
+    >>> s1 = ActionRecord("solve", Grade(True, True, "4", "numeric"))
+    >>> v1 = ActionRecord("verify", verdict="incorrect", target_correct=True)
+    >>> s2 = ActionRecord("solve", Grade(False, True, "5", "numeric"))
     >>> S2RProcess().action_rewards([s1, v1, s2])
     [1.0, -1.0, -1.0]
     >>> context_keys([s1, v1, s2], [1.0, -1.0, -1.0])
@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from mathattempt_env.rewards.base import OutcomeScheme, RewardScheme, Step
-from mathattempt_env.types import AttemptRecord, RewardBreakdown
+from mathattempt_env.types import ActionRecord, RewardBreakdown
 
 _LETTER = {"solve": "R", "verify": "V"}
 
@@ -31,7 +31,7 @@ class S2ROutcome(OutcomeScheme):
 
     name = "s2r-outcome"
 
-    def outcome(self, attempts: Sequence[AttemptRecord]) -> float:
+    def outcome(self, attempts: Sequence[ActionRecord]) -> float:
         """+1 if the last solution is correct, else -1."""
         return 1.0 if attempts and attempts[-1].correct else -1.0
 
@@ -46,23 +46,23 @@ class S2RProcess(RewardScheme):
     name = "s2r-process"
 
     def action_rewards(
-        self, history: Sequence[AttemptRecord], truncated: bool = False
+        self, history: Sequence[ActionRecord], *, final: bool = False, truncated: bool = False
     ) -> list[float]:
-        """The ±1 process reward of every action in ``history``."""
+        """The ±1 process reward of every action in ``history`` (-1 on a cut last action)."""
         rewards = [
             (1.0 if a.correct else -1.0)
             if a.kind == "solve"
             else (1.0 if a.verdict_right else -1.0)
             for a in history
         ]
-        if truncated and rewards:
+        if truncated and final and rewards:
             rewards[-1] = -1.0
         return rewards
 
-    def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
+    def score(self, history: Sequence[ActionRecord], step: Step) -> RewardBreakdown:
         """Score a step; see :meth:`RewardScheme.__call__`."""
         first = len(history) - step.new
-        rewards = self.action_rewards(history, step.truncated and step.final)[first:]
+        rewards = self.action_rewards(history, final=step.final, truncated=step.truncated)[first:]
         fresh = history[first:]
         parts = {
             kind: sum(r for r, a in zip(rewards, fresh, strict=True) if a.kind == kind)
@@ -71,15 +71,15 @@ class S2RProcess(RewardScheme):
         return RewardBreakdown(sum(rewards), parts, tuple(rewards))
 
 
-def context_keys(history: Sequence[AttemptRecord], rewards: Sequence[float]) -> list[str]:
+def context_keys(history: Sequence[ActionRecord], rewards: Sequence[float]) -> list[str]:
     """The reward-context key of each action: the types and rewards of the actions before it.
 
     ``R`` marks a solve and ``V`` a verify, each followed by its reward, so the third action
     of s1(+1), v1(-1), s2 has the key ``R1V-1``. The first action's key is ``""``.
 
     Example:
-        >>> from mathattempt_env.types import AttemptRecord
-        >>> context_keys([AttemptRecord("solve")], [-1.0])
+        >>> from mathattempt_env.types import ActionRecord
+        >>> context_keys([ActionRecord("solve")], [-1.0])
         ['']
     """
     keys, prefix = [], ""

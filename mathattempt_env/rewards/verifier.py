@@ -18,8 +18,8 @@ verification cut by a length budget earns the ``unparseable`` reward whatever it
 cut S²R action earns -1.
 
 Example:
-    >>> from mathattempt_env.types import AttemptRecord
-    >>> v = AttemptRecord("verify", verdict="correct", target_correct=False)
+    >>> from mathattempt_env.types import ActionRecord
+    >>> v = ActionRecord("verify", verdict="correct", target_correct=False)
     >>> verdict_outcome(v)
     'accept-wrong'
     >>> VerifierReward(accept_wrong=-2.0)([v], new=1).reward
@@ -33,7 +33,7 @@ from typing import Literal
 
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rewards.base import RewardScheme, Step, finite_reward
-from mathattempt_env.types import AttemptRecord, RewardBreakdown
+from mathattempt_env.types import ActionRecord, RewardBreakdown
 
 #: What a verdict amounted to, given the truth about the solution it checked.
 VerdictOutcome = Literal[
@@ -41,15 +41,15 @@ VerdictOutcome = Literal[
 ]
 
 
-def verdict_outcome(record: AttemptRecord) -> VerdictOutcome:
+def verdict_outcome(record: ActionRecord) -> VerdictOutcome:
     """Classify a verify record's verdict against the truth (``target_correct``).
 
     Raises:
         ConfigError: ``record`` is not a verify action.
 
     Example:
-        >>> from mathattempt_env.types import AttemptRecord
-        >>> verdict_outcome(AttemptRecord("verify", verdict="unparseable", target_correct=True))
+        >>> from mathattempt_env.types import ActionRecord
+        >>> verdict_outcome(ActionRecord("verify", verdict="unparseable", target_correct=True))
         'unparseable'
     """
     if record.kind != "verify":
@@ -76,8 +76,8 @@ class VerifierReward(RewardScheme):
             length budget.
 
     Example:
-        >>> from mathattempt_env.types import AttemptRecord
-        >>> v = AttemptRecord("verify", verdict="incorrect", target_correct=False)
+        >>> from mathattempt_env.types import ActionRecord
+        >>> v = ActionRecord("verify", verdict="incorrect", target_correct=False)
         >>> VerifierReward()([v]).action_rewards
         (1.0,)
     """
@@ -106,7 +106,7 @@ class VerifierReward(RewardScheme):
         """The smallest reward one verdict can earn."""
         return min(self.right, self.accept_wrong, self.reject_right, self.unparseable)
 
-    def value(self, record: AttemptRecord) -> float:
+    def value(self, record: ActionRecord) -> float:
         """The reward of one verify record."""
         if record.cut:
             return self.unparseable
@@ -119,7 +119,7 @@ class VerifierReward(RewardScheme):
             return self.reject_right
         return self.unparseable
 
-    def score(self, history: Sequence[AttemptRecord], step: Step) -> RewardBreakdown:
+    def score(self, history: Sequence[ActionRecord], step: Step) -> RewardBreakdown:
         """Score a step; see :meth:`RewardScheme.__call__`."""
         fresh = history[len(history) - step.new :]
         rewards = tuple(self.value(r) for r in fresh if r.kind == "verify")

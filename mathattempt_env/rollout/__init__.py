@@ -1,8 +1,11 @@
 """The token-level episode driver: any registered env, any tokenizer, any generator.
 
-:class:`EpisodeDriver` runs episodes and returns :class:`Episode` objects (prompt ids,
-response ids, a response mask with 0 on environment tokens, logprobs, rewards, per-action
-token spans). The trainer adapters in :mod:`mathattempt_env.adapters` are built on it.
+Training and evaluation run one episode loop, :func:`play_episode`: a policy makes each turn
+and the environment's length budget is a reset option it enforces.
+:class:`EpisodeDriver` runs it with a token-level policy and returns :class:`Episode`
+objects (prompt ids, response ids, a response mask with 0 on environment tokens, logprobs,
+rewards, per-action token spans). The trainer adapters in :mod:`mathattempt_env.adapters`
+are built on it.
 :mod:`mathattempt_env.rollout.hf` generates with a local ``transformers`` model (batched), and
 :mod:`mathattempt_env.rollout.tiny` builds a tiny Qwen2 model and tokenizer for tests.
 
@@ -15,10 +18,10 @@ from mathattempt_env.rollout.driver import (
     EpisodeDriver,
     Generate,
     GeneratedTurn,
-    TokenLengths,
     finish_turn,
 )
 from mathattempt_env.rollout.episode import ActionSpan, Episode
+from mathattempt_env.rollout.loop import Played, Policy, Stepped, play_episode
 
 __all__ = [
     "ActionSpan",
@@ -27,6 +30,9 @@ __all__ = [
     "EpisodeDriver",
     "Generate",
     "GeneratedTurn",
-    "TokenLengths",
+    "Played",
+    "Policy",
+    "Stepped",
     "finish_turn",
+    "play_episode",
 ]

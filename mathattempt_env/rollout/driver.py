@@ -27,40 +27,11 @@ from mathattempt_env.envs.budget import Budget
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rollout.chat import ChatMarkup, ChatTokenizer
 from mathattempt_env.rollout.episode import ActionSpan, Episode
+from mathattempt_env.rollout.loop import play_episode
+from mathattempt_env.types import Turn
 
 GenerateResult = tuple[Sequence[int], Sequence[float] | None]
 Generate = Callable[..., GenerateResult | Awaitable[GenerateResult]]
-
-
-class TokenLengths:
-    """An env's ``length_fn`` in tokens, where the caller already knows the count.
-
-    The caller tells it how many tokens the text it is about to step with came from (the
-    generator's own count); any other text is measured with ``measure``.
-
-    Args:
-        measure: counts the tokens of a text nobody announced (e.g. by encoding it).
-
-    Example:
-        >>> lengths = TokenLengths(lambda text: len(text.split()))
-        >>> lengths.expect("a reply", 7)
-        >>> lengths("a reply"), lengths("three more words")
-        (7, 3)
-    """
-
-    def __init__(self, measure: Callable[[str], int]) -> None:
-        self.measure = measure
-        self._known: tuple[str, int] | None = None
-
-    def expect(self, text: str, count: int) -> None:
-        """Record that ``text`` is ``count`` generated tokens."""
-        self._known = (text, count)
-
-    def __call__(self, text: str) -> int:
-        """The token count of ``text``."""
-        if self._known is not None and self._known[0] == text:
-            return self._known[1]
-        return self.measure(text)
 
 
 def _takes_limit(generate: Generate) -> bool:
@@ -140,6 +111,56 @@ class _Decoded:
         return min(found + 1, len(self.ids))
 
 
+class _TokenPolicy:
+    """The driver's side of one episode: token buffers, generation, the env's turns as tokens."""
+
+    def __init__(self, driver: EpisodeDriver) -> None:
+        self.driver = driver
+        self.history: list[dict[str, str]] = []
+        self.prompt_ids: list[int] = []
+        self.response: list[int] = []
+        self.mask: list[int] = []
+        self.logprobs: list[float] | None = []
+        self.turns: list[tuple[int, int]] = []
+        self.decoded: list[_Decoded] = []
+        self._emitted = ""
+
+    async def turn(self, info: dict[str, Any], limit: int | None) -> Turn:
+        driver = self.driver
+        if not self.history:  # the opening: template the env's first messages
+            self.history = list(info["messages"])
+            self.prompt_ids = driver.chat.prompt_ids(self.history)
+        generated, turn_logprobs = await driver._generate(self.prompt_ids + self.response, limit)
+        turn = finish_turn(driver.tokenizer, driver._special, generated, limit)
+        ids = turn.ids
+        self.turns.append((len(self.response), len(self.response) + len(ids)))
+        self.decoded.append(_Decoded(driver.tokenizer, ids))
+        self.response += ids
+        self.mask += [1] * len(ids)
+        if self.logprobs is not None and turn_logprobs is not None:
+            self.logprobs += [float(x) for x in list(turn_logprobs)[: len(ids)]]
+        else:
+            self.logprobs = None
+        self._emitted = (
+            driver.tokenizer.decode(ids[-1:], skip_special_tokens=False) if turn.stopped else ""
+        )
+        return Turn(turn.text, length=len(ids), cut=turn.cut)
+
+    def observe(self, turn: Turn, info: dict[str, Any], done: bool) -> None:
+        if done:
+            return
+        messages = info["messages"]
+        extra = self.driver.chat.turn_ids(
+            self.history, messages[len(self.history)]["content"], self._emitted,
+            messages[len(self.history) + 1 :],
+        )  # fmt: skip
+        self.response += extra
+        self.mask += [0] * len(extra)
+        if self.logprobs is not None:
+            self.logprobs += [0.0] * len(extra)
+        self.history = list(messages)
+
+
 class EpisodeDriver:
     """Runs episodes of a mathattempt_env environment at the token level.
 
@@ -152,8 +173,10 @@ class EpisodeDriver:
         max_turn_tokens: the most model tokens in one turn (``None``: what is left of the
             total).
 
-    The driver sets the environment's budget to these token limits (measured on the
-    generated tokens, so nothing is re-tokenised), replacing any budget it had.
+    The driver gives the environment these token limits as reset options
+    (``max_total_length``, ``max_response_length``) and steps it with
+    :class:`~mathattempt_env.types.Turn` actions that carry their token counts, so nothing
+    is re-tokenised and nothing reaches into the environment's state.
 
     Example:
         >>> import gymnasium as gym
@@ -222,64 +245,34 @@ class EpisodeDriver:
         self, env: Any, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> Episode:
         """Run one episode (a coroutine); see :meth:`run`."""
-        core = _core(env)
-        lengths = TokenLengths(self._count)
-        core.budget = dataclasses.replace(self._limits, length_fn=lengths)
-        _, info = env.reset(seed=seed, options=options)
-        history = list(info["messages"])
-        prompt_ids = self.chat.prompt_ids(history)
-        response: list[int] = []
-        mask: list[int] = []
-        logprobs: list[float] | None = []
-        step_rewards: list[float] = []
-        turns: list[tuple[int, int]] = []
-        decoded: list[_Decoded] = []
-        records_after: list[int] = []  # how many actions the env had recorded after each turn
-        while True:
-            allowance = core.budget.allowance(core.used)
-            generated, turn_logprobs = await self._generate(prompt_ids + response, allowance)
-            turn = finish_turn(self.tokenizer, self._special, generated, allowance)
-            ids, text, stopped = turn.ids, turn.text, turn.stopped
-            lengths.expect(text, len(ids))
-            if turn.cut:
-                core.mark_cut()
-            turns.append((len(response), len(response) + len(ids)))
-            decoded.append(_Decoded(self.tokenizer, ids))
-            response += ids
-            mask += [1] * len(ids)
-            if logprobs is not None and turn_logprobs is not None:
-                logprobs += [float(x) for x in list(turn_logprobs)[: len(ids)]]
-            else:
-                logprobs = None
-            _, reward, terminated, truncated, info = env.step(text)
-            step_rewards.append(float(reward))
-            records_after.append(len(info["records"]))
-            if terminated or truncated:
-                break
-            messages = info["messages"]
-            emitted = self.tokenizer.decode(ids[-1:], skip_special_tokens=False) if stopped else ""
-            extra = self.chat.turn_ids(
-                history, messages[len(history)]["content"], emitted, messages[len(history) + 1 :]
-            )
-            response += extra
-            mask += [0] * len(extra)
-            if logprobs is not None:
-                logprobs += [0.0] * len(extra)
-            history = list(messages)
-        actions = _actions(info, turns, decoded, records_after, step_rewards)
+        _core(env)
+        policy = _TokenPolicy(self)
+        played = await play_episode(
+            env,
+            policy,
+            seed=seed,
+            options=options,
+            max_total_length=self.max_total_tokens,
+            max_response_length=self.max_turn_tokens,
+        )
+        step_rewards = [step.reward for step in played.steps]
+        actions = _actions(
+            played.info, policy.turns, policy.decoded, [s.actions for s in played.steps],
+            step_rewards,
+        )  # fmt: skip
         return Episode(
-            prompt_ids=prompt_ids,
-            response_ids=response,
-            response_mask=mask,
-            response_logprobs=logprobs,
+            prompt_ids=policy.prompt_ids,
+            response_ids=policy.response,
+            response_mask=policy.mask,
+            response_logprobs=policy.logprobs,
             reward=float(sum(step_rewards)),
             step_rewards=step_rewards,
-            attempts=int(info["attempt"]),
-            turns=turns,
+            attempts=int(played.info["attempt"]),
+            turns=policy.turns,
             actions=actions,
-            terminated=bool(terminated),
-            truncated=bool(truncated),
-            info=info,
+            terminated=played.terminated,
+            truncated=played.truncated,
+            info=played.info,
         )
 
     def run(
@@ -367,7 +360,7 @@ def _actions(
                 action["type"],
                 offset + decoded[turn].token_at(first),
                 offset + decoded[turn].token_at(last),
-                float(action["process_reward"]),
+                float(action["reward"]),
                 turn,
             )
         )

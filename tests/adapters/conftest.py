@@ -7,6 +7,7 @@ import os
 import pytest
 
 from mathattempt_env.data.builtin import BuiltinProblems
+from mathattempt_env.types import Turn
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
@@ -17,14 +18,31 @@ def problems():
     return list(BuiltinProblems(0, size=48, levels=(1,), families=("remainder",)))
 
 
-@pytest.fixture
-def tiny(problems):
-    """A fresh tiny Qwen2 model that has been taught the boxed-answer format, and its tokenizer."""
+@pytest.fixture(scope="session")
+def taught(problems):
+    """A tiny Qwen2 model taught the boxed-answer format, built and trained once per session.
+
+    Returns its weights, its tokenizer and a factory for fresh copies.
+    """
     from mathattempt_env.rollout.tiny import teach_format, tiny_qwen2
 
     model, tokenizer = tiny_qwen2()
     teach_format(model, tokenizer, problems[:32], steps=60)
-    return model, tokenizer
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return weights, tokenizer
+
+
+@pytest.fixture
+def tiny(taught):
+    """A fresh copy of the taught tiny model (each test may train its own), and the tokenizer."""
+    import copy
+
+    from mathattempt_env.rollout.tiny import tiny_qwen2
+
+    weights, tokenizer = taught
+    model, _ = tiny_qwen2(tokenizer)
+    model.load_state_dict(weights)
+    return model, copy.deepcopy(tokenizer)
 
 
 def replay(env, episode, tokenizer, *, seed, options):
@@ -38,9 +56,8 @@ def replay(env, episode, tokenizer, *, seed, options):
     rewards = []
     for number, (start, end) in enumerate(episode.turns):
         text = tokenizer.decode(episode.response_ids[start:end], skip_special_tokens=True)
-        if records[(number + 1) * per_turn - 1].cut:
-            env.unwrapped.mark_cut()
-        rewards.append(env.step(text)[1])
+        cut = records[(number + 1) * per_turn - 1].cut
+        rewards.append(env.step(Turn(text, cut=cut))[1])
     return rewards
 
 

@@ -11,6 +11,7 @@ from openrlhf.utils.agent import AgentExecutorBase
 
 import mathattempt_env.adapters.openrlhf as adapter
 from mathattempt_env.rollout.hf import HFGenerator
+from mathattempt_env.types import Turn
 
 
 def load_agent_module(path, monkeypatch, **environ):
@@ -134,10 +135,9 @@ def test_agent_rewards_match_a_plain_env(tiny, problems, monkeypatch):
         env.reset(options={"problem": {"problem": problem.problem, "answer": problem.answer}})
         total = 0.0
         for ids in engine.outputs:
-            if ids[-1:] != [tokenizer.eos_token_id]:
-                env.unwrapped.mark_cut()
+            cut = ids[-1:] != [tokenizer.eos_token_id]
             _, reward, terminated, truncated, _ = env.step(
-                tokenizer.decode(ids, skip_special_tokens=True)
+                Turn(tokenizer.decode(ids, skip_special_tokens=True), cut=cut)
             )
             total += reward
             if terminated or truncated:

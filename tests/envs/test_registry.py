@@ -11,6 +11,7 @@ from gymnasium.utils.env_checker import check_env
 
 import mathattempt_env
 from mathattempt_env.errors import EpisodeFinishedError
+from mathattempt_env.types import Turn
 
 IDS = sorted(mathattempt_env.ENV_IDS)
 
@@ -183,12 +184,25 @@ def test_reset_can_pose_a_problem_from_outside_the_dataset(env_id):
         env.reset(options={"problem": {"problem": "x", "answer": "\\frac{1}{2"}})
 
 
-def test_mark_cut_applies_to_the_next_action_only():
+def test_a_turn_carries_its_length_and_its_cut_through_wrappers():
+    env = gym.make("MultiAttemptMath-v0", attempts=3, max_total_length=10, length_fn=len)
+    _, info = env.reset(seed=0)
+    assert info["length_left"] == 10
+    info = env.step(Turn("partial", length=4, cut=True))[-1]  # the producer's count and cut
+    assert (info["cut"], info["length_used"], info["length_left"]) == (True, 4, 6)
+    info = env.step("whole")[-1]  # a plain str is measured by length_fn
+    assert (info["cut"], info["length_used"]) == (False, 9)
+
+
+def test_reset_options_set_one_episodes_length_budget():
     env = gym.make("MultiAttemptMath-v0", attempts=3)
-    env.reset(seed=0)
-    env.unwrapped.mark_cut()
-    assert env.step("partial")[-1]["cut"] is True
-    assert env.step("whole")[-1]["cut"] is False
-    env.unwrapped.mark_cut()
-    env.reset(seed=0)  # a new episode forgets a pending mark
-    assert env.step("whole")[-1]["cut"] is False
+    _, info = env.reset(seed=0)
+    assert "length_left" not in info  # no limit
+    _, info = env.reset(seed=0, options={"max_total_length": 5, "max_response_length": 3})
+    assert info["length_left"] == 3
+    info = env.step("abcdef")[-1]
+    assert info["cut"] and (info["length_used"], info["length_left"]) == (3, 2)
+    _, _, terminated, truncated, info = env.step("abc")  # the total budget runs out
+    assert info["length_used"] == 5 and truncated and not terminated
+    _, info = env.reset(seed=0)  # the next episode has the constructor's budget again
+    assert "length_left" not in info

@@ -30,7 +30,7 @@ def test_trajectory_actions_spans_rewards_and_context_keys():
     assert (obs, reward, terminated, truncated) == ("", 1.0, True, False)
     actions = info["actions"]
     assert [a["type"] for a in actions] == ["solve", "verify", "solve", "verify"]
-    assert [a["process_reward"] for a in actions] == [-1.0, 1.0, 1.0, 1.0]
+    assert [a["reward"] for a in actions] == [0.0, 0.0, 0.0, 1.0]  # the outcome scheme
     assert [a["context"] for a in actions] == ["", "R-1", "R-1V1", "R-1V1R1"]
     assert actions[1]["verdict"] == "incorrect" and actions[1]["target_correct"] is False
     start, end = actions[2]["span"]
@@ -61,9 +61,10 @@ def test_outcome_is_the_last_solution():
 )
 def test_verdicts_are_judged_against_the_truth(verification, verdict, process):
     env = trajectory()
+    env = trajectory(reward="s2r-process")
     info = env.step("\\boxed{42}" + VERIFY + verification)[4]
     assert info["actions"][1]["verdict"] == verdict
-    assert info["actions"][1]["process_reward"] == process
+    assert info["actions"][1]["reward"] == process
 
 
 def test_lenient_format_uses_the_published_fallbacks_but_no_positional_default():
@@ -79,7 +80,7 @@ def test_cut_trajectory_is_truncated_with_minus_one_on_its_last_action():
     text = "\\boxed{42}" + VERIFY + SAYS_RIGHT
     _, reward, terminated, truncated, info = env.step(text)
     assert truncated and not terminated
-    assert [a["process_reward"] for a in info["actions"]] == [1.0, -1.0]
+    assert [a["reward"] for a in info["actions"]] == [1.0, -1.0]
     assert reward == 0.0 and info["action_rewards"] == (1.0, -1.0)
     assert [r.cut for r in info["records"]] == [False, True]  # only the last action was cut
 

@@ -92,4 +92,4 @@ def test_import_needs_the_extra_and_says_so():
         "    print(e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert 'pip install "mathattempt-env[pettingzoo]"' in out.stdout
+    assert 'pip install -e ".[pettingzoo]" (in the mathattempt_env source folder)' in out.stdout

@@ -6,6 +6,7 @@ from pettingzoo.utils.env_logger import EnvLogger
 from mathattempt_env.errors import ConfigError, EpisodeFinishedError
 from mathattempt_env.multiagent import SOLVER, VERIFIER, TextObservation, solver_verifier_v0
 from mathattempt_env.rewards import REWARDS, VerifierReward, get_reward
+from mathattempt_env.types import Turn
 
 PROBLEMS = [{"id": "p0", "problem": "What is $6 \\times 7$?", "answer": "42"}]
 RIGHT = "6*7 = 42, so \\boxed{42}."
@@ -203,10 +204,9 @@ def test_a_cut_solution_truncates_the_game_before_the_verifier_acts():
     assert env.infos[SOLVER]["grades"][0].reason == "no-answer"
 
 
-def test_mark_cut_marks_the_next_action():
+def test_a_turn_cut_by_its_producer_is_cut():
     env = game()
-    env.unwrapped.mark_cut()
-    steps = play(env, [RIGHT])
+    steps = play(env, [Turn(RIGHT, cut=True)])
     only_last_ends(steps, truncated=True)
     assert env.infos[SOLVER]["turns"][0]["cut"] is True
 

@@ -4,12 +4,12 @@ import pytest
 
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rewards import REWARDS, Discounted, RepeatPenalty, get_reward
-from mathattempt_env.types import AttemptRecord, Grade
+from mathattempt_env.types import ActionRecord, Grade
 
 
 def solve(answer, correct=False):
     formatted = answer is not None
-    return AttemptRecord(
+    return ActionRecord(
         "solve", Grade(correct, formatted, answer, "numeric" if formatted else "no-answer")
     )
 
@@ -46,7 +46,7 @@ RIGHT, WRONG, NOBOX = solve("42", True), solve("41"), solve(None)
         ("s2r-process", [RIGHT], False, 1.0),
         (
             "s2r-process",
-            [RIGHT, AttemptRecord("verify", verdict="incorrect", target_correct=True)],
+            [RIGHT, ActionRecord("verify", verdict="incorrect", target_correct=True)],
             False,
             -1.0,
         ),
@@ -102,7 +102,7 @@ def test_not_a_scheme():
 
 
 def verify(verdict, target, cut=False):
-    return AttemptRecord("verify", verdict=verdict, target_correct=target, cut=cut)
+    return ActionRecord("verify", verdict=verdict, target_correct=target, cut=cut)
 
 
 @pytest.mark.parametrize(

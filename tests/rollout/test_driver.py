@@ -88,7 +88,7 @@ def test_async_generate_and_logprobs(tokenizer):
 
 
 def test_s2r_trajectory_actions_are_located_in_tokens(tokenizer):
-    env = gym.make("S2RMath-v0")
+    env = gym.make("S2RMath-v0", reward="s2r-process")  # per-action rewards: the scheme's
     env.reset(seed=2)
     gold = env.unwrapped.problem.answer
     text = (r"\boxed{x}" + VERIFY + "Therefore, the answer is incorrect." + RETRY
@@ -103,7 +103,13 @@ def test_s2r_trajectory_actions_are_located_in_tokens(tokenizer):
     assert pieces[3].strip().endswith("the answer is correct.")
     rewards = episode.token_rewards()
     assert [rewards[a.end - 1] for a in episode.actions] == [-1.0, 1.0, 1.0, 1.0]
-    assert sum(rewards) == 2.0 and episode.reward == 1.0
+    assert sum(rewards) == episode.reward == 2.0  # the actions' rewards add up to the step's
+    # Under the default outcome scheme, the outcome sits on the last action.
+    episode = EpisodeDriver(tokenizer, scripted(tokenizer, text)).run(
+        gym.make("S2RMath-v0"), seed=2
+    )
+    assert [a.reward for a in episode.actions] == [0.0, 0.0, 0.0, 1.0]
+    assert sum(episode.token_rewards()) == episode.reward == 1.0
 
 
 def test_generator_output_over_the_limit_is_cut_to_it(tokenizer):

@@ -6,7 +6,7 @@ explains what it found; the lazy verifier accepts everything. Neither policy see
 answer: each reads only its own view of the game, as a language model would.
 
 Run: python examples/solver_verifier.py [--games N] [--seed S]
-Needs the pettingzoo extra: pip install "mathattempt-env[pettingzoo]"
+Needs the pettingzoo extra: pip install -e ".[pettingzoo]" (in the source folder)
 """
 
 from __future__ import annotations

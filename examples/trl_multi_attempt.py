@@ -119,7 +119,10 @@ def main() -> None:
         disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
         bf16=torch.cuda.is_available(),
+        # Checkpointing saves memory on a real model; the tiny one does not need it.
+        gradient_checkpointing=args.model is not None,
     )
+    model.config.use_cache = args.model is None  # no KV cache under checkpointing
     single_turn_rloo = args.algo == "rloo" and args.env == "SingleTurnMath-v0"
     rollout = None
     if single_turn_rloo:

@@ -132,3 +132,13 @@ def lookup(
     if value not in table:
         raise unknown_name(kind, value, table)
     return table[value]
+
+
+def install_hint(extra: str) -> str:
+    """How to install an extra: from the source folder (the package is not on an index).
+
+    Example:
+        >>> install_hint("eval")
+        'pip install -e ".[eval]" (in the mathattempt_env source folder)'
+    """
+    return f'pip install -e ".[{extra}]" (in the mathattempt_env source folder)'

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mathattempt_env.data.validate import to_problems
-from mathattempt_env.errors import ConfigError, DatasetError, lookup
+from mathattempt_env.errors import ConfigError, DatasetError, install_hint, lookup
 from mathattempt_env.grading.spans import boxed_answers
 from mathattempt_env.types import Problem
 
@@ -140,8 +140,7 @@ def load_hf(
         datasets = importlib.import_module("datasets")
     except ImportError as e:
         raise ConfigError(
-            "loading Hugging Face datasets needs the 'datasets' extra: "
-            "pip install 'mathattempt-env[datasets]'"
+            f"loading Hugging Face datasets needs the 'datasets' extra: {install_hint('datasets')}"
         ) from e
     tag = source or (mapping if isinstance(mapping, str) else path)
     try:

@@ -125,6 +125,7 @@ class HFBackend(_TemplatedBackend):
         folder = _local_model_dir(path)
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         from mathattempt_env.rollout.hf import HFGenerator
 
@@ -133,7 +134,14 @@ class HFBackend(_TemplatedBackend):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto").to(device)
+        # The eval has its own progress bar; the weight-loading bars would only add noise.
+        was_enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto").to(device)
+        finally:
+            if was_enabled:
+                hf_logging.enable_progress_bar()
         model.eval()
         self.batcher = HFGenerator(
             model, self.tokenizer, temperature=temperature, seed=seed, max_batch=batch_size

@@ -8,11 +8,13 @@ Example:
     ['solver_0', 'verifier_0']
 """
 
+from mathattempt_env.errors import install_hint
+
 try:
     import pettingzoo  # noqa: F401
 except ModuleNotFoundError as error:
     raise ModuleNotFoundError(
-        'mathattempt_env.multiagent needs PettingZoo: pip install "mathattempt-env[pettingzoo]"',
+        f"mathattempt_env.multiagent needs PettingZoo: {install_hint('pettingzoo')}",
         name="pettingzoo",
     ) from error
 

@@ -144,7 +144,7 @@ def tiny_qwen2(
         num_key_value_heads=kv_heads,
         max_position_embeddings=32768,
         tie_word_embeddings=True,
-        bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+        bos_token_id=tokenizer.bos_token_id,  # None, as in Qwen2.5's tokenizer
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )

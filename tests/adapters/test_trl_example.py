@@ -21,6 +21,7 @@ def test_trl_example_trains_and_reports(env, algo, tmp_path):
         capture_output=True, text=True, check=True, timeout=600,
     )  # fmt: skip
     lines = out.stdout.splitlines()
+    assert "[transformers]" not in out.stderr, out.stderr  # no library warnings for a newcomer
     assert any(line.startswith("format warm-up: loss") for line in lines)
     steps = [line for line in lines if line.startswith("step ")]
     assert [s.split()[1] for s in steps] == ["1", "2"]

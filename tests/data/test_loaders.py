@@ -13,7 +13,7 @@ from mathattempt_env.types import Problem
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 FILES = sorted(DATA.glob("*.jsonl"))
-needs_data = pytest.mark.skipif(not FILES, reason="../shared/data is not beside the project")
+needs_data = pytest.mark.needs_shared
 
 
 def write_jsonl(path, rows):

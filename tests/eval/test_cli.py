@@ -40,13 +40,15 @@ def png_size(path: Path) -> tuple[int, int]:
 # --- the hf backend: a tiny random Qwen2 model built here ----------------------------------
 
 
+@pytest.mark.needs_shared
 def test_hf_backend_whole_run_resume_and_outputs(tiny_dir, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["--dataset", "math500", "--dataset", "aime24", "--data-dir", DATA, "--limit", "3",
             "--model", tiny_dir, "--backend", "hf", "--out", out, "--attempts", "1-3",
             "--max-tokens", "40", "--concurrency", "4"]  # fmt: skip
-    status, summary, _ = run_cli(args, capsys)
+    status, summary, err = run_cli(args, capsys)
     assert status == 0
+    assert "Loading weights" not in err and "%|" not in err  # no weight-loading progress bars
     records = read_results(out)
     assert sorted(r["dataset"] for r in records) == ["aime24"] * 3 + ["math500"] * 3
     for record in records:
@@ -76,6 +78,7 @@ def test_hf_backend_whole_run_resume_and_outputs(tiny_dir, tmp_path, capsys):
     assert sorted(keys(out)) == sorted(set(keys(out))) and len(keys(out)) == 8
 
 
+@pytest.mark.needs_shared
 def test_interrupted_run_resumes_without_losing_or_duplicating(tiny_dir, tmp_path, capsys):
     import asyncio
 
@@ -197,6 +200,7 @@ def test_s2r_env_reports_the_s2r_metrics(tmp_path, capsys):
 # --- the OpenAI backend against the tiny model ------------------------------------------------
 
 
+@pytest.mark.needs_shared
 def test_openai_backend_serves_the_tiny_model_with_retries(tiny_dir, tmp_path, capsys):
     out = tmp_path / "run"
     with chat_server("--model", str(tiny_dir), "--fail-first", "2") as url:
@@ -245,6 +249,7 @@ def test_unknown_dataset_is_reported_with_a_suggestion(tmp_path, capsys):
     assert "--dataset: unknown dataset 'math5000'; did you mean 'math500'?" in err
 
 
+@pytest.mark.needs_shared
 def test_missing_model_path_is_reported(tmp_path, capsys):
     status, _, err = run_cli(["--dataset", "math500", "--data-dir", DATA, "--model",
                               tmp_path / "nope", "--out", tmp_path / "run"], capsys)  # fmt: skip
@@ -252,6 +257,7 @@ def test_missing_model_path_is_reported(tmp_path, capsys):
     assert "--model:" in err and "is not a directory" in err
 
 
+@pytest.mark.needs_shared
 def test_refused_connection_is_reported(tmp_path, capsys):
     status, _, err = run_cli(["--dataset", "math500", "--data-dir", DATA, "--model", "m",
                               "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
@@ -269,6 +275,7 @@ def test_resuming_into_a_different_run_is_refused(scripted, tmp_path, capsys):
     assert "holds results of a different run (max_tokens: 8000 there, 100 now)" in err
 
 
+@pytest.mark.needs_shared
 @pytest.mark.parametrize(
     ("args", "message"),
     [

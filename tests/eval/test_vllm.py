@@ -20,6 +20,8 @@ from mathattempt_env.eval.runner import EvalConfig, run_eval
 
 from .conftest import DATA
 
+pytestmark = pytest.mark.needs_shared
+
 
 @pytest.fixture
 def fake_vllm(monkeypatch, tiny_dir):

@@ -14,6 +14,8 @@ import pytest
 
 from mathattempt_env.grading import grade, grader_stats
 
+pytestmark = pytest.mark.needs_shared
+
 GRADING = Path(__file__).resolve().parents[3] / "shared" / "grading"
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from mathattempt_env.grading import grade, validate_gold
 
+pytestmark = pytest.mark.needs_shared
+
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 FILES = sorted(DATA.glob("*.jsonl"))
 

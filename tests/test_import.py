@@ -24,3 +24,21 @@ def test_making_every_env_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_help_on_an_env_works_right_after_import() -> None:
+    code = (
+        "import pydoc, mathattempt_env\n"
+        "print(pydoc.render_doc(mathattempt_env.envs.MultiAttemptMathEnv).splitlines()[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "MultiAttemptMathEnv" in out.stdout
+
+
+def test_the_command_has_a_version_and_its_help_shows_defaults() -> None:
+    cli = [sys.executable, "-m", "mathattempt_env.cli"]
+    version = subprocess.run([*cli, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("mathattempt ")
+    usage = subprocess.run([*cli, "eval", "--help"], capture_output=True, text=True, check=True)
+    text = " ".join(usage.stdout.split())
+    assert "(default: 1-7)" in text and "(default: 8000)" in text

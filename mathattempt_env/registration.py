@@ -4,7 +4,7 @@ Example:
     >>> import gymnasium as gym
     >>> import mathattempt_env
     >>> sorted(i for i in gym.registry if i in ENV_IDS)
-    ['MultiAttemptMath-v0', 'S2RMath-v0', 'SingleTurnMath-v0']
+    ['MultiAttemptMath-v0', 'S2RMath-v0', 'SingleTurnMath-v0', 'ToolMath-v0']
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ ENV_IDS: dict[str, str] = {
     "SingleTurnMath-v0": "mathattempt_env.envs.single_turn:SingleTurnMathEnv",
     "MultiAttemptMath-v0": "mathattempt_env.envs.multi_attempt:MultiAttemptMathEnv",
     "S2RMath-v0": "mathattempt_env.envs.s2r:S2RMathEnv",
+    "ToolMath-v0": "mathattempt_env.envs.tool_math:ToolMathEnv",
 }
 
 

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from mathattempt_env.envs.base import MathEnv, attempt_range, draw_attempts
+from mathattempt_env.envs.tool import PythonTool, ToolCall
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.prompts import (
     FeedbackTemplate,
@@ -14,6 +15,7 @@ from mathattempt_env.prompts import (
     get_feedback,
     get_prompt,
 )
+from mathattempt_env.prompts.tools import ToolFormat
 from mathattempt_env.types import ActionRecord, Problem
 
 
@@ -96,9 +98,22 @@ class MultiAttemptMathEnv(MathEnv):
         prompt: str | PromptTemplate | None = None,
         feedback: str | FeedbackTemplate | None = None,
         feedback_role: str | None = None,
+        tool: str | None = None,
+        tool_format: str | ToolFormat = "qwen-tir",
+        isolation: str = "auto",
+        max_tool_calls: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if tool not in (None, "python"):
+            raise ConfigError(f"tool: expected None or 'python', got {tool!r}")
+        self.tool = (
+            PythonTool(tool_format, isolation=isolation, max_calls=max_tool_calls)
+            if tool == "python"
+            else None
+        )
+        self._turn = ""  # the current attempt's text so far: model text and tool outputs
+        self._calls: list[ToolCall] = []
         self.attempt_range = attempt_range(self.default_attempts if attempts is None else attempts)
         self.prompt = get_prompt(self.default_prompt if prompt is None else prompt)
         template = get_feedback(self.prompt.feedback if feedback is None else feedback)
@@ -117,6 +132,7 @@ class MultiAttemptMathEnv(MathEnv):
         return (*super().option_names(), "attempts")
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
+        self._turn, self._calls = "", []
         self.attempts = draw_attempts(self.attempt_range, options, self.np_random)
         return self.prompt.messages(problem.problem, attempts=self.attempts)
 
@@ -126,12 +142,45 @@ class MultiAttemptMathEnv(MathEnv):
             attempt=made, attempts=self.attempts, attempts_left=self.attempts - made, **extra
         )
 
+    def _tool_step(self, text: str) -> tuple[str, dict[str, Any]] | None:
+        """Run a tool call the attempt so far makes; ``None`` when it makes none."""
+        assert self.tool is not None
+        call = self.tool.respond(self._turn + text, self._calls)
+        if call is None:
+            return None
+        self._calls.append(call)
+        self._turn += text + call.shown
+        self.used += self.budget.length_fn(call.shown)  # tool output counts, as in the anchors
+        if len(self._calls) > 1:
+            self.messages.pop()  # the turn so far, replaced by its longer version
+        self.messages.append({"role": "assistant", "content": self._turn})
+        info = {**call.info, "call": len(self._calls)}
+        return call.shown, info
+
+    def _tool_info(self) -> dict[str, Any]:
+        if self.tool is None:
+            return {}
+        return {"tool_calls": len(self._calls), "sandbox_errors": self.tool.infrastructure_errors}
+
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Grade one attempt; give feedback or end the episode. See the class docstring."""
         text, cut = self._accept(action)
+        if self.tool is not None:
+            called = None if cut else self._tool_step(text)
+            if called is not None and not self.budget.exhausted(self.used):
+                observation, call = called
+                info = self._info(tool=call, correct=False, cut=False, **self._tool_info())
+                return observation, 0.0, False, False, info
+            if called is not None:  # the tool output spent the budget: the attempt ends cut
+                text, cut = "", True
+            if self._calls:
+                self.messages.pop()
+            text = self._turn + text
         verdict = self._grade(text)
         self.records.append(ActionRecord("solve", verdict, cut=cut, span=(0, len(text))))
         self.messages.append({"role": "assistant", "content": text})
+        tool_info = self._tool_info()
+        self._turn, self._calls = "", []
         left = self.attempts - len(self.records)
         out_of_room = self.budget.exhausted(self.used) or cut and left == 0
         terminated = verdict.correct or (left == 0 and not out_of_room)
@@ -155,5 +204,6 @@ class MultiAttemptMathEnv(MathEnv):
             cut=cut,
             reward_components=dict(breakdown.components),
             records=tuple(self.records),
+            **tool_info,
         )
         return observation, breakdown.reward, terminated, truncated, info

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from mathattempt_env.errors import lookup
 from mathattempt_env.prompts.templates import FeedbackTemplate, PromptTemplate
+from mathattempt_env.prompts.tools import TOOL_PROMPTS
 
 STEP_BY_STEP = r"Please reason step by step, and put your final answer within \boxed{}."
 
@@ -29,6 +30,7 @@ PROMPTS: dict[str, PromptTemplate] = {
         feedback="repeat-question",
     ),
     "step-by-step": PromptTemplate("step-by-step", STEP_BY_STEP),
+    **TOOL_PROMPTS,
 }
 
 FEEDBACK: dict[str, FeedbackTemplate] = {

@@ -1,0 +1,110 @@
+"""The Python tool an environment holds: it runs the model's code blocks in the sandbox.
+
+An env with ``tool="python"`` asks :meth:`PythonTool.respond` about each step's text. A step
+that calls the tool (see :class:`~mathattempt_env.prompts.tools.ToolFormat`) gets the output
+block back as its observation; it consumes no attempt and earns 0, and the attempt goes on in
+the same assistant turn. A step that does not call the tool is the attempt's end, graded on
+the whole turn. A failure of the sandbox itself is an infrastructure error: the model is
+shown that the tool is unavailable, and ``info["tool"]["infrastructure_error"]`` and the
+tool's counter say so; it never changes a reward.
+
+Example:
+    >>> tool = PythonTool(isolation="auto")
+    >>> call = tool.respond("So\\n```python\\nprint(3 * 14)\\n```\\n```output", [])
+    >>> call.shown, call.info["status"]
+    ('\\n```output\\n42\\n```\\n', 'ok')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.prompts.tools import ToolFormat, get_tool_format
+
+#: What the model sees when the sandbox itself failed.
+UNAVAILABLE = "The tool is unavailable."
+_REPLAY = (
+    "import contextlib as _c, io as _io\n"
+    "with _c.redirect_stdout(_io.StringIO()), _c.redirect_stderr(_io.StringIO()):\n"
+    "    exec(compile({code!r}, '<earlier>', 'exec'), globals())\n"
+)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call: the code, what the model is shown, and what the sandbox reported."""
+
+    code: str
+    shown: str
+    info: dict[str, Any]
+    ok: bool
+
+
+class PythonTool:
+    """Runs the last closed python block of a response, per a :class:`ToolFormat`.
+
+    Args:
+        fmt: the protocol (default ``"qwen-tir"``).
+        isolation: the sandbox's (``"auto"`` or ``"none"``).
+        max_calls: overrides the format's call budget.
+        replay: overrides the format's replay setting.
+    """
+
+    def __init__(
+        self,
+        fmt: str | ToolFormat = "qwen-tir",
+        *,
+        isolation: str = "auto",
+        max_calls: int | None = None,
+        replay: bool | None = None,
+    ) -> None:
+        self.format = get_tool_format(fmt)
+        if isolation not in ("auto", "none"):
+            raise ConfigError(f"isolation: expected 'auto' or 'none', got {isolation!r}")
+        self.isolation = isolation
+        if max_calls is not None and (not isinstance(max_calls, int) or max_calls < 0):
+            raise ConfigError(f"max_calls: expected an int >= 0, got {max_calls!r}")
+        self.max_calls = self.format.max_calls if max_calls is None else max_calls
+        self.replay = self.format.replay if replay is None else bool(replay)
+        self.infrastructure_errors = 0
+
+    def respond(self, text: str, history: list[ToolCall]) -> ToolCall | None:
+        """The call ``text`` makes, run, or ``None`` when ``text`` calls nothing.
+
+        ``history`` holds this attempt's earlier calls (for the budget and for replay).
+        """
+        if not self.format.is_call(text):
+            return None
+        code = self.format.code(text)
+        if len(history) >= self.max_calls:
+            shown = self.format.show(self.format.limit_message)
+            return ToolCall(code, shown, {"code": code, "status": "over-budget"}, False)
+        from mathattempt_env.sandbox import SandboxUnavailableError, shared_sandbox
+
+        earlier = [call.code for call in history if call.ok] if self.replay else []
+        program = "".join(_REPLAY.format(code=c) for c in earlier) + code
+        try:
+            result = shared_sandbox(self.isolation).run(program, timeout=self.format.timeout)
+        except SandboxUnavailableError as error:
+            self.infrastructure_errors += 1
+            info = {"code": code, "status": "sandbox-error", "infrastructure_error": True,
+                    "output": str(error), "cut": False, "wall_s": 0.0, "layers": ()}  # fmt: skip
+            return ToolCall(code, self.format.show(UNAVAILABLE), info, False)
+        if result.infrastructure_error:
+            self.infrastructure_errors += 1
+            shown = self.format.show(UNAVAILABLE)
+        elif result.status == "ok":
+            shown = self.format.show(result.output)
+        elif result.status == "timeout":
+            shown = self.format.show("Timeout Error")
+        else:  # the last traceback line, as published
+            lines = [line for line in result.output.strip().splitlines() if line.strip()]
+            shown = self.format.show(lines[-1] if lines else result.status)
+        info = {
+            "code": code, "status": result.status, "output": result.output, "cut": result.cut,
+            "wall_s": result.wall_s, "layers": result.layers,
+            "infrastructure_error": result.infrastructure_error,
+        }  # fmt: skip
+        return ToolCall(code, shown, info, result.status == "ok")

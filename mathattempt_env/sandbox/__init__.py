@@ -1,0 +1,26 @@
+"""Run model-written Python in isolated, supervised processes (the tool-integrated recipe).
+
+:class:`Sandbox` holds a pool of warm servers; :meth:`Sandbox.run` returns a
+:class:`ToolResult`. Each call runs in a fresh child with a new session, resource limits, an
+unprivileged uid when root, Landlock and seccomp (:mod:`~mathattempt_env.sandbox.layers`),
+supervised by a subreaper that enforces the wall clock, caps the output and kills anything
+left (:mod:`~mathattempt_env.sandbox.supervise`). It fails closed: without Landlock it refuses
+to run unless ``isolation="none"`` is passed.
+
+Example:
+    >>> from mathattempt_env.sandbox import Sandbox
+    >>> sandbox = Sandbox(size=1)
+    >>> sandbox.run("import sympy; print(sympy.factorint(360))").output
+    '{2: 3, 3: 2, 5: 1}\\n'
+    >>> sandbox.close()
+"""
+
+from mathattempt_env.sandbox.layers import Limits, probe
+from mathattempt_env.sandbox.pool import (
+    Sandbox,
+    SandboxUnavailableError,
+    ToolResult,
+    shared_sandbox,
+)
+
+__all__ = ["Limits", "Sandbox", "SandboxUnavailableError", "ToolResult", "probe", "shared_sandbox"]

@@ -1,0 +1,107 @@
+"""ToolMath-v0 and the Python tool in the other envs: the protocol, rewards, info, failures."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import mathattempt_env  # noqa: F401
+from mathattempt_env.envs import tool as tool_module
+from mathattempt_env.prompts.tools import get_tool_format
+from mathattempt_env.sandbox import ToolResult, probe
+
+pytestmark = pytest.mark.skipif("landlock" not in probe(), reason="Landlock is not available")
+
+PROBLEM = {"problem": "What is $6 \\times 7$?", "answer": "42"}
+CALL = "Let me compute.\n```python\nprint(6 * 7)\n```\n```output"
+
+
+def make(env_id: str = "ToolMath-v0", **kwargs):
+    env = gym.make(env_id, **kwargs)
+    env.reset(seed=0, options={"problem": PROBLEM})
+    return env
+
+
+def test_a_call_is_answered_with_its_output_and_the_turn_goes_on():
+    env = make()
+    obs, reward, terminated, truncated, info = env.step(CALL)
+    assert (obs, reward, terminated, truncated) == ("\n```output\n42\n```\n", 0.0, False, False)
+    assert info["tool"]["status"] == "ok" and info["tool"]["code"] == "print(6 * 7)"
+    assert {"landlock", "seccomp"} <= set(info["tool"]["layers"])
+    assert info["tool_calls"] == 1 and info["attempts_left"] == 1  # no attempt consumed
+    assert info["messages"][-1]["content"] == CALL + obs  # one assistant turn so far
+    obs, reward, terminated, truncated, info = env.step("So the answer is \\boxed{42}.")
+    assert (reward, terminated, info["correct"]) == (1.0, True, True)
+    assert (
+        info["messages"][-1]["content"]
+        == CALL + "\n```output\n42\n```\nSo the answer is \\boxed{42}."
+    )
+
+
+def test_errors_show_the_last_traceback_line_and_long_output_is_cut():
+    env = make()
+    obs = env.step("```python\n1/0\n```\n```output")[0]
+    assert obs == "\n```output\nZeroDivisionError: division by zero\n```\n"
+    obs, _, _, _, info = env.step("```python\nprint('x' * 1000)\n```\n```output")
+    shown = obs.split("\n")[2]
+    assert len(shown) == 403 and shown == "x" * 200 + "..." + "x" * 200
+    assert info["tool"]["status"] == "ok"
+
+
+def test_the_call_budget_then_the_published_message():
+    env = make(max_tool_calls=2)
+    for _ in range(2):
+        assert "42" in env.step(CALL)[0]
+    obs, _, _, _, info = env.step(CALL)
+    assert obs == "\n```output\nReach max function call limit.\n```\n"
+    assert info["tool"]["status"] == "over-budget"
+
+
+def test_a_timeout_is_the_models_and_a_sandbox_failure_is_not(monkeypatch):
+    env = make()
+    fmt = get_tool_format("qwen-tir")
+    env.unwrapped.tool.format = type(fmt)(**{**fmt.__dict__, "timeout": 0.5})
+    obs, _, _, _, info = env.step("```python\nwhile True:\n    pass\n```\n```output")
+    assert obs == "\n```output\nTimeout Error\n```\n" and info["tool"]["status"] == "timeout"
+    assert not info["tool"]["infrastructure_error"] and info["sandbox_errors"] == 0
+
+    class Broken:
+        def run(self, code, timeout):
+            return ToolResult("sandbox-error", "the server died", False, 0.0, ())
+
+    monkeypatch.setattr("mathattempt_env.sandbox.shared_sandbox", lambda isolation: Broken())
+    obs, reward, _, _, info = env.step(CALL)
+    assert obs == "\n```output\nThe tool is unavailable.\n```\n" and reward == 0.0
+    assert info["tool"]["infrastructure_error"] and info["sandbox_errors"] == 1
+    _, reward, _, _, info = env.step("\\boxed{42}")
+    assert reward == 1.0  # the failure never changes a reward
+
+
+def test_the_tool_composes_with_multi_attempt_and_its_feedback():
+    env = make("MultiAttemptMath-v0", tool="python", attempts=2)
+    assert env.step(CALL)[4]["attempts_left"] == 2
+    obs, reward, terminated, _, info = env.step("\\boxed{41}")
+    assert reward == 0.0 and not terminated and "incorrect" in obs
+    assert info["tool_calls"] == 1
+    env.step(CALL)  # a call inside the second attempt
+    _, reward, terminated, _, info = env.step("\\boxed{42}")
+    assert (reward, terminated) == (1.0, True)
+
+
+def test_check_env_determinism_and_pickling():
+    env = gym.make("ToolMath-v0")
+    check_env(env.unwrapped, skip_render_check=True)
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(env.unwrapped))
+    assert clone.reset(seed=3)[0] == env.unwrapped.reset(seed=3)[0]
+
+
+def test_bad_tool_arguments_are_clear_errors():
+    from mathattempt_env.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tool: expected None or 'python'"):
+        gym.make("MultiAttemptMath-v0", tool="bash")
+    with pytest.raises(ConfigError, match="isolation: expected 'auto' or 'none'"):
+        tool_module.PythonTool(isolation="docker")

@@ -90,6 +90,8 @@ class ActionRecord:
         target_correct: for a verify, whether the solve it checks was correct.
         cut: the action was cut by a length budget.
         span: the action's ``(start, end)`` character span in its step's text.
+        tool_calls: tool calls made within this action (a solve in a tool env).
+        tool_failed: the last of them did not run cleanly (the code's error or timeout).
 
     Example:
         >>> g = Grade(correct=False, formatted=True, extracted="3", reason="numeric")
@@ -105,6 +107,8 @@ class ActionRecord:
     target_correct: bool | None = None
     cut: bool = False
     span: tuple[int, int] = (0, 0)
+    tool_calls: int = 0
+    tool_failed: bool = False
 
     @property
     def correct(self) -> bool:

@@ -177,7 +177,13 @@ class MultiAttemptMathEnv(MathEnv):
                 self.messages.pop()
             text = self._turn + text
         verdict = self._grade(text)
-        self.records.append(ActionRecord("solve", verdict, cut=cut, span=(0, len(text))))
+        failed = bool(self._calls) and self._calls[-1].info["status"] in ("error", "timeout")
+        self.records.append(
+            ActionRecord(
+                "solve", verdict, cut=cut, span=(0, len(text)),
+                tool_calls=len(self._calls), tool_failed=failed,
+            )
+        )  # fmt: skip
         self.messages.append({"role": "assistant", "content": text})
         tool_info = self._tool_info()
         self._turn, self._calls = "", []

@@ -35,6 +35,8 @@ from mathattempt_env.rewards.outcome import (
     PaperSingle,
     PerAttempt,
     RepeatPenalty,
+    ToolCallShaped,
+    ToolErrorPenalty,
 )
 from mathattempt_env.rewards.s2r import ContextBaseline, S2ROutcome, S2RProcess, context_keys
 from mathattempt_env.rewards.verifier import VerifierReward, verdict_outcome
@@ -51,6 +53,8 @@ REWARDS: dict[str, Callable[[], RewardScheme]] = {
         RepeatPenalty,
         S2ROutcome,
         S2RProcess,
+        ToolCallShaped,
+        ToolErrorPenalty,
         VerifierReward,
     )
 }
@@ -98,4 +102,6 @@ __all__ = [
     "s2r_metrics",
     "verdict_outcome",
     "verifier_metrics",
+    "ToolCallShaped",
+    "ToolErrorPenalty",
 ]

@@ -170,3 +170,61 @@ class RepeatPenalty(Paper):
                 seen.add(key)
         penalty = -self.penalty * repeats
         return RewardBreakdown(outcome + penalty, {"outcome": outcome, "repeat_penalty": penalty})
+
+
+class ToolErrorPenalty(OutcomeScheme):
+    """ToRL's outcome reward with its code penalty.
+
+    +1 correct, -1 otherwise, and ``penalty`` added when the last tool call of the final
+    attempt failed (an error or a timeout).
+
+    Example:
+        >>> from mathattempt_env.types import Grade
+        >>> wrong = ActionRecord("solve", Grade(False, True, "1", "numeric"), tool_failed=True)
+        >>> ToolErrorPenalty().outcome([wrong])
+        -1.5
+    """
+
+    name = "tool-error-penalty"
+
+    def __init__(self, penalty: float = -0.5):
+        self.penalty = float(penalty)
+
+    @property
+    def low(self) -> float:
+        """-1 plus the penalty."""
+        return -1.0 + min(self.penalty, 0.0)
+
+    def outcome(self, attempts: Sequence[ActionRecord]) -> float:
+        """+1 if an attempt is correct, else -1; plus the penalty after a failed last call."""
+        value = 1.0 if any(a.correct for a in attempts) else -1.0
+        if attempts and attempts[-1].tool_failed:
+            value += self.penalty
+        return value
+
+
+class ToolCallShaped(OutcomeScheme):
+    """A call-count shaping in the spirit of verl's ReTool recipe.
+
+    +1 correct; a wrong answer gets -1 softened by the tool calls it made, ``per_call`` each,
+    at most ``cap`` (the constants are ours, and parameters).
+
+    Example:
+        >>> from mathattempt_env.types import Grade
+        >>> wrong = ActionRecord("solve", Grade(False, True, "1", "numeric"), tool_calls=3)
+        >>> round(ToolCallShaped().outcome([wrong]), 2)
+        -0.7
+    """
+
+    name = "tool-calls-shaped"
+
+    def __init__(self, per_call: float = 0.1, cap: float = 0.5):
+        self.per_call = float(per_call)
+        self.cap = _check_unit("cap", cap)
+
+    def outcome(self, attempts: Sequence[ActionRecord]) -> float:
+        """+1 if an attempt is correct, else -1 + min(calls * per_call, cap)."""
+        if any(a.correct for a in attempts):
+            return 1.0
+        calls = sum(a.tool_calls for a in attempts)
+        return -1.0 + min(calls * self.per_call, self.cap)

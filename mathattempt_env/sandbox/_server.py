@@ -3,8 +3,9 @@
 Started by :mod:`mathattempt_env.sandbox.pool` as ``python -m mathattempt_env.sandbox._server
 FD PARENT_PID``; not meant to be run by hand. ``FD`` is a stream socket. Each request is a
 length-prefixed JSON object (``code``, ``timeout``, ``layers``, ``max_output``); each reply is
-the call's result (see :func:`~mathattempt_env.sandbox.supervise.supervise`). The server
-answers ``{"ready": true}`` once warm. It dies with its parent.
+the call's result (see :func:`~mathattempt_env.sandbox.supervise.supervise`), which the
+server supervises itself, one call at a time. It answers ``{"ready": true}`` once warm. It
+dies with its parent.
 """
 
 from __future__ import annotations
@@ -42,6 +43,25 @@ def _send(stream: socket.socket, payload: dict[str, object]) -> None:
     stream.sendall(HEADER.pack(len(data)) + data)
 
 
+def _exercise() -> None:
+    """Run the common operations once, so every call's child inherits them loaded."""
+    import numpy
+    import sympy
+
+    x, y = sympy.symbols("x y")
+    sympy.solve([x + y - 3, x - y - 1], [x, y])
+    sympy.solve(x**3 - 6 * x**2 + 11 * x - 6, x)
+    sympy.factor(x**2 - 1)
+    sympy.expand((x + 1) ** 3)
+    sympy.simplify(sympy.sin(x) ** 2 + sympy.cos(x) ** 2)
+    sympy.integrate(x**2, (x, 0, 1))
+    sympy.diff(sympy.exp(x) * x, x)
+    sympy.Rational(1, 3) + sympy.sqrt(2)
+    sympy.isprime(97), sympy.factorint(360), sympy.binomial(10, 3)
+    str(sympy.nsimplify(0.5)), sympy.N(sympy.pi, 30)
+    numpy.linalg.solve(numpy.eye(2), numpy.ones(2))
+
+
 def main() -> None:
     """Warm up, then run calls from the socket until it closes."""
     channel = socket.socket(fileno=int(sys.argv[1]))
@@ -55,7 +75,13 @@ def main() -> None:
     for name in WARM:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    with contextlib.suppress(Exception):
+        _exercise()  # sympy loads much of itself on first use: do it once, here
+    from mathattempt_env.sandbox.layers import seccomp_available, seccomp_filter
     from mathattempt_env.sandbox.supervise import supervise
+
+    if seccomp_available():
+        seccomp_filter()  # built once here; each call's child loads it
 
     gc.collect()
     gc.freeze()
@@ -65,24 +91,14 @@ def main() -> None:
         if request is None:
             return
         job = json.loads(request)
-        me = os.getpid()
-        pid = os.fork()
-        if pid == 0:  # the supervisor of this call
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != me:
-                os._exit(1)
-            try:
-                result = supervise(
-                    job["code"], timeout=job["timeout"], layers=job["layers"],
-                    max_output=job["max_output"],
-                )  # fmt: skip
-            except BaseException as error:  # noqa: BLE001 - an infrastructure failure
-                result = {"status": "sandbox-error", "output": f"{type(error).__name__}: {error}"}
-            with contextlib.suppress(OSError):
-                _send(channel, result)
-            os._exit(0)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        try:  # this server supervises the call itself: one call at a time, a subreaper
+            result = supervise(
+                job["code"], timeout=job["timeout"], layers=job["layers"],
+                max_output=job["max_output"],
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - an infrastructure failure
+            result = {"status": "sandbox-error", "output": f"{type(error).__name__}: {error}"}
+        _send(channel, result)
 
 
 if __name__ == "__main__":

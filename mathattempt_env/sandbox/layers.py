@@ -186,17 +186,28 @@ def _landlock(workdir: str, abi: int) -> None:
         os.close(ruleset)
 
 
-def _seccomp() -> None:
-    import errno
+_filter: Any = None
 
-    seccomp: Any = _pyseccomp
-    if seccomp is None:
-        raise OSError("pyseccomp is not installed")
-    rules = seccomp.SyscallFilter(seccomp.ALLOW)
-    for name in DENIED_SYSCALLS:
-        with contextlib.suppress(RuntimeError, ValueError, OSError):  # absent on this arch
-            rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
-    rules.load()
+
+def seccomp_filter() -> Any:
+    """The seccomp filter, built once per process (a forked child loads the parent's copy)."""
+    global _filter
+    if _filter is None:
+        import errno
+
+        seccomp: Any = _pyseccomp
+        if seccomp is None:
+            raise OSError("pyseccomp is not installed")
+        rules = seccomp.SyscallFilter(seccomp.ALLOW)
+        for name in DENIED_SYSCALLS:
+            with contextlib.suppress(RuntimeError, ValueError, OSError):  # absent on this arch
+                rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
+        _filter = rules
+    return _filter
+
+
+def _seccomp() -> None:
+    seccomp_filter().load()
 
 
 def _rlimits(limits: Limits) -> None:

@@ -9,10 +9,16 @@ with a clean environment. The supervisor enforces the wall clock, reads at most
 every process left, removes the directory and returns the result. The child never holds the
 channel the result travels on, so it cannot forge one.
 
+It runs in the sandbox server (:mod:`~mathattempt_env.sandbox._server`), which has no other
+children: every child of the supervising process is the call's.
+
 Example:
-    >>> result = supervise("print(6 * 7)", timeout=5.0, layers=("session", "rlimits"))
-    >>> result["status"], result["output"]
-    ('ok', '42\\n')
+    >>> from mathattempt_env.sandbox import Sandbox
+    >>> sandbox = Sandbox(size=1)
+    >>> result = sandbox.run("print(6 * 7)")
+    >>> result.status, result.output, "seccomp" in result.layers
+    ('ok', '42\\n', True)
+    >>> sandbox.close()
 """
 
 from __future__ import annotations
@@ -102,6 +108,14 @@ def _kill_everything(me: int, group: int) -> int:
     killed = 0
     with contextlib.suppress(OSError):
         os.killpg(group, signal.SIGKILL)  # the code's group, all at once (a fork bomb)
+    # Every process the call left descends from a child of this subreaper, so with no child
+    # left there is nothing to look for.
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return 0
     for _ in range(1000):
         alive = [pid for pid in _descendants(me, group) if pid != me]
         if not alive:
@@ -126,6 +140,8 @@ def supervise(
     max_output: int = MAX_OUTPUT,
 ) -> dict[str, Any]:
     """Run ``code`` in an isolated child and report what happened.
+
+    The calling process becomes a subreaper and must have no other children.
 
     Returns:
         ``status`` (``ok``, ``error`` (non-zero exit), ``timeout``, ``killed`` (a signal),

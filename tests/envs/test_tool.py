@@ -105,3 +105,18 @@ def test_bad_tool_arguments_are_clear_errors():
         gym.make("MultiAttemptMath-v0", tool="bash")
     with pytest.raises(ConfigError, match="isolation: expected 'auto' or 'none'"):
         tool_module.PythonTool(isolation="docker")
+
+
+def test_tool_reward_schemes_see_the_calls_of_the_attempt():
+    env = make(reward="tool-error-penalty")
+    env.step("```python\n1/0\n```\n```output")
+    _, reward, _, _, info = env.step("\\boxed{41}")
+    assert reward == -1.5  # wrong, and the last call failed
+    assert info["records"][-1].tool_calls == 1 and info["records"][-1].tool_failed
+    env = make(reward="tool-calls-shaped")
+    for _ in range(3):
+        env.step(CALL)
+    assert env.step("\\boxed{41}")[1] == pytest.approx(-0.7)
+    env = make(reward="tool-calls-shaped")
+    env.step(CALL)
+    assert env.step("\\boxed{42}")[1] == 1.0

@@ -120,3 +120,18 @@ def test_tool_reward_schemes_see_the_calls_of_the_attempt():
     env = make(reward="tool-calls-shaped")
     env.step(CALL)
     assert env.step("\\boxed{42}")[1] == 1.0
+
+
+def test_the_gold_answer_is_nowhere_the_code_can_look():
+    env = gym.make("ToolMath-v0")
+    env.reset(seed=0, options={"problem": {"problem": "Say the code word.", "answer": "QZXW-7741"}})
+    code = (
+        "import os, sys, gc\nseen = [str(dict(os.environ)), str(sys.argv), str(os.listdir('.'))]\n"
+        "for path in ('/proc/self/cmdline', '/proc/self/environ', '/proc/self/maps'):\n"
+        "    try:\n        seen.append(open(path, 'rb').read().decode(errors='replace'))\n"
+        "    except OSError as e:\n        seen.append(type(e).__name__)\n"
+        "seen.append(str([o for o in gc.get_objects() if isinstance(o, str) and 'QZXW' in o]))\n"
+        "print('QZXW-7741' in ''.join(seen))"
+    )
+    obs, _, _, _, info = env.step(f"```python\n{code}\n```\n```output")
+    assert obs == "\n```output\nFalse\n```\n", info["tool"]

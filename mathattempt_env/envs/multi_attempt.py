@@ -169,7 +169,10 @@ class MultiAttemptMathEnv(MathEnv):
             called = None if cut else self._tool_step(text)
             if called is not None and not self.budget.exhausted(self.used):
                 observation, call = called
-                info = self._info(tool=call, correct=False, cut=False, **self._tool_info())
+                info = self._info(
+                    tool=call, correct=False, cut=False, records=tuple(self.records),
+                    **self._tool_info(),
+                )  # fmt: skip
                 return observation, 0.0, False, False, info
             if called is not None:  # the tool output spent the budget: the attempt ends cut
                 text, cut = "", True

@@ -51,7 +51,7 @@ class _ChatPolicy:
         reply = await self.backend.chat(list(info["messages"]), max_tokens=int(limit or 1))
         return Turn(reply.text, length=reply.tokens, cut=reply.cut)
 
-    def observe(self, turn: Turn, info: dict[str, Any], done: bool) -> None:
+    def observe(self, turn: Turn, observation: str, info: dict[str, Any], done: bool) -> None:
         text = next(m["content"] for m in reversed(info["messages"]) if m["role"] == "assistant")
         for record in info["records"][len(self.lenient) :]:
             self.lenient.append(_lenient(self.env, text, record))

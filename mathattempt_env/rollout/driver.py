@@ -124,6 +124,7 @@ class _TokenPolicy:
         self.turns: list[tuple[int, int]] = []
         self.decoded: list[_Decoded] = []
         self._emitted = ""
+        self._tool_tokens = 0
 
     async def turn(self, info: dict[str, Any], limit: int | None) -> Turn:
         driver = self.driver
@@ -131,6 +132,7 @@ class _TokenPolicy:
             self.history = list(info["messages"])
             self.prompt_ids = driver.chat.prompt_ids(self.history)
         generated, turn_logprobs = await driver._generate(self.prompt_ids + self.response, limit)
+        generated = driver._until_stop(generated)
         turn = finish_turn(driver.tokenizer, driver._special, generated, limit)
         ids = turn.ids
         self.turns.append((len(self.response), len(self.response) + len(ids)))
@@ -146,8 +148,16 @@ class _TokenPolicy:
         )
         return Turn(turn.text, length=len(ids), cut=turn.cut)
 
-    def observe(self, turn: Turn, info: dict[str, Any], done: bool) -> None:
+    def observe(self, turn: Turn, observation: str, info: dict[str, Any], done: bool) -> None:
         if done:
+            return
+        if "tool" in info:  # a tool's output, inside the same assistant turn: masked tokens
+            extra = self.driver.chat.encode(observation)
+            self.response += extra
+            self.mask += [0] * len(extra)
+            if self.logprobs is not None:
+                self.logprobs += [0.0] * len(extra)
+            self._tool_tokens += len(extra)
             return
         messages = info["messages"]
         extra = self.driver.chat.turn_ids(
@@ -172,6 +182,12 @@ class EpisodeDriver:
             no limit). The multi-attempt paper trains with 3,000.
         max_turn_tokens: the most model tokens in one turn (``None``: what is left of the
             total).
+        stop: strings that end a generation early, the stop string included (a tool call:
+            ``("```output",)`` for ``ToolMath-v0``). The env's answer to a tool call (its
+            output block) is appended inside the same assistant turn as masked environment
+            tokens; model tokens are never re-encoded. Tool tokens count toward the episode
+            budget when the env counts them in tokens: make it with
+            ``length_fn=driver.count_tokens``.
 
     The driver gives the environment these token limits as reset options
     (``max_total_length``, ``max_response_length``) and steps it with
@@ -207,6 +223,7 @@ class EpisodeDriver:
         *,
         max_total_tokens: int | None = 3000,
         max_turn_tokens: int | None = None,
+        stop: Sequence[str] = (),
     ) -> None:
         if not callable(generate):
             raise ConfigError(f"generate: expected a callable, got {generate!r}")
@@ -216,6 +233,7 @@ class EpisodeDriver:
         self._pass_limit = _takes_limit(generate)
         self._limits = Budget(max_turn_tokens, max_total_tokens)  # validates both
         self._special = set(getattr(tokenizer, "all_special_ids", None) or ())
+        self.stop = tuple(stop)
 
     @property
     def max_total_tokens(self) -> int | None:
@@ -226,6 +244,27 @@ class EpisodeDriver:
     def max_turn_tokens(self) -> int | None:
         """The token budget of one turn."""
         return self._limits.per_step
+
+    def _until_stop(self, ids: Sequence[int]) -> list[int]:
+        """The generated ids up to and including the first stop string (a tool call)."""
+        ids = [int(t) for t in ids]
+        if not self.stop:
+            return ids
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        hits = [text.find(s) + len(s) for s in self.stop if s in text]
+        if not hits:
+            return ids
+        end = min(hits)
+        decoded = _Decoded(self.tokenizer, ids)
+        return ids[: decoded.token_at(end)]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text``.
+
+        Give it as a tool env's ``length_fn``, so the env's budget counts tool tokens as the
+        driver counts model tokens.
+        """
+        return self._count(text)
 
     def _count(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))

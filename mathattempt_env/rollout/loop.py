@@ -14,7 +14,7 @@ Example:
     >>> class Fixed:
     ...     async def turn(self, info, limit):
     ...         return Turn("so \\\\boxed{0}", length=3)
-    ...     def observe(self, turn, info, done):
+    ...     def observe(self, turn, observation, info, done):
     ...         pass
     >>> env = gym.make("MultiAttemptMath-v0", attempts=2)
     >>> played = asyncio.run(play_episode(env, Fixed(), seed=0, max_total_length=100))
@@ -40,8 +40,12 @@ class Policy(Protocol):
         """
         ...
 
-    def observe(self, turn: Turn, info: dict[str, Any], done: bool) -> None:
-        """What the env did with ``turn``: its new ``info``, and whether the episode ended."""
+    def observe(self, turn: Turn, observation: str, info: dict[str, Any], done: bool) -> None:
+        """What the env did with ``turn``.
+
+        ``observation`` is its answer (a tool's output block, feedback), ``info`` its new
+        info, ``done`` whether the episode ended.
+        """
         ...
 
 
@@ -104,9 +108,9 @@ async def play_episode(
     steps: list[Stepped] = []
     while True:
         turn = await policy.turn(info, info.get("length_left"))
-        _, reward, terminated, truncated, info = env.step(turn)
+        observation, reward, terminated, truncated, info = env.step(turn)
         done = bool(terminated or truncated)
         steps.append(Stepped(turn, float(reward), len(info["records"])))
-        policy.observe(turn, info, done)
+        policy.observe(turn, observation, info, done)
         if done:
             return Played(steps, info, bool(terminated), bool(truncated))

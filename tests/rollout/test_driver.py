@@ -216,3 +216,29 @@ def test_batcher_skips_requests_cancelled_while_their_batch_ran():
     assert kept == ([4], None)
     assert isinstance(doomed, asyncio.CancelledError)
     assert loop_errors == []
+
+
+@pytest.mark.skipif(
+    "landlock" not in __import__("mathattempt_env.sandbox").sandbox.probe(),
+    reason="Landlock is not available",
+)
+def test_a_tool_call_stops_generation_and_its_output_is_masked_inside_the_turn(tokenizer):
+    # The model would go on to imagine an output; the driver stops at the stop string.
+    call = "Let me compute.\n```python\nprint(6 * 7)\n```\n```output\n41\n```\nSo 41"
+    driver = EpisodeDriver(
+        tokenizer, scripted(tokenizer, call, r"So the answer is \boxed{42}.<|im_end|>"),
+        stop=("```output",),
+    )  # fmt: skip
+    env = gym.make("ToolMath-v0", length_fn=driver.count_tokens)
+    problem = {"problem": "What is $6 \\times 7$?", "answer": "42"}
+    episode = driver.run(env, seed=0, options={"problem": problem})
+    assert episode.reward == 1.0 and episode.step_rewards == [0.0, 1.0]
+    (s1, e1), (s2, e2) = episode.turns
+    ids, mask = episode.response_ids, episode.response_mask
+    assert tokenizer.decode(ids[s1:e1]).endswith("```output")
+    tool = tokenizer.decode(ids[e1:s2])
+    assert tool == "\n```output\n42\n```\n"  # the real output, not the imagined one
+    assert mask == [1] * e1 + [0] * (s2 - e1) + [1] * (e2 - s2)
+    # The whole response reads as one assistant turn of the env's conversation.
+    content = episode.info["messages"][-1]["content"]
+    assert tokenizer.decode(ids[:e2], skip_special_tokens=True) == content

@@ -59,6 +59,7 @@ from mathattempt_env.grading.spans import (
     boxes,
     clean_text,
     leading_math,
+    math_spans,
 )
 from mathattempt_env.grading.triggers import LANGUAGES, TRIGGERS, Triggers, cut_debris
 
@@ -226,7 +227,8 @@ class Extractor:
         if self.last_value:
             last = last_value(text, names=want == "text")
             if last is not None:
-                return Extraction(last[0], False, last[1])
+                joined = _joined_math(text) if last[1] == "last-math" else None
+                return Extraction(last[0], False, last[1], joined)
         return Extraction(None, False)
 
 
@@ -247,6 +249,18 @@ def _box_groups(text: str, found: list[Span]) -> list[list[Span]]:
         else:
             groups.append([box])
     return groups
+
+
+def _joined_math(text: str) -> str | None:
+    """The last math spans joined by connectives (``$x = 2$ and $x = -3$``), comma-joined."""
+    tail = text[-TAIL_CHARS:]
+    spans = [s for s in math_spans(tail) if s.text.strip()]
+    if len(spans) < 2:
+        return None
+    group = _box_groups(tail, spans)[-1]
+    if len(group) < 2:
+        return None
+    return ", ".join(span.text.strip() for span in group)
 
 
 def _joins(separator: str) -> bool:

@@ -54,10 +54,13 @@ SHAPES: dict[str, list[tuple[str, str, bool]]] = {
         ("He had 5 apples and ate 2, so 3 are left.", "3", True),
         ("The perimeter is $2(3+4) = 14$.", "14", True),
         ("所以一共有 3 + 10 = 13 只鸟。", "13", True),
+        ("The solutions are $x = 2$ and $x = -3$.", "-3, 2", True),  # spans read together
         # hard negatives
         ("so the value of $x$ is 17", "x", False),
         ("He had 5 apples and ate 2, so 3 are left.", "5", False),
         ("Each costs $3 and he buys 4, so he pays 3 x $4 = $12 in total.", "4", False),
+        ("The solutions are $x = 2$ and $x = -4$.", "-3, 2", False),
+        ("First $x = 2$. Later we find $x = -3$.", "-3, 2", False),  # prose between: not one
     ],
     "several boxes": [
         ("$x = \\boxed{-2}$ and $x = \\boxed{1}$", "1, -2", True),

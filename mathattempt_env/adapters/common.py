@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mathattempt_env.errors import ConfigError
@@ -65,6 +65,8 @@ class ProblemIndex:
 
     Args:
         problems: the environment's problems.
+        user_turn: how the environment poses a problem in its user turn (a prompt template
+            may add an instruction around the statement); default: the statement itself.
 
     Example:
         >>> index = ProblemIndex([Problem("a", "What is 2+2?", "4")])
@@ -72,10 +74,13 @@ class ProblemIndex:
         0
     """
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(
+        self, problems: Sequence[Problem], user_turn: Callable[[str], str] | None = None
+    ) -> None:
         self._by_text: dict[str, int] = {}
         for index, problem in enumerate(problems):
-            self._by_text.setdefault(problem.problem.strip(), index)
+            text = user_turn(problem.problem) if user_turn else problem.problem
+            self._by_text.setdefault(text.strip(), index)
 
     def find(self, prompt: Any) -> int:
         """The index of the problem whose statement is the prompt's user turn."""

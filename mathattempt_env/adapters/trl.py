@@ -79,6 +79,15 @@ def _vllm_batch(trainer: Any) -> Callable[[list[list[int]], int | None], BatchRe
     return batch
 
 
+def user_turn(env: Any, problem: str) -> str:
+    """The user turn in which ``env`` poses ``problem`` (its prompt template's wording)."""
+    template = getattr(env, "prompt", None)
+    if template is None:
+        return problem
+    turns = [m for m in template.messages(problem) if m["role"] == "user"]
+    return str(turns[-1]["content"]) if turns else problem
+
+
 class EnvRollout:
     """``rollout_func(prompts, trainer)`` for ``GRPOTrainer``; see :func:`make_rollout_func`."""
 
@@ -117,7 +126,8 @@ class EnvRollout:
             self._envs += make_envs(self.env_id, len(prompts) - len(self._envs), self.env_kwargs)
         envs = self._envs[: len(prompts)]
         if self._index is None:
-            self._index = ProblemIndex(envs[0].unwrapped.problems)
+            core = envs[0].unwrapped
+            self._index = ProblemIndex(core.problems, lambda text: user_turn(core, text))
         indices = [self._index.find(prompt) for prompt in prompts]
         options = [{"index": index} for index in indices]
         # One reset seed per group (TRL repeats each prompt num_generations times in a row),

@@ -114,8 +114,9 @@ class _Decoded:
 class _TokenPolicy:
     """The driver's side of one episode: token buffers, generation, the env's turns as tokens."""
 
-    def __init__(self, driver: EpisodeDriver) -> None:
+    def __init__(self, driver: EpisodeDriver, stop: tuple[str, ...] = ()) -> None:
         self.driver = driver
+        self.stop = stop
         self.history: list[dict[str, str]] = []
         self.prompt_ids: list[int] = []
         self.response: list[int] = []
@@ -132,7 +133,7 @@ class _TokenPolicy:
             self.history = list(info["messages"])
             self.prompt_ids = driver.chat.prompt_ids(self.history)
         generated, turn_logprobs = await driver._generate(self.prompt_ids + self.response, limit)
-        generated = driver._until_stop(generated)
+        generated = driver._until_stop(generated, self.stop)
         turn = finish_turn(driver.tokenizer, driver._special, generated, limit)
         ids = turn.ids
         self.turns.append((len(self.response), len(self.response) + len(ids)))
@@ -182,11 +183,11 @@ class EpisodeDriver:
             no limit). The multi-attempt paper trains with 3,000.
         max_turn_tokens: the most model tokens in one turn (``None``: what is left of the
             total).
-        stop: strings that end a generation early, the stop string included (a tool call:
-            ``("```output",)`` for ``ToolMath-v0``). The env's answer to a tool call (its
-            output block) is appended inside the same assistant turn as masked environment
-            tokens; model tokens are never re-encoded. Tool tokens count toward the episode
-            budget when the env counts them in tokens: make it with
+        stop: strings that end a generation early, the stop string included. An env with a
+            tool adds its format's stop string (``"```output"``) by itself. The env's answer
+            to a tool call (its output block) is appended inside the same assistant turn as
+            masked environment tokens; model tokens are never re-encoded. Tool tokens count
+            toward the episode budget when the env counts them in tokens: make it with
             ``length_fn=driver.count_tokens``.
 
     The driver gives the environment these token limits as reset options
@@ -245,13 +246,13 @@ class EpisodeDriver:
         """The token budget of one turn."""
         return self._limits.per_step
 
-    def _until_stop(self, ids: Sequence[int]) -> list[int]:
+    def _until_stop(self, ids: Sequence[int], stop: tuple[str, ...]) -> list[int]:
         """The generated ids up to and including the first stop string (a tool call)."""
         ids = [int(t) for t in ids]
-        if not self.stop:
+        if not stop:
             return ids
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        hits = [text.find(s) + len(s) for s in self.stop if s in text]
+        hits = [text.find(s) + len(s) for s in stop if s in text]
         if not hits:
             return ids
         end = min(hits)
@@ -284,8 +285,10 @@ class EpisodeDriver:
         self, env: Any, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> Episode:
         """Run one episode (a coroutine); see :meth:`run`."""
-        _core(env)
-        policy = _TokenPolicy(self)
+        core = _core(env)
+        tool = getattr(core, "tool", None)
+        stop = (*self.stop, tool.format.stop) if tool is not None else self.stop
+        policy = _TokenPolicy(self, stop)
         played = await play_episode(
             env,
             policy,

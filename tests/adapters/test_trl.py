@@ -238,3 +238,56 @@ def test_rollout_func_uses_trainer_vllm_generation_when_use_vllm(tiny, problems)
     ):
         assert len(ids) == len(mask) == len(logprobs)
         assert all(lp == 0.0 for lp, m in zip(logprobs, mask, strict=True) if m == 0)
+
+
+@pytest.mark.skipif(
+    "landlock" not in __import__("mathattempt_env.sandbox").sandbox.probe(),
+    reason="Landlock is not available",
+)
+def test_tool_env_trains_with_tool_output_masked(tiny, problems, tmp_path, monkeypatch):
+    """ToolMath-v0 under GRPOTrainer: the generator's first turn is a tool call; the tool's
+    output block is in the completion with mask 0 exactly on it."""
+    model, tokenizer = tiny
+    call = tokenizer.encode("```python\nprint(2 + 3)\n```\n```output", add_special_tokens=False)
+    original = HFGenerator.generate_batch
+
+    def calling(self, prompts, max_new_tokens):
+        results = original(self, prompts, max_new_tokens)
+        out = []
+        for prompt, (ids, logprobs) in zip(prompts, results, strict=True):
+            first = "```output" not in tokenizer.decode(prompt[-64:])
+            out.append((call, None) if first else (ids, logprobs))
+        return out
+
+    monkeypatch.setattr(HFGenerator, "generate_batch", calling)
+    dataset = problem_dataset("ToolMath-v0", limit=8, dataset=problems)
+    rollout = make_rollout_func(
+        "ToolMath-v0", max_total_tokens=64, max_turn_tokens=24, dataset=problems
+    )
+    seen = []
+    original_call = type(rollout).__call__
+
+    def counting(self, prompts, trainer):
+        out = original_call(self, prompts, trainer)
+        seen.extend(self.last_episodes)
+        return out
+
+    monkeypatch.setattr(type(rollout), "__call__", counting)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[lambda completions, env_reward, **kw: env_reward],
+        args=_args(GRPOConfig, tmp_path, max_steps=1, max_completion_length=64),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
+    before = _snapshot(model)
+    trainer.train()
+    assert trainer.state.global_step == 1 and _changed(model, before)
+    assert seen
+    for episode in seen:
+        (s1, e1), (s2, _) = episode.turns[:2]
+        assert episode.response_ids[s1:e1] == call
+        assert tokenizer.decode(episode.response_ids[e1:s2]) == "\n```output\n5\n```\n"
+        assert episode.response_mask[e1:s2] == [0] * (s2 - e1)
+        assert set(episode.response_mask[s1:e1]) == {1}

@@ -225,10 +225,9 @@ def test_batcher_skips_requests_cancelled_while_their_batch_ran():
 def test_a_tool_call_stops_generation_and_its_output_is_masked_inside_the_turn(tokenizer):
     # The model would go on to imagine an output; the driver stops at the stop string.
     call = "Let me compute.\n```python\nprint(6 * 7)\n```\n```output\n41\n```\nSo 41"
-    driver = EpisodeDriver(
-        tokenizer, scripted(tokenizer, call, r"So the answer is \boxed{42}.<|im_end|>"),
-        stop=("```output",),
-    )  # fmt: skip
+    driver = EpisodeDriver(  # the tool env brings its stop string
+        tokenizer, scripted(tokenizer, call, r"So the answer is \boxed{42}.<|im_end|>")
+    )
     env = gym.make("ToolMath-v0", length_fn=driver.count_tokens)
     problem = {"problem": "What is $6 \\times 7$?", "answer": "42"}
     episode = driver.run(env, seed=0, options={"problem": problem})

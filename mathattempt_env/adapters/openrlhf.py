@@ -102,12 +102,19 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
     async def step(self, states: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Grade the model's turn; return reward, done and the feedback with its markup."""
         text, emitted = self._content(str(states["action_text"]))
-        # No end-of-turn token: generation stopped at OpenRLHF's length limit.
-        _, reward, terminated, truncated, info = self.env.step(Turn(text, cut=not emitted))
+        # No end-of-turn token: generation stopped at OpenRLHF's length limit, unless it
+        # stopped at a tool's stop string (configure it in OpenRLHF's sampling ``stop``).
+        tool = getattr(self.env.unwrapped, "tool", None)
+        calls = tool is not None and text.rstrip().endswith(tool.format.stop)
+        observation, reward, terminated, truncated, info = self.env.step(
+            Turn(text, cut=not emitted and not calls)
+        )
         self.total += float(reward)
         done = bool(terminated or truncated)
         feedback = ""
-        if not done:
+        if not done and "tool" in info:
+            feedback = observation  # the tool's output, inside the same assistant turn
+        elif not done:
             messages = info["messages"]
             content = messages[len(self.history)]["content"]
             turns = messages[len(self.history) + 1 :]

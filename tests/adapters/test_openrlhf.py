@@ -217,3 +217,42 @@ def test_prepare_data_rows_drive_the_agent(tmp_path, tiny, monkeypatch):
         problem = SimpleNamespace(problem=row["problem"], answer=row["answer"])
         out_ = _execute(module.AgentExecutor(), problem, tokenizer, engine)
         assert row["problem"] in tokenizer.decode(out_["observation_tokens"])
+
+
+@pytest.mark.skipif(
+    "landlock" not in __import__("mathattempt_env.sandbox").sandbox.probe(),
+    reason="Landlock is not available",
+)
+def test_agent_module_runs_tool_calls_with_the_output_outside_the_actions(
+    tiny, problems, monkeypatch
+):
+    model, tokenizer = tiny
+    module = load_agent_module(
+        adapter.__file__, monkeypatch, MATHATTEMPT_ENV="ToolMath-v0",
+        MATHATTEMPT_ENV_KWARGS="{}", MATHATTEMPT_MAX_TOTAL_TOKENS="none",
+    )  # fmt: skip
+    call = tokenizer.encode("```python\nprint(2 + 3)\n```\n```output", add_special_tokens=False)
+
+    class Calling(FakeEngine):
+        async def generate(self, token_ids, params, multi_modal_data=None):
+            if "```output" in tokenizer.decode(list(token_ids)[-64:]):
+                return await super().generate(token_ids, params, multi_modal_data)
+            self.outputs.append(call)
+            logprobs = [{t: SimpleNamespace(logprob=0.0)} for t in call]
+            text = tokenizer.decode(call, skip_special_tokens=False)
+            return SimpleNamespace(
+                outputs=[SimpleNamespace(token_ids=call, text=text, finish_reason="stop",
+                                         logprobs=logprobs)]
+            )  # fmt: skip
+
+    executor = module.AgentExecutor()
+    engine = Calling(model, tokenizer)
+    for problem in problems[:3]:
+        engine.outputs.clear()
+        out = _execute(executor, problem, tokenizer, engine, max_tokens=24)
+        tokens, ranges = out["observation_tokens"], out["action_ranges"]
+        assert [tokens[a:b] for a, b in ranges] == engine.outputs
+        assert tokens[ranges[0][0] : ranges[0][1]] == call
+        between = tokenizer.decode(tokens[ranges[0][1] : ranges[1][0]])
+        assert between == "\n```output\n5\n```\n"  # the tool's output, not an action
+        assert out["reward"] == pytest.approx(float(out["scores"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -173,10 +173,3 @@ class Turn(str):
         turn.length = length
         turn.cut = bool(cut)
         return turn
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_turn, (str(self), self.length, self.cut))
-
-
-def _turn(text: str, length: int | None, cut: bool) -> Turn:
-    return Turn(text, length=length, cut=cut)

@@ -25,6 +25,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from functools import partial
 from typing import Any
 
 from mathattempt_env.data.validate import check_rows
@@ -38,12 +39,12 @@ _cache: OrderedDict[tuple[str, str], tuple[Problem, ...]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object that remembers keys given twice (JSON keeps the last silently)."""
+def _object(pairs: list[tuple[str, Any]], duplicates: list[str]) -> dict[str, Any]:
+    """A JSON object; keys given twice (JSON keeps the last silently) go to ``duplicates``."""
     row: dict[str, Any] = {}
     for key, value in pairs:
         if key in row:
-            row.setdefault("\0duplicates", []).append(key)
+            duplicates.append(key)
         row[key] = value
     return row
 
@@ -74,17 +75,17 @@ def parse_lines(data: bytes) -> tuple[list[dict[str, Any]], list[str], list[str]
                 f"line {number}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1})"
             )
             continue
+        duplicates: list[str] = []
         try:
-            row = json.loads(line, object_pairs_hook=_object)
+            row = json.loads(line, object_pairs_hook=partial(_object, duplicates=duplicates))
         except json.JSONDecodeError as e:
             errors.append(f"line {number}: not valid JSON ({e.msg} at column {e.colno})")
             continue
         if not isinstance(row, dict):
             errors.append(f"line {number}: expected a JSON object, got {type(row).__name__}")
             continue
-        duplicates = row.pop("\0duplicates", [])
-        if duplicates or _nested_duplicates(row):
-            for key in duplicates or ["(a nested object's)"]:
+        if duplicates:
+            for key in duplicates:
                 errors.append(
                     f"line {number}: key {key!r} appears twice (JSON would keep the last value"
                     " silently)"
@@ -93,14 +94,6 @@ def parse_lines(data: bytes) -> tuple[list[dict[str, Any]], list[str], list[str]
         rows.append(row)
         labels.append(f"line {number}")
     return rows, labels, errors
-
-
-def _nested_duplicates(value: Any) -> bool:
-    if isinstance(value, dict):
-        return "\0duplicates" in value or any(_nested_duplicates(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_nested_duplicates(v) for v in value)
-    return False
 
 
 def _read_bytes(path: str | os.PathLike[str]) -> tuple[str, bytes]:

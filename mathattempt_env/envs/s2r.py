@@ -37,7 +37,11 @@ def describe(
         [0.0, -1.0]
     """
     rewards = scheme.action_rewards(records, final=final, truncated=truncated)
-    process = _PROCESS.action_rewards(records, final=final, truncated=truncated)
+    process = (
+        rewards
+        if isinstance(scheme, S2RProcess)
+        else _PROCESS.action_rewards(records, final=final, truncated=truncated)
+    )
     keys = context_keys(records, process)
     actions = []
     for record, reward, key in zip(records, rewards, keys, strict=True):

@@ -328,7 +328,7 @@ def _read(text: str) -> Value:
 
 
 # A run of three or more letters that is not a LaTeX command and not a function name.
-_PLAIN_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_PLAIN_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _MATH_WORDS = _KNOWN | MATRIX_ENVS | {
     "mod", "pmod", "bmod", "det", "lim", "arg", "deg", "dim", "ker", "sgn", "and", "or",
     "array", "cases", "aligned", "begin", "end",
@@ -347,7 +347,30 @@ def is_prose(text: str) -> bool:
         >>> is_prose("13只鸟")
         True
     """
-    for word in _PLAIN_WORD.findall(text):
-        if word not in _MATH_WORDS:
-            return True
+    return bool(plain_words(text, 3)) or foreign_letters(text)
+
+
+def plain_words(text: str, shortest: int) -> list[str]:
+    """Plain words of at least ``shortest`` letters that are not LaTeX commands or math names.
+
+    Example:
+        >>> plain_words(r"It is \\sqrt{2} or sin x", 2)
+        ['It', 'is']
+    """
+    return [
+        word
+        for word in _PLAIN_WORD.findall(text)
+        if len(word) >= shortest and word.lower() not in _MATH_WORDS
+    ]
+
+
+def foreign_letters(text: str) -> bool:
+    """Whether ``text`` has a letter outside the Latin and Greek scripts (``13只``).
+
+    Example:
+        >>> foreign_letters("x = 13"), foreign_letters("13只")
+        (False, True)
+    """
+    if text.isascii():
+        return False
     return any(ch.isalpha() and ord(ch) > 0x24F and not 0x370 <= ord(ch) <= 0x3FF for ch in text)

@@ -39,7 +39,7 @@ from functools import cached_property
 from typing import Literal
 
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.grading.answer import is_prose
+from mathattempt_env.grading.answer import foreign_letters, is_prose
 from mathattempt_env.grading.prose import (
     LEAD_LETTER,
     LETTER,
@@ -49,7 +49,6 @@ from mathattempt_env.grading.prose import (
     first_letter,
     first_sentence,
     first_value,
-    has_foreign_letters,
     is_short_math,
     last_value,
     tidy_answer,
@@ -92,7 +91,7 @@ class Extraction:
         answer: the answer text, stripped, or ``None``.
         formatted: a complete ``\\boxed{...}`` (or ``\\fbox{...}``) was found.
         source: where the answer came from (see :data:`Source`).
-        joined: the contents of two or more connected boxes, joined by commas, or ``None``.
+        joined: two or more connected boxes (or math spans), comma-joined, or ``None``.
     """
 
     answer: str | None
@@ -289,7 +288,7 @@ def _value_after(tail: str, want: Want) -> str | None:
         return None
     if want == "text":
         return whole
-    if not is_prose(whole.replace("$", "")) and not has_foreign_letters(whole):
+    if not is_prose(whole.replace("$", "")) and not foreign_letters(whole):
         return whole
     return first_value(sentence)
 

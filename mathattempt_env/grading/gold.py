@@ -48,8 +48,8 @@ class Gold:
     parts: bool
 
 
-def check_gold(gold: object) -> str:
-    """Return ``gold`` if it is a usable gold string.
+def check_gold(gold: object) -> None:
+    """Check that ``gold`` is a usable gold string.
 
     Raises:
         InvalidGoldError: not a string, NUL or lone surrogates, too long, unbalanced braces,
@@ -67,10 +67,14 @@ def check_gold(gold: object) -> str:
     stripped = gold.rstrip()
     if (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
         raise InvalidGoldError(gold, "ends with a dangling backslash")
-    return gold
 
 
-def _gold_answer(gold: str) -> tuple[str, Value]:
+def _read(text: str) -> tuple[Normalized, Value]:
+    norm = normalize(text)
+    return norm, read_value(norm.text)
+
+
+def _gold_answer(gold: str) -> tuple[Normalized, Value]:
     """The answer a gold states: itself, or, for a worked solution, its box or final value.
 
     A gold that opens with an option letter (``(D) Alina``, ``C Cecile``, a bare ``B``) is
@@ -79,24 +83,24 @@ def _gold_answer(gold: str) -> tuple[str, Value]:
     stripped = gold.strip()
     lead = _LEADING_CHOICE.match(stripped)
     if lead is not None:
-        return lead.group(1), Choice(lead.group(1))
+        return Normalized(lead.group(1)), Choice(lead.group(1))
     if "\\boxed" in gold or "\\fbox" in gold:  # a worked solution, or a boxed answer
         found = DEFAULT.extract(gold)
         text = found.joined or found.answer
         if text is not None:
-            return text, read_value(normalize(text).text)
-    value = read_value(normalize(gold).text)
+            return _read(text)
+    norm, value = _read(gold)
     # A worked solution without a box: the value after its last answer phrase.
     trigger = DEFAULT.phrases.last(stripped) if isinstance(value, (Prose, Raw, SetOf)) else None
     if trigger is not None:
         lead = _LEADING_CHOICE.match(stripped[trigger[1] :].lstrip(" \t\n*:"))
         if lead is not None:  # "... the answer is\n(C) Cecile"
-            return lead.group(1), Choice(lead.group(1))
+            return Normalized(lead.group(1)), Choice(lead.group(1))
         found = DEFAULT.extract(gold)
         text = found.joined or found.answer
         if text is not None and found.source != "whole":
-            return text, read_value(normalize(text).text)
-    return gold, value
+            return _read(text)
+    return norm, value
 
 
 def read_gold(gold: str) -> Gold:
@@ -109,8 +113,7 @@ def read_gold(gold: str) -> Gold:
     if cached is not None:
         return cached
     check_gold(gold)
-    text, value = _gold_answer(gold)
-    norm = normalize(text)
+    norm, value = _gold_answer(gold)
     if not norm.text:
         raise InvalidGoldError(gold, "empty after removing delimiters and formatting")
     want: Want = (

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from mathattempt_env.grading.answer import is_prose
+from mathattempt_env.grading.answer import foreign_letters, is_prose, plain_words
 from mathattempt_env.grading.spans import Span, bold_spans, math_spans, strip_trailing
 
 LastSource = Literal["last-math", "bold", "last-number"]
@@ -41,13 +41,6 @@ NEGATION = re.compile(r"(?:\bnot|n't be|\bnon|\bpas|\bnicht|\bno es|不是|不|�
 _COMPOUND = re.compile(r"^[A-Za-z]{2,}\.?(?:\s*,|\s+and)?\s+\d")
 
 
-# Two or more plain letters that are not a LaTeX command: "It is 12" is a sentence.
-_PLAIN_PAIR = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
-_MATH_PAIRS = frozenset(
-    "sin cos tan cot sec csc ln log exp pi or and sqrt frac max min gcd lcm mod".split()
-)
-
-
 def is_short_math(text: str) -> bool:
     """Whether ``text`` is short, one line, and all math (``10, 4, 2``; not "It is 12").
 
@@ -58,14 +51,9 @@ def is_short_math(text: str) -> bool:
     return (
         0 < len(text) <= WHOLE_LIMIT
         and "\n" not in text
-        and all(word.lower() in _MATH_PAIRS for word in _PLAIN_PAIR.findall(text))
-        and not has_foreign_letters(text)
+        and not plain_words(text, 2)
+        and not foreign_letters(text)
     )
-
-
-def has_foreign_letters(text: str) -> bool:
-    """Whether ``text`` has a letter outside the Latin and Greek scripts (``13只``)."""
-    return any(ch.isalpha() and ord(ch) > 0x24F and not 0x370 <= ord(ch) <= 0x3FF for ch in text)
 
 
 def tidy_answer(answer: str) -> str | None:

@@ -8,7 +8,7 @@ positions, not by lazy ``.+?`` matches.
 Example:
     >>> [s.text for s in boxes(r"\\boxed{1} and \\boxed{\\{2, 3\\}} and \\boxed{4")]
     ['1', '\\\\{2, 3\\\\}']
-    >>> math_segments(r"costs $5 and $6, so $x = 1$")
+    >>> [s.text for s in math_spans(r"costs $5 and $6, so $x = 1$")]
     ['x = 1']
 """
 
@@ -200,16 +200,6 @@ def math_spans(text: str) -> list[Span]:
             pos = close + len(closer)
         else:
             pos = p + 1
-
-
-def math_segments(text: str) -> list[str]:
-    """The contents of the math spans of ``text`` (see :func:`math_spans`).
-
-    Example:
-        >>> math_segments(r"so $x$ and \\( y \\) but \\[ z")
-        ['x', ' y ']
-    """
-    return [span.text for span in math_spans(text)]
 
 
 def bold_spans(text: str) -> list[Span]:

@@ -90,10 +90,6 @@ class Triggers:
         patterns = [p for _, p in pairs] + list(extra)
         self.full = re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)", re.I)
 
-    def search(self, text: str) -> bool:
-        """Whether ``text`` holds any answer phrase."""
-        return self.last(text) is not None
-
     def last(self, text: str) -> tuple[int, int] | None:
         """The ``(start, end)`` of the answer phrase that starts last in ``text``, or ``None``."""
         low = text.lower()

@@ -159,3 +159,12 @@ class OutcomeScheme(RewardScheme):
         """The outcome on the final step, else 0."""
         value = self.outcome(solves(history)) if step.final else 0.0
         return RewardBreakdown(value, {"outcome": value})
+
+    def action_rewards(
+        self, history: Sequence[ActionRecord], *, final: bool = False, truncated: bool = False
+    ) -> list[float]:
+        """0 on every action, and the outcome on the last one when the episode is over."""
+        rewards = [0.0] * len(history)
+        if final and rewards:
+            rewards[-1] = self.outcome(solves(history))
+        return rewards

@@ -125,7 +125,6 @@ class _TokenPolicy:
         self.turns: list[tuple[int, int]] = []
         self.decoded: list[_Decoded] = []
         self._emitted = ""
-        self._tool_tokens = 0
 
     async def turn(self, info: dict[str, Any], limit: int | None) -> Turn:
         driver = self.driver
@@ -158,7 +157,6 @@ class _TokenPolicy:
             self.mask += [0] * len(extra)
             if self.logprobs is not None:
                 self.logprobs += [0.0] * len(extra)
-            self._tool_tokens += len(extra)
             return
         messages = info["messages"]
         extra = self.driver.chat.turn_ids(

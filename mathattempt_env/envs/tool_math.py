@@ -43,8 +43,9 @@ class ToolMathEnv(SingleTurnMathEnv):
 
     ## Arguments
     ``prompt`` (default ``"tir"``), ``tool_format``, ``max_tool_calls``, ``isolation``
-    (``"auto"``: every layer available, refuse without Landlock; ``"none"``: no sandbox, only
-    when asked for) and the shared arguments of :class:`~mathattempt_env.envs.base.MathEnv`.
+    (``"auto"``: every layer available, refuse with neither Landlock nor namespaces;
+    ``"none"``: no sandbox, only when asked for) and the shared arguments of
+    :class:`~mathattempt_env.envs.base.MathEnv`.
 
     ## Version History
     - v0: initial release.

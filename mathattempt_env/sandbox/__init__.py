@@ -4,8 +4,10 @@
 :class:`ToolResult`. Each call runs in a fresh child with a new session, resource limits, an
 unprivileged uid when root, Landlock and seccomp (:mod:`~mathattempt_env.sandbox.layers`),
 supervised by a subreaper that enforces the wall clock, caps the output and kills anything
-left (:mod:`~mathattempt_env.sandbox.supervise`). It fails closed: without Landlock it refuses
-to run unless ``isolation="none"`` is passed.
+left (:mod:`~mathattempt_env.sandbox.supervise`); the servers themselves run in a bubblewrap
+jail of namespaces when the host allows it (:mod:`~mathattempt_env.sandbox.jail`). It fails
+closed: with neither Landlock nor namespaces it refuses to run unless ``isolation="none"`` is
+passed.
 
 Example:
     >>> from mathattempt_env.sandbox import Sandbox

@@ -40,7 +40,7 @@ try:
     import ctypes.util  # noqa: F401 - pyseccomp imports it lazily
 
     import pyseccomp as _pyseccomp  # type: ignore[import-untyped]
-except (ImportError, OSError):
+except (ImportError, OSError, RuntimeError):  # RuntimeError: no libseccomp found
     _pyseccomp = None
 
 #: x86_64 and aarch64 share these numbers for the Landlock syscalls.
@@ -123,7 +123,8 @@ def probe() -> frozenset[str]:
     """The layers this machine can apply.
 
     ``session`` and ``rlimits`` always; ``uid`` when running as root; ``landlock`` and
-    ``seccomp`` when the kernel and libraries support them.
+    ``seccomp`` when the kernel and libraries support them; ``namespaces`` when the
+    bubblewrap jail (:mod:`~mathattempt_env.sandbox.jail`) starts a Python here.
 
     Example:
         >>> {"session", "rlimits"} <= probe()
@@ -136,6 +137,10 @@ def probe() -> frozenset[str]:
         layers.add("landlock")
     if seccomp_available():
         layers.add("seccomp")
+    from mathattempt_env.sandbox import jail  # it reads this module's roots
+
+    if jail.jail_available():
+        layers.add("namespaces")
     return frozenset(layers)
 
 

@@ -8,8 +8,9 @@ hard deadline on every reply; a server that overruns it is killed (with everythi
 started) and replaced.
 
 **Fail closed.** ``isolation="auto"`` (default) applies every layer the machine supports and
-refuses to run when Landlock is missing, with an error that says so; ``isolation="none"``
-runs with only a new session and resource limits, and must be asked for explicitly.
+refuses to run when neither Landlock nor namespaces are available, with an error that says
+so; ``isolation="none"`` runs with only a new session and resource limits, and must be asked
+for explicitly.
 
 Example:
     >>> sandbox = Sandbox(size=1)
@@ -35,16 +36,17 @@ from dataclasses import dataclass
 
 from mathattempt_env.errors import ConfigError, MathAttemptError
 from mathattempt_env.sandbox._server import HEADER
+from mathattempt_env.sandbox.jail import jail_command, server_environment
 from mathattempt_env.sandbox.layers import probe
 from mathattempt_env.sandbox.supervise import MAX_OUTPUT
 
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: Seconds a server may take to start (import numpy and sympy).
 STARTUP_LIMIT = 120.0
 #: Seconds beyond a call's timeout before its server is killed as unresponsive.
 GRACE = 2.0
-#: Layers ``isolation="auto"`` cannot run without.
-REQUIRED = ("landlock",)
+#: ``isolation="auto"`` runs only with at least one of these: each keeps the code away from
+#: the host's files and network on its own.
+CONTAINING = ("landlock", "namespaces")
 
 
 class SandboxUnavailableError(MathAttemptError, RuntimeError):
@@ -80,18 +82,18 @@ class ToolResult:
 class _Server:
     """One warm server process and its socket."""
 
-    def __init__(self) -> None:
+    def __init__(self, jailed: bool) -> None:
         mine, theirs = socket.socketpair()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [_PACKAGE_ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-        )
+        # In the jail, bubblewrap's --die-with-parent ties the server to this process, and
+        # the server's parent is bubblewrap, so it is not told this pid to check.
+        jail = jail_command() if jailed else None
+        prefix, parent = (jail, 0) if jail else ([], os.getpid())
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mathattempt_env.sandbox._server",
-                 str(theirs.fileno()), str(os.getpid())],
+                [*prefix, sys.executable, "-m", "mathattempt_env.sandbox._server",
+                 str(theirs.fileno()), str(parent)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=env, pass_fds=[theirs.fileno()], start_new_session=True,
+                env=server_environment(), pass_fds=[theirs.fileno()], start_new_session=True,
             )  # fmt: skip
         finally:
             theirs.close()
@@ -126,11 +128,16 @@ class _Server:
         self.sock.sendall(HEADER.pack(len(data)) + data)
         return self._read(deadline)
 
-    def kill(self) -> None:
-        with contextlib.suppress(OSError):
-            os.killpg(self.proc.pid, 9)  # the server, its supervisors and their children
+    def kill(self, graceful: bool = False) -> None:
+        """Stop the server: an idle one exits when its socket closes; otherwise kill it all."""
         with contextlib.suppress(OSError):
             self.sock.close()
+        if graceful:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=1)
+                return
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, 9)  # the server, its supervisors and their children
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
 
@@ -141,12 +148,13 @@ class Sandbox:
     Args:
         size: servers in the pool (default: the CPU count, at least 1). Each runs one call at
             a time.
-        isolation: ``"auto"`` (every available layer; refuse without Landlock) or
-            ``"none"`` (a new session and resource limits only; not a sandbox).
+        isolation: ``"auto"`` (every available layer; refuse with neither Landlock nor
+            namespaces) or ``"none"`` (a new session and resource limits only; not a sandbox).
         max_output: bytes of output a call may print before it is killed as a flood.
 
     Raises:
-        SandboxUnavailableError: ``isolation="auto"`` on a machine without Landlock.
+        SandboxUnavailableError: ``isolation="auto"`` on a machine with neither Landlock
+            nor namespaces.
         ConfigError: an unknown ``isolation``.
     """
 
@@ -155,18 +163,19 @@ class Sandbox:
     ) -> None:
         available = probe()
         if isolation == "auto":
-            missing = [layer for layer in REQUIRED if layer not in available]
-            if missing:
+            if not available & set(CONTAINING):
                 raise SandboxUnavailableError(
-                    f"refusing to run model code: {', '.join(missing)} is not available on "
-                    f"this machine (layers here: {', '.join(sorted(available))}); pass "
-                    'isolation="none" to run it without a sandbox, at your own risk'
+                    "refusing to run model code: neither Landlock nor namespaces (bubblewrap) "
+                    f"are available on this machine (layers here: {', '.join(sorted(available))})"
+                    "; install the 'tool' extra for bubblewrap, or pass isolation=\"none\" to "
+                    "run it without a sandbox, at your own risk"
                 )
             self.layers = tuple(sorted(available))
         elif isolation == "none":
             self.layers = ("rlimits", "session")
         else:
             raise ConfigError(f"isolation: expected 'auto' or 'none', got {isolation!r}")
+        self.jailed = "namespaces" in self.layers
         self.isolation = isolation
         self.size = size or os.cpu_count() or 1
         self.max_output = max_output
@@ -180,14 +189,19 @@ class Sandbox:
         with self._lock:
             while self._started < self.size:
                 self._started += 1
-                self._idle.put(_Server())
+                self._idle.put(_Server(self.jailed))
 
     def _checkout(self, deadline: float) -> _Server:
         self.prestart()
-        try:
-            server = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise SandboxUnavailableError("every sandbox server is busy") from None
+        for _ in range(self.size + 1):  # a server that died while idle is replaced first
+            try:
+                server = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise SandboxUnavailableError("every sandbox server is busy") from None
+            if server.proc.poll() is None:
+                break
+            server.kill()
+            self._replace()
         if not server.wait_ready(time.monotonic() + STARTUP_LIMIT):
             server.kill()
             self._replace()
@@ -195,7 +209,7 @@ class Sandbox:
         return server
 
     def _replace(self) -> None:
-        self._idle.put(_Server())
+        self._idle.put(_Server(self.jailed))
 
     def run(self, code: str, timeout: float = 5.0) -> ToolResult:
         """Run ``code`` and return what it printed and how it ended; never raises for the code.
@@ -243,7 +257,7 @@ class Sandbox:
                 server = self._idle.get_nowait()
             except queue.Empty:
                 break
-            server.kill()
+            server.kill(graceful=True)
         self._started = 0
 
     def __del__(self) -> None:

@@ -187,10 +187,14 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
         budget = int(extra.get("max_total_tokens") or response_length)
         metrics = {"generate_sequences": 0.0}
 
-        async def generate(prompt_ids: list[int], max_new_tokens: int | None) -> tuple[Any, Any]:
+        async def generate(
+            prompt_ids: list[int], max_new_tokens: int | None, stop: Sequence[str] = ()
+        ) -> tuple[Any, Any]:
             params = dict(sampling_params)
             if max_new_tokens is not None:
                 params["max_tokens"] = max_new_tokens
+            if stop:  # a tool call: the server stops there (its token ids keep the string)
+                params["stop"] = [*params.get("stop", ()), *stop]
             started = time.perf_counter()
             output = await self.server_manager.generate(
                 request_id=uuid4().hex, prompt_ids=prompt_ids, sampling_params=params

@@ -11,8 +11,8 @@ tool's counter say so; it never changes a reward.
 Example:
     >>> tool = PythonTool(isolation="auto")
     >>> call = tool.respond("So\\n```python\\nprint(3 * 14)\\n```\\n```output", [])
-    >>> call.shown, call.info["status"]
-    ('\\n```output\\n42\\n```\\n', 'ok')
+    >>> call.shown, call.info["status"]  # the model opened the output block; the env closes it
+    ('\\n42\\n```\\n', 'ok')
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class PythonTool:
             return None
         code = self.format.code(text)
         if len(history) >= self.max_calls:
-            shown = self.format.show(self.format.limit_message)
+            shown = self.format.show(self.format.limit_message, text)
             return ToolCall(code, shown, {"code": code, "status": "over-budget"}, False)
         from mathattempt_env.sandbox import SandboxUnavailableError, shared_sandbox
 
@@ -91,17 +91,17 @@ class PythonTool:
             self.infrastructure_errors += 1
             info = {"code": code, "status": "sandbox-error", "infrastructure_error": True,
                     "output": str(error), "cut": False, "wall_s": 0.0, "layers": ()}  # fmt: skip
-            return ToolCall(code, self.format.show(UNAVAILABLE), info, False)
+            return ToolCall(code, self.format.show(UNAVAILABLE, text), info, False)
         if result.infrastructure_error:
             self.infrastructure_errors += 1
-            shown = self.format.show(UNAVAILABLE)
+            shown = self.format.show(UNAVAILABLE, text)
         elif result.status == "ok":
-            shown = self.format.show(result.output)
+            shown = self.format.show(result.output, text)
         elif result.status == "timeout":
-            shown = self.format.show("Timeout Error")
+            shown = self.format.show("Timeout Error", text)
         else:  # the last traceback line, as published
             lines = [line for line in result.output.strip().splitlines() if line.strip()]
-            shown = self.format.show(lines[-1] if lines else result.status)
+            shown = self.format.show(lines[-1] if lines else result.status, text)
         info = {
             "code": code, "status": result.status, "output": result.output, "cut": result.cut,
             "wall_s": result.wall_s, "layers": result.layers,

@@ -17,10 +17,11 @@ class ToolMathEnv(SingleTurnMathEnv):
     "qwen-tir"``): a step whose text ends at ``"```output"`` (or whose last closed python
     block has no boxed answer after it) is a tool call. The env runs the last closed python
     block in the sandbox (:mod:`mathattempt_env.sandbox`) and answers with the output block
-    (stdout, or the last line of a traceback; 400 characters at most), and the model goes on
-    in the same turn. At most 4 calls (``max_tool_calls``), then "Reach max function call
-    limit."; 5 s per call; each call stateless. The step without a call ends the attempt,
-    which is graded on the whole turn.
+    (stdout, or the last line of a traceback; 400 characters at most; when the step ends with
+    the ``"```output"`` it stopped at, only the rest of the block: ``"\n42\n```\n"``), and the
+    model goes on in the same turn. At most 4 calls (``max_tool_calls``), then "Reach max
+    function call limit."; 5 s per call; each call stateless. The step without a call ends
+    the attempt, which is graded on the whole turn.
 
     ## Action Space
     :class:`~mathattempt_env.envs.spaces.UnicodeText` of up to 1,000,000 characters.
@@ -56,7 +57,7 @@ class ToolMathEnv(SingleTurnMathEnv):
         >>> obs, reward, terminated, truncated, info = env.step(
         ...     "Let me compute.\n```python\nprint(6 * 7)\n```\n```output")
         >>> obs, reward, terminated, info["tool"]["status"]
-        ('\n```output\n42\n```\n', 0.0, False, 'ok')
+        ('\n42\n```\n', 0.0, False, 'ok')
     """
 
     default_prompt = "tir"

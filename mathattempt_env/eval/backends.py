@@ -6,11 +6,15 @@
 
 Every backend renders the conversation with the model's chat template (or lets the server do
 it), generates at most ``max_tokens`` new tokens, and says whether it stopped at that limit.
+When the conversation ends with an assistant message (a tool env's turn so far, its tool
+output included), the backend continues that message rather than starting a new one, and it
+stops at ``stop`` strings (a tool call's ``"```output"``), which the reply keeps at its end.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,7 +22,8 @@ from typing import Any, Protocol
 from mathattempt_env.errors import MathAttemptError
 from mathattempt_env.prompts import Message
 from mathattempt_env.rollout.batching import Batcher, BatchResult
-from mathattempt_env.rollout.driver import finish_turn
+from mathattempt_env.rollout.chat import render
+from mathattempt_env.rollout.turns import finish_turn
 
 
 class BackendError(MathAttemptError, RuntimeError):
@@ -49,8 +54,15 @@ class ChatBackend(Protocol):
 
     name: str
 
-    async def chat(self, messages: list[Message], max_tokens: int) -> Reply:
-        """Generate the next assistant turn of ``messages``, at most ``max_tokens`` tokens."""
+    async def chat(
+        self, messages: list[Message], max_tokens: int, stop: Sequence[str] = ()
+    ) -> Reply:
+        """Generate the next assistant turn of ``messages``, at most ``max_tokens`` tokens.
+
+        When ``messages`` ends with an assistant message, continue it. Stop after any of
+        ``stop`` (the reply ends with it). Only tool envs pass ``stop`` or end with an
+        assistant message; a backend for the other envs may ignore both.
+        """
         ...
 
     async def aclose(self) -> None:
@@ -74,14 +86,35 @@ class _TemplatedBackend:
     tokenizer: Any
     batcher: Batcher
 
-    async def chat(self, messages: list[Message], max_tokens: int) -> Reply:
+    async def chat(
+        self, messages: list[Message], max_tokens: int, stop: Sequence[str] = ()
+    ) -> Reply:
         """Generate the next assistant turn; see :class:`ChatBackend`."""
-        ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=True, return_dict=False
-        )
-        new, _ = await self.batcher(list(ids), max_tokens)
-        turn = finish_turn(self.tokenizer, self._special, new, max_tokens)
+        ids = self.tokenizer.encode(self.render(messages), add_special_tokens=False)
+        new, _ = await self.batcher(list(ids), max_tokens, tuple(stop))
+        turn = finish_turn(self.tokenizer, self._special, new, max_tokens, stop)
         return Reply(turn.text, len(turn.ids), cut=turn.cut)
+
+    def render(self, messages: list[Message]) -> str:
+        """The prompt text: a new assistant turn, or the last assistant message continued.
+
+        A template may close the last message in its own way (``<|im_end|>``, or by
+        dropping a trailing newline), so the continued text is found by rendering the
+        conversation with a marker appended to the message and cutting there.
+        """
+        if not messages or messages[-1]["role"] != "assistant":
+            return render(self.tokenizer, messages, generation=True)
+        marker = "\u2063\u2063mathattempt-continue\u2063\u2063"
+        *earlier, last = messages
+        marked = [*earlier, {**last, "content": last["content"] + marker}]
+        text = render(self.tokenizer, marked, generation=False)
+        if marker not in text:
+            raise BackendError("the chat template does not show the assistant's message")
+        return text[: text.index(marker)]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in this model's tokenizer (a tool output's share of the budget)."""
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
 
     @functools.cached_property
     def opens_think(self) -> bool:
@@ -174,8 +207,13 @@ class VLLMBackend(_TemplatedBackend):
         self.temperature = temperature
         self.batcher = Batcher(self._generate_batch, max_batch=batch_size)
 
-    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int | None) -> BatchResult:
-        params = self._vllm.SamplingParams(temperature=self.temperature, max_tokens=max_new_tokens)
+    def _generate_batch(
+        self, prompts: list[list[int]], max_new_tokens: int | None, stop: Sequence[str] = ()
+    ) -> BatchResult:
+        params = self._vllm.SamplingParams(
+            temperature=self.temperature, max_tokens=max_new_tokens, stop=list(stop) or None,
+            include_stop_str_in_output=True,
+        )  # fmt: skip
         outputs = self.llm.generate(
             [{"prompt_token_ids": ids} for ids in prompts], params, use_tqdm=False
         )

@@ -40,18 +40,33 @@ def _lenient(env: MathEnv, text: str, record: ActionRecord) -> bool | None:
     return grade(piece, env.problem.answer, timeout=env.grade_timeout, think=env.think).correct
 
 
+#: What the results keep of each tool call (the code and output are in the transcript).
+_CALL_FIELDS = ("status", "cut", "wall_s", "infrastructure_error")
+
+
 class _ChatPolicy:
     """Turns from a chat backend; each solution also gets its lenient reading."""
 
     def __init__(self, env: MathEnv, backend: ChatBackend) -> None:
         self.env, self.backend = env, backend
         self.lenient: list[bool | None] = []
+        self.calls: list[dict[str, Any]] = []
+        tool = getattr(env, "tool", None)
+        self.stop: tuple[str, ...] = (tool.format.stop,) if tool is not None else ()
 
     async def turn(self, info: dict[str, Any], limit: int | None) -> Turn:
-        reply = await self.backend.chat(list(info["messages"]), max_tokens=int(limit or 1))
+        messages, budget = list(info["messages"]), int(limit or 1)
+        if self.stop:  # a tool env: stop at a call, continue the turn after its output
+            reply = await self.backend.chat(messages, max_tokens=budget, stop=self.stop)
+        else:
+            reply = await self.backend.chat(messages, max_tokens=budget)
         return Turn(reply.text, length=reply.tokens, cut=reply.cut)
 
     def observe(self, turn: Turn, observation: str, info: dict[str, Any], done: bool) -> None:
+        if "tool" in info:
+            call = info["tool"]
+            self.calls.append({key: call.get(key) for key in _CALL_FIELDS})
+            return
         text = next(m["content"] for m in reversed(info["messages"]) if m["role"] == "assistant")
         for record in info["records"][len(self.lenient) :]:
             self.lenient.append(_lenient(self.env, text, record))
@@ -76,7 +91,9 @@ async def play(
         has ``lenient``), ``attempts`` (solutions made), ``first_correct`` (the 1-based
         attempt of the first correct solution, or ``None``), ``correct`` (the final
         solution is right), ``lenient_first_correct`` and ``lenient_correct`` (the same
-        under the lenient reading), ``tokens``, ``terminated`` and ``truncated``.
+        under the lenient reading), ``tokens``, ``terminated`` and ``truncated``; for a
+        tool env, ``tool_calls`` (each call's ``status``, ``cut``, ``wall_s`` and
+        ``infrastructure_error``).
     """
     policy = _ChatPolicy(env, backend)
     played = await play_episode(env, policy, seed=0, options=options, max_total_length=max_tokens)
@@ -98,4 +115,6 @@ async def play(
         "terminated": bool(terminated),
         "truncated": bool(truncated),
     }
+    if policy.stop:
+        result["tool_calls"] = policy.calls
     return result

@@ -68,6 +68,43 @@ def _records(grades: Sequence[Mapping[str, Any]]) -> list[ActionRecord]:
     return actions
 
 
+def tool_use(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """How a tool env's episodes used the tool.
+
+    Rates are shares of all calls; a ``sandbox-error`` is the sandbox's failure, counted
+    apart from the code's errors. Accuracy is that of the final answer, split by whether
+    the episode called the tool at all.
+
+    Example:
+        >>> def record(correct, *statuses):
+        ...     return {"correct": correct, "tool_calls": [{"status": s} for s in statuses]}
+        >>> use = tool_use([record(True, "ok", "error"), record(False, "timeout"), record(True)])
+        >>> use["calls_per_problem"], use["error_rate"], use["accuracy_with_tool"]
+        (1.0, 0.3333333333333333, 0.5)
+    """
+    calls = [c for r in records for c in r.get("tool_calls") or ()]
+    used = [r for r in records if r.get("tool_calls")]
+    unused = [r for r in records if not r.get("tool_calls")]
+
+    def share(status: str) -> float:
+        return sum(c.get("status") == status for c in calls) / len(calls) if calls else 0.0
+
+    def accuracy(group: Sequence[Mapping[str, Any]]) -> float | None:
+        return sum(bool(r["correct"]) for r in group) / len(group) if group else None
+
+    return {
+        "calls_per_problem": len(calls) / len(records) if records else 0.0,
+        "calls": len(calls),
+        "error_rate": share("error"),
+        "timeout_rate": share("timeout"),
+        "sandbox_errors": sum(c.get("status") == "sandbox-error" for c in calls),
+        "with_tool": len(used),
+        "accuracy_with_tool": accuracy(used),
+        "without_tool": len(unused),
+        "accuracy_without_tool": accuracy(unused),
+    }
+
+
 def summarize(records: Iterable[Mapping[str, Any]], ks: Sequence[int]) -> dict[str, Any]:
     """Accuracy at each k per dataset and on average, counts, and S²R metrics where present.
 
@@ -99,9 +136,15 @@ def summarize(records: Iterable[Mapping[str, Any]], ks: Sequence[int]) -> dict[s
         if any(a.kind == "verify" for actions in episodes for a in actions):
             final = sum(bool(r["correct"]) for r in group) / len(group)
             s2r[name] = {"final_accuracy": final, **s2r_metrics(episodes)}
+    tool = {
+        name: tool_use(group)
+        for name, group in groups.items()
+        if any("tool_calls" in r for r in group)
+    }
     return {
         "accuracy": accuracy,
         "lenient": lenient,
         "episodes": {name: len(group) for name, group in groups.items()},
         "s2r": s2r,
+        "tool": tool,
     }

@@ -7,6 +7,13 @@ mid-way, or JSON that is not a chat completion (no ``choices``, no ``usage``). W
 retries run out, :class:`~mathattempt_env.eval.backends.BackendError` says why; the runner
 records that episode as failed and goes on. A server that refuses connections is reported at
 once, before any episode starts.
+
+A tool env's turn goes on after the tool's output inside the same assistant message: the
+request then asks the server to continue that message (vLLM's and SGLang's
+``continue_final_message``, with ``add_generation_prompt`` off) and to stop at the tool's stop
+string, kept in the reply (``include_stop_str_in_output``; a server that drops it anyway has
+it put back from ``stop_reason``). Tool output is counted toward the token budget at one token
+per 4 bytes (this side has no tokenizer): an estimate.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from mathattempt_env.eval.backends import BackendError, Reply
@@ -89,17 +97,23 @@ class OpenAIBackend:
                 f"{error}); is the server running?"
             ) from error
 
-    async def chat(self, messages: list[Message], max_tokens: int) -> Reply:
+    async def chat(
+        self, messages: list[Message], max_tokens: int, stop: Sequence[str] = ()
+    ) -> Reply:
         """Generate the next assistant turn; see :class:`~mathattempt_env.eval.ChatBackend`."""
         import aiohttp
 
-        body = {
+        body: dict[str, Any] = {
             "model": self.name,
             "messages": messages,
             "max_tokens": max_tokens,
             "temperature": self.temperature,
             "seed": self.seed,
         }
+        if messages and messages[-1]["role"] == "assistant":
+            body.update(continue_final_message=True, add_generation_prompt=False)
+        if stop:
+            body.update(stop=list(stop), include_stop_str_in_output=True)
         session = await self._client()
         failure = ""
         for attempt in range(self.retries + 1):
@@ -119,7 +133,7 @@ class OpenAIBackend:
                             f"{self.base_url}: HTTP {answer.status}: {(await answer.text())[:500]}"
                         )
                     body_bytes = await answer.read()
-                return _reply(body_bytes, self.base_url)
+                return _reply(body_bytes, self.base_url, stop)
             except (
                 aiohttp.ClientConnectionError,
                 aiohttp.ClientPayloadError,
@@ -132,6 +146,10 @@ class OpenAIBackend:
             f"{self.base_url}: no answer after {self.retries + 1} tries; last: {failure}"
         )
 
+    def count_tokens(self, text: str) -> int:
+        """An estimate of the tokens of ``text``: one per 4 bytes of UTF-8, at least 1."""
+        return max(1, -(-len(text.encode("utf-8")) // 4))
+
     async def aclose(self) -> None:
         """Close the HTTP session."""
         if self._session is not None:
@@ -143,7 +161,7 @@ class BadReply(Exception):
     """A reply that is not a chat completion; retried like a transient error."""
 
 
-def _reply(body: bytes, where: str) -> Reply:
+def _reply(body: bytes, where: str, stop: Sequence[str] = ()) -> Reply:
     """Read a chat-completions reply body.
 
     Raises:
@@ -163,4 +181,7 @@ def _reply(body: bytes, where: str) -> Reply:
         raise BadReply(
             f"{where}: not a chat-completions answer ({error!r}): {str(data)[:200]}"
         ) from None
+    matched = choice.get("stop_reason")
+    if isinstance(matched, str) and matched in stop and not text.endswith(matched):
+        text += matched  # the server dropped the stop string: the tool call needs it
     return Reply(text, tokens, cut=choice.get("finish_reason") == "length")

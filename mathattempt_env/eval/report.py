@@ -35,7 +35,7 @@ def _accuracy_table(
 
 
 def summary_markdown(summary: Mapping[str, Any], ks: Sequence[int], title: str) -> str:
-    """The summary as Markdown: accuracy (%) per dataset and k, the average, S²R metrics.
+    """The summary as Markdown: accuracy (%) per dataset and k, the average, S²R metrics, tool use.
 
     Example:
         >>> s = {"accuracy": {"a": {1: 0.5}, "average": {1: 0.5}}, "episodes": {"a": 2}, "s2r": {}}
@@ -78,7 +78,30 @@ def summary_markdown(summary: Mapping[str, Any], ks: Sequence[int], title: str) 
             lines.append(
                 f"| {name} | " + " | ".join(_percent(metrics[c]) for c in S2R_COLUMNS) + " |"
             )
+    if summary.get("tool"):
+        lines += _tool_table(summary["tool"])
     return "\n".join(lines) + "\n"
+
+
+def _tool_table(tool: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        "Tool use: calls per problem; error and timeout rates (% of calls; sandbox errors are"
+        " the sandbox's own failures, counted apart); final accuracy (%) of the episodes that"
+        " called the tool and of those that did not (episodes).",
+        "",
+        "| dataset | calls/problem | errors | timeouts | sandbox errors"
+        " | accuracy with tool | accuracy without |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, use in tool.items():
+        lines.append(
+            f"| {name} | {use['calls_per_problem']:.2f} | {_percent(use['error_rate'])}"
+            f" | {_percent(use['timeout_rate'])} | {use['sandbox_errors']}"
+            f" | {_percent(use['accuracy_with_tool'])} ({use['with_tool']})"
+            f" | {_percent(use['accuracy_without_tool'])} ({use['without_tool']}) |"
+        )
+    return lines
 
 
 def plot_accuracy(

@@ -90,9 +90,13 @@ class EvalConfig:
 
 
 def _make_env(
-    config: EvalConfig, problem: Problem, think: str = "auto"
+    config: EvalConfig, problem: Problem, think: str = "auto", backend: Any = None
 ) -> tuple[MathEnv, dict[str, Any]]:
-    env = gym.make(config.env, dataset=[problem], think=think).unwrapped
+    kwargs: dict[str, Any] = {"dataset": [problem], "think": think}
+    count = getattr(backend, "count_tokens", None)
+    if count is not None:  # a tool's output counts toward the token budget, in tokens
+        kwargs["length_fn"] = count
+    env = gym.make(config.env, **kwargs).unwrapped
     if not isinstance(env, MathEnv):
         raise ConfigError(f"--env: {config.env!r} is not a mathattempt_env environment")
     options: dict[str, Any] = {"index": 0}
@@ -221,7 +225,7 @@ async def run_eval(
             "model": backend.name,
         }
         async with gate:
-            env, options = _make_env(config, problem, think)
+            env, options = _make_env(config, problem, think, backend)
             try:
                 result = await play(env, backend, options=options, max_tokens=config.max_tokens)
             except BackendError as error:  # infrastructure, not a wrong answer

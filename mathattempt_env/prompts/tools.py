@@ -84,13 +84,30 @@ class ToolFormat:
         block = self._last_block(text)
         return text[block[0] : block[1]].strip("\n") if block else ""
 
-    def show(self, output: str) -> str:
-        """The output as the model sees it: cut to ``output_chars`` in the middle, fenced."""
+    def show(self, output: str, text: str = "") -> str:
+        r"""The output as the model sees it: cut to ``output_chars`` in the middle, fenced.
+
+        ``text`` is the response so far. When it already ends with the stop string (the
+        model opened the output block itself, as the protocol has it), only the rest of the
+        block is shown, so the turn reads as one block, never two.
+
+        Example:
+            >>> fmt = get_tool_format("qwen-tir")
+            >>> fmt.show("42"), fmt.show("42", "```python\nprint(42)\n```\n```output")
+            ('\n```output\n42\n```\n', '\n42\n```\n')
+        """
         output = output.strip("\n")
         if len(output) > self.output_chars:
             half = self.output_chars // 2
             output = output[:half] + "..." + output[-half:]
-        return self.output.format(output=output)
+        shown = self.output.format(output=output)
+        opened = text.rstrip()
+        at = shown.find(self.stop)
+        if at >= 0 and opened.endswith(self.stop):
+            shown = shown[at + len(self.stop) :]
+            if "\n" in text[len(opened) :] and shown.startswith("\n"):
+                shown = shown[1:]
+        return shown
 
 
 TOOL_FORMATS: dict[str, ToolFormat] = {"qwen-tir": ToolFormat("qwen-tir")}

@@ -14,14 +14,10 @@ Example:
 """
 
 from mathattempt_env.rollout.chat import ChatMarkup
-from mathattempt_env.rollout.driver import (
-    EpisodeDriver,
-    Generate,
-    GeneratedTurn,
-    finish_turn,
-)
+from mathattempt_env.rollout.driver import EpisodeDriver, Generate
 from mathattempt_env.rollout.episode import ActionSpan, Episode
 from mathattempt_env.rollout.loop import Played, Policy, Stepped, play_episode
+from mathattempt_env.rollout.turns import GeneratedTurn, finish_turn
 
 __all__ = [
     "ActionSpan",

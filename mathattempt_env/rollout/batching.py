@@ -2,7 +2,9 @@
 
 Concurrent episodes each ask for one continuation; :class:`Batcher` gathers the requests that
 arrive together and serves them with one call of a batch function (HF ``generate`` on a padded
-batch, a vLLM ``generate``), so ``EpisodeDriver.run_many`` batches across episodes.
+batch, a vLLM ``generate``), so ``EpisodeDriver.run_many`` batches across episodes. Requests
+with stop strings (a tool call's ``"```output"``) are batched with requests that have the
+same ones, and a batch function that takes ``stop`` gets them, to stop generating there.
 
 Example:
     >>> import asyncio
@@ -22,33 +24,40 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from mathattempt_env.rollout.turns import accepts
+
 Output = tuple[list[int], list[float] | None]
 BatchResult = list[Output]
-BatchFn = Callable[[list[list[int]], int | None], BatchResult]
+BatchFn = Callable[..., BatchResult]
+_Request = tuple[list[int], int | None, tuple[str, ...], "asyncio.Future[Output]"]
 
 
 class Batcher:
     """An async ``generate(prompt_ids, max_new_tokens)`` that batches concurrent requests.
 
     Args:
-        batch_fn: ``batch_fn(prompts, max_new_tokens) -> [(new_ids, logprobs | None), ...]``,
-            one result per prompt. It gets the largest limit of the batch; each result is
-            cut to its own request's limit.
+        batch_fn: ``batch_fn(prompts, max_new_tokens[, stop=strings]) -> [(new_ids,
+            logprobs | None), ...]``, one result per prompt. It gets the largest limit of the
+            batch; each result is cut to its own request's limit.
         max_batch: the most prompts in one call (``None``: no limit).
     """
 
     def __init__(self, batch_fn: BatchFn, *, max_batch: int | None = None) -> None:
         self.batch_fn = batch_fn
         self.max_batch = max_batch
-        self._pending: list[tuple[list[int], int | None, asyncio.Future[Output]]] = []
+        self._pass_stop = accepts(batch_fn, "stop")
+        self._pending: list[_Request] = []
         self._flush: asyncio.Task[None] | None = None
 
     async def __call__(
-        self, prompt_ids: Sequence[int], max_new_tokens: int | None = None
+        self,
+        prompt_ids: Sequence[int],
+        max_new_tokens: int | None = None,
+        stop: Sequence[str] = (),
     ) -> Output:
         """Queue one request; resolves when its batch has been generated."""
         future: asyncio.Future[Output] = asyncio.get_running_loop().create_future()
-        self._pending.append((list(prompt_ids), max_new_tokens, future))
+        self._pending.append((list(prompt_ids), max_new_tokens, tuple(stop), future))
         if self._flush is None or self._flush.done():
             self._flush = asyncio.ensure_future(self._serve())
         return await future
@@ -58,22 +67,27 @@ class Batcher:
         for _ in range(3):
             await asyncio.sleep(0)
         while self._pending:
-            size = self.max_batch or len(self._pending)
-            batch, self._pending = self._pending[:size], self._pending[size:]
-            limits = [limit for _, limit, _ in batch]
+            stop, size = self._pending[0][2], self.max_batch or len(self._pending)
+            batch: list[_Request] = []
+            rest: list[_Request] = []
+            for request in self._pending:
+                (batch if request[2] == stop and len(batch) < size else rest).append(request)
+            self._pending = rest
+            limits = [limit for _, limit, _, _ in batch]
             largest = None if None in limits else max(limits)  # type: ignore[type-var]
+            kwargs = {"stop": stop} if stop and self._pass_stop else {}
             try:
-                results = self.batch_fn([prompt for prompt, _, _ in batch], largest)
+                results = self.batch_fn([prompt for prompt, _, _, _ in batch], largest, **kwargs)
                 if len(results) != len(batch):
                     raise ValueError(
                         f"batch_fn returned {len(results)} results for {len(batch)} prompts"
                     )
             except BaseException as error:  # every waiting episode sees the failure
-                for _, _, future in batch:
+                for _, _, _, future in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for (_, limit, future), (ids, logprobs) in zip(batch, results, strict=True):
+            for (_, limit, _, future), (ids, logprobs) in zip(batch, results, strict=True):
                 if future.done():  # its episode was cancelled while the batch ran
                     continue
                 ids = list(ids)[:limit] if limit is not None else list(ids)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -28,59 +27,11 @@ from mathattempt_env.errors import ConfigError
 from mathattempt_env.rollout.chat import ChatMarkup, ChatTokenizer
 from mathattempt_env.rollout.episode import ActionSpan, Episode
 from mathattempt_env.rollout.loop import play_episode
+from mathattempt_env.rollout.turns import Decoded, accepts, finish_turn
 from mathattempt_env.types import Turn
 
 GenerateResult = tuple[Sequence[int], Sequence[float] | None]
 Generate = Callable[..., GenerateResult | Awaitable[GenerateResult]]
-
-
-def _takes_limit(generate: Generate) -> bool:
-    try:
-        parameters = inspect.signature(generate).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(
-        p.name == "max_new_tokens" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class GeneratedTurn:
-    """One model turn as generated: its token ids, their text, and how it ended.
-
-    Attributes:
-        ids: the generated token ids, cut to the turn's limit.
-        text: the ids decoded without special tokens (what the env is stepped with).
-        stopped: the turn ended with a special token (the model closed its turn itself).
-        cut: the turn reached its limit without stopping.
-    """
-
-    ids: list[int]
-    text: str
-    stopped: bool
-    cut: bool
-
-
-def finish_turn(
-    tokenizer: ChatTokenizer, special: set[int], ids: Sequence[int], limit: int | None
-) -> GeneratedTurn:
-    """Cut generated ids to ``limit``, decode them, and tell a stopped turn from a cut one.
-
-    Example:
-        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
-        >>> tok = tiny_tokenizer()
-        >>> ids = tok.encode("x = 1")
-        >>> turn = finish_turn(tok, set(tok.all_special_ids), ids + ids, len(ids))
-        >>> turn.text, turn.stopped, turn.cut
-        ('x = 1', False, True)
-    """
-    kept = [int(t) for t in ids]
-    if limit is not None:
-        kept = kept[:limit]
-    stopped = bool(kept) and kept[-1] in special
-    text = tokenizer.decode(kept, skip_special_tokens=True)
-    cut = not stopped and limit is not None and len(kept) >= limit
-    return GeneratedTurn(kept, text, stopped, cut)
 
 
 def _core(env: Any) -> MathEnv:
@@ -88,27 +39,6 @@ def _core(env: Any) -> MathEnv:
     if not isinstance(core, MathEnv):
         raise ConfigError(f"env: expected a mathattempt_env environment, got {type(core).__name__}")
     return core
-
-
-class _Decoded:
-    """Character offsets of a turn's token prefixes, decoded on demand (binary search)."""
-
-    def __init__(self, tokenizer: ChatTokenizer, ids: list[int]) -> None:
-        self.tokenizer, self.ids = tokenizer, ids
-        self._lengths: dict[int, int] = {0: 0}
-
-    def _length(self, k: int) -> int:
-        if k not in self._lengths:
-            text = self.tokenizer.decode(self.ids[:k], skip_special_tokens=True)
-            self._lengths[k] = len(text)
-        return self._lengths[k]
-
-    def token_at(self, char: int) -> int:
-        """The fewest leading tokens whose text reaches ``char`` characters."""
-        if char <= 0:
-            return 0
-        found = bisect.bisect_left(range(len(self.ids)), char, key=lambda k: self._length(k + 1))
-        return min(found + 1, len(self.ids))
 
 
 class _TokenPolicy:
@@ -123,7 +53,7 @@ class _TokenPolicy:
         self.mask: list[int] = []
         self.logprobs: list[float] | None = []
         self.turns: list[tuple[int, int]] = []
-        self.decoded: list[_Decoded] = []
+        self.decoded: list[Decoded] = []
         self._emitted = ""
 
     async def turn(self, info: dict[str, Any], limit: int | None) -> Turn:
@@ -131,12 +61,12 @@ class _TokenPolicy:
         if not self.history:  # the opening: template the env's first messages
             self.history = list(info["messages"])
             self.prompt_ids = driver.chat.prompt_ids(self.history)
-        generated, turn_logprobs = await driver._generate(self.prompt_ids + self.response, limit)
-        generated = driver._until_stop(generated, self.stop)
-        turn = finish_turn(driver.tokenizer, driver._special, generated, limit)
+        context = self.prompt_ids + self.response
+        generated, turn_logprobs = await driver._generate(context, limit, self.stop)
+        turn = finish_turn(driver.tokenizer, driver._special, generated, limit, self.stop)
         ids = turn.ids
         self.turns.append((len(self.response), len(self.response) + len(ids)))
-        self.decoded.append(_Decoded(driver.tokenizer, ids))
+        self.decoded.append(Decoded(driver.tokenizer, ids))
         self.response += ids
         self.mask += [1] * len(ids)
         if self.logprobs is not None and turn_logprobs is not None:
@@ -229,7 +159,8 @@ class EpisodeDriver:
         self.chat = ChatMarkup(tokenizer)
         self.tokenizer = tokenizer
         self.generate = generate
-        self._pass_limit = _takes_limit(generate)
+        self._pass_limit = accepts(generate, "max_new_tokens")
+        self._pass_stop = accepts(generate, "stop")
         self._limits = Budget(max_turn_tokens, max_total_tokens)  # validates both
         self._special = set(getattr(tokenizer, "all_special_ids", None) or ())
         self.stop = tuple(stop)
@@ -244,19 +175,6 @@ class EpisodeDriver:
         """The token budget of one turn."""
         return self._limits.per_step
 
-    def _until_stop(self, ids: Sequence[int], stop: tuple[str, ...]) -> list[int]:
-        """The generated ids up to and including the first stop string (a tool call)."""
-        ids = [int(t) for t in ids]
-        if not stop:
-            return ids
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        hits = [text.find(s) + len(s) for s in stop if s in text]
-        if not hits:
-            return ids
-        end = min(hits)
-        decoded = _Decoded(self.tokenizer, ids)
-        return ids[: decoded.token_at(end)]
-
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text``.
 
@@ -268,8 +186,12 @@ class EpisodeDriver:
     def _count(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
-    async def _generate(self, ids: list[int], limit: int | None) -> GenerateResult:
-        kwargs = {"max_new_tokens": limit} if self._pass_limit else {}
+    async def _generate(
+        self, ids: list[int], limit: int | None, stop: tuple[str, ...]
+    ) -> GenerateResult:
+        kwargs: dict[str, Any] = {"max_new_tokens": limit} if self._pass_limit else {}
+        if stop and self._pass_stop:
+            kwargs["stop"] = stop
         result = self.generate(ids, **kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -379,7 +301,7 @@ class EpisodeDriver:
 def _actions(
     info: dict[str, Any],
     turns: list[tuple[int, int]],
-    decoded: list[_Decoded],
+    decoded: list[Decoded],
     records_after: list[int],
     step_rewards: list[float],
 ) -> list[ActionSpan]:

@@ -6,9 +6,11 @@ generator state of its own; the global torch RNG is left as it was.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mathattempt_env.rollout.batching import Batcher, BatchResult
+from mathattempt_env.rollout.turns import cut_at_stop
 
 
 class HFGenerator(Batcher):
@@ -60,8 +62,14 @@ class HFGenerator(Batcher):
 
             self._rng_state = torch.Generator().manual_seed(seed).get_state()
 
-    def generate_batch(self, prompts: list[list[int]], max_new_tokens: int | None) -> BatchResult:
-        """Generate one continuation per prompt in one padded ``model.generate`` call."""
+    def generate_batch(
+        self, prompts: list[list[int]], max_new_tokens: int | None, stop: Sequence[str] = ()
+    ) -> BatchResult:
+        """Generate one continuation per prompt in one padded ``model.generate`` call.
+
+        With ``stop`` strings, a row stops generating once its text holds one (HF's
+        ``StopStringCriteria``), and is cut right after it.
+        """
         import torch
 
         limit = self.default_max_new_tokens if max_new_tokens is None else max_new_tokens
@@ -74,6 +82,8 @@ class HFGenerator(Batcher):
         options: dict[str, Any] = {"do_sample": sample}
         if sample:
             options.update(temperature=self.temperature, top_p=self.top_p, top_k=0)
+        if stop:
+            options.update(stop_strings=list(stop), tokenizer=self.tokenizer)
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             if self._rng_state is not None:
                 torch.set_rng_state(self._rng_state)
@@ -97,6 +107,7 @@ class HFGenerator(Batcher):
             ids = new[row].tolist()
             if eos in ids:
                 ids = ids[: ids.index(eos) + 1]
+            ids = cut_at_stop(self.tokenizer, ids, stop)
             picked = scores[row, torch.arange(len(ids)), torch.tensor(ids, dtype=torch.long)]
             results.append((ids, picked.tolist()))
         return results

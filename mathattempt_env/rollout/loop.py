@@ -6,7 +6,8 @@ caller's limits as reset options (``max_total_length``, ``max_response_length``)
 reads ``info["length_left"]`` and answers with a :class:`~mathattempt_env.types.Turn` that
 carries its own length and whether it was cut, so nothing reaches into the environment. An
 environment whose turns are not all the model's (a tool-integrated one) is stepped the same way:
-the policy sees each observation's messages in ``info``.
+the policy sees each observation's messages in ``info``, and its steps run in a worker
+thread, so a tool call's seconds do not stall the other episodes on the event loop.
 
 Example:
     >>> import asyncio, gymnasium as gym
@@ -24,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -105,10 +107,17 @@ async def play_episode(
         if value is not None:
             options.setdefault(key, value)
     _, info = env.reset(seed=seed, options=options)
+    # A tool runs code for up to seconds: off the event loop, so other episodes go on.
+    threaded = getattr(getattr(env, "unwrapped", env), "tool", None) is not None
     steps: list[Stepped] = []
     while True:
         turn = await policy.turn(info, info.get("length_left"))
-        observation, reward, terminated, truncated, info = env.step(turn)
+        if threaded:
+            observation, reward, terminated, truncated, info = await asyncio.to_thread(
+                env.step, turn
+            )
+        else:
+            observation, reward, terminated, truncated, info = env.step(turn)
         done = bool(terminated or truncated)
         steps.append(Stepped(turn, float(reward), len(info["records"])))
         policy.observe(turn, observation, info, done)

@@ -297,16 +297,16 @@ def test_prepare_data_script_writes_rows_the_loop_reads(tmp_path, tiny):
     assert sum(output.response_mask) <= 32
 
 
-@pytest.mark.skipif(
-    "landlock" not in __import__("mathattempt_env.sandbox").sandbox.probe(),
-    reason="Landlock is not available",
-)
+@pytest.mark.needs_sandbox
 def test_agent_loop_runs_tool_calls_with_their_output_masked(tiny, problems):
     model, tokenizer = tiny
     call = tokenizer.encode("```python\nprint(2 + 3)\n```\n```output", add_special_tokens=False)
 
+    stops = []
+
     class Calling(FakeServerManager):
         async def generate(self, request_id, *, prompt_ids, sampling_params, **kwargs):
+            stops.append(sampling_params.get("stop"))
             if "```output" not in tokenizer.decode(prompt_ids[-64:]):
                 return TokenOutput(token_ids=call, log_probs=[0.0] * len(call))
             return await super().generate(
@@ -319,7 +319,8 @@ def test_agent_loop_runs_tool_calls_with_their_output_masked(tiny, problems):
         output = _run(loop, row)
         ids, mask = list(output.response_ids), list(output.response_mask)
         assert ids[: len(call)] == call and set(mask[: len(call)]) == {1}
-        shown = tokenizer.encode("\n```output\n5\n```\n", add_special_tokens=False)
+        shown = tokenizer.encode("\n5\n```\n", add_special_tokens=False)
         assert ids[len(call) : len(call) + len(shown)] == shown
         assert mask[len(call) : len(call) + len(shown)] == [0] * len(shown)
         assert output.reward_score is not None
+    assert stops and all(stop == ["```output"] for stop in stops)  # the server stops there

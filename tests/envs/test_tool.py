@@ -9,9 +9,9 @@ from gymnasium.utils.env_checker import check_env
 import mathattempt_env  # noqa: F401
 from mathattempt_env.envs import tool as tool_module
 from mathattempt_env.prompts.tools import get_tool_format
-from mathattempt_env.sandbox import ToolResult, probe
+from mathattempt_env.sandbox import ToolResult
 
-pytestmark = pytest.mark.skipif("landlock" not in probe(), reason="Landlock is not available")
+pytestmark = pytest.mark.needs_sandbox
 
 PROBLEM = {"problem": "What is $6 \\times 7$?", "answer": "42"}
 CALL = "Let me compute.\n```python\nprint(6 * 7)\n```\n```output"
@@ -26,25 +26,23 @@ def make(env_id: str = "ToolMath-v0", **kwargs):
 def test_a_call_is_answered_with_its_output_and_the_turn_goes_on():
     env = make()
     obs, reward, terminated, truncated, info = env.step(CALL)
-    assert (obs, reward, terminated, truncated) == ("\n```output\n42\n```\n", 0.0, False, False)
+    assert (obs, reward, terminated, truncated) == ("\n42\n```\n", 0.0, False, False)
     assert info["tool"]["status"] == "ok" and info["tool"]["code"] == "print(6 * 7)"
-    assert {"landlock", "seccomp"} <= set(info["tool"]["layers"])
+    assert {"landlock", "namespaces"} & set(info["tool"]["layers"])
+    assert "seccomp" in info["tool"]["layers"]
     assert info["tool_calls"] == 1 and info["attempts_left"] == 1  # no attempt consumed
     assert info["messages"][-1]["content"] == CALL + obs  # one assistant turn so far
     obs, reward, terminated, truncated, info = env.step("So the answer is \\boxed{42}.")
     assert (reward, terminated, info["correct"]) == (1.0, True, True)
-    assert (
-        info["messages"][-1]["content"]
-        == CALL + "\n```output\n42\n```\nSo the answer is \\boxed{42}."
-    )
+    assert info["messages"][-1]["content"] == CALL + "\n42\n```\nSo the answer is \\boxed{42}."
 
 
 def test_errors_show_the_last_traceback_line_and_long_output_is_cut():
     env = make()
     obs = env.step("```python\n1/0\n```\n```output")[0]
-    assert obs == "\n```output\nZeroDivisionError: division by zero\n```\n"
+    assert obs == "\nZeroDivisionError: division by zero\n```\n"
     obs, _, _, _, info = env.step("```python\nprint('x' * 1000)\n```\n```output")
-    shown = obs.split("\n")[2]
+    shown = obs.split("\n")[1]
     assert len(shown) == 403 and shown == "x" * 200 + "..." + "x" * 200
     assert info["tool"]["status"] == "ok"
 
@@ -54,7 +52,7 @@ def test_the_call_budget_then_the_published_message():
     for _ in range(2):
         assert "42" in env.step(CALL)[0]
     obs, _, _, _, info = env.step(CALL)
-    assert obs == "\n```output\nReach max function call limit.\n```\n"
+    assert obs == "\nReach max function call limit.\n```\n"
     assert info["tool"]["status"] == "over-budget"
 
 
@@ -63,7 +61,7 @@ def test_a_timeout_is_the_models_and_a_sandbox_failure_is_not(monkeypatch):
     fmt = get_tool_format("qwen-tir")
     env.unwrapped.tool.format = type(fmt)(**{**fmt.__dict__, "timeout": 0.5})
     obs, _, _, _, info = env.step("```python\nwhile True:\n    pass\n```\n```output")
-    assert obs == "\n```output\nTimeout Error\n```\n" and info["tool"]["status"] == "timeout"
+    assert obs == "\nTimeout Error\n```\n" and info["tool"]["status"] == "timeout"
     assert not info["tool"]["infrastructure_error"] and info["sandbox_errors"] == 0
 
     class Broken:
@@ -72,7 +70,7 @@ def test_a_timeout_is_the_models_and_a_sandbox_failure_is_not(monkeypatch):
 
     monkeypatch.setattr("mathattempt_env.sandbox.shared_sandbox", lambda isolation: Broken())
     obs, reward, _, _, info = env.step(CALL)
-    assert obs == "\n```output\nThe tool is unavailable.\n```\n" and reward == 0.0
+    assert obs == "\nThe tool is unavailable.\n```\n" and reward == 0.0
     assert info["tool"]["infrastructure_error"] and info["sandbox_errors"] == 1
     _, reward, _, _, info = env.step("\\boxed{42}")
     assert reward == 1.0  # the failure never changes a reward
@@ -134,4 +132,17 @@ def test_the_gold_answer_is_nowhere_the_code_can_look():
         "print('QZXW-7741' in ''.join(seen))"
     )
     obs, _, _, _, info = env.step(f"```python\n{code}\n```\n```output")
-    assert obs == "\n```output\nFalse\n```\n", info["tool"]
+    assert obs == "\nFalse\n```\n", info["tool"]
+
+
+def test_the_output_block_is_opened_once_whoever_opens_it():
+    # A generator that kept the stop string: the env closes the block the model opened.
+    env = make()
+    obs = env.step(CALL)[0]
+    assert (CALL + obs).count("```output") == 1 and obs == "\n42\n```\n"
+    # A server that dropped the stop string (or a model that just closed its block).
+    env = make()
+    text = "Let me compute.\n```python\nprint(6 * 7)\n```\n"
+    obs = env.step(text)[0]
+    assert obs == "```output\n42\n```\n" or obs == "\n```output\n42\n```\n"
+    assert (text + obs).count("```output") == 1

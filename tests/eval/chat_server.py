@@ -4,7 +4,12 @@ It serves either a local transformers model (greedy, its own chat template) or a
 policy: a JSON file mapping each problem statement to its replies by attempt.
 
 Run: python chat_server.py (--model DIR | --script FILE) [--delay S] [--fail-first N]
-                          [--fault KIND --fault-at N [--fault-times M]]
+                          [--fault KIND --fault-at N [--fault-times M]] [--drop-stop]
+
+A request may continue the last assistant message (``continue_final_message``, a scripted
+reply then picked by the tool outputs in it) and carry ``stop`` strings, cut at as vLLM does
+(kept with ``include_stop_str_in_output`` unless ``--drop-stop``; ``stop_reason`` says
+which).
 It prints "READY <port>" once it listens on 127.0.0.1.
 
 Faults, on chat requests N to N+M-1 (1-based, in arrival order): ``json`` (malformed JSON),
@@ -38,8 +43,11 @@ class Policy:
     def reply(self, messages: list[dict], max_tokens: int) -> tuple[str, int, str]:
         if self.script is not None:
             question = next(m["content"] for m in messages if m["role"] == "user")
-            attempt = sum(m["role"] == "assistant" for m in messages)
-            replies = self.script[question]
+            if messages[-1]["role"] == "assistant":  # continuing a tool env's turn
+                attempt = messages[-1]["content"].count("```output")
+            else:
+                attempt = sum(m["role"] == "assistant" for m in messages)
+            replies = self.script[next(q for q in self.script if q in question)]
             text = replies[min(attempt, len(replies) - 1)]
             tokens = len(text.split())
             if tokens > max_tokens:
@@ -109,6 +117,17 @@ def serve(args: argparse.Namespace) -> None:
             fault = args.fault if args.fault_at <= number < args.fault_at + args.fault_times else ""
             time.sleep(args.delay)
             text, tokens, finish = policy.reply(request["messages"], int(request["max_tokens"]))
+            if request.get("continue_final_message") and request.get("add_generation_prompt"):
+                self._send(400, {"error": "continue_final_message needs add_generation_prompt off"})
+                return
+            matched = None
+            for stop in request.get("stop") or ():  # as vLLM: cut at the first stop string
+                if stop in text:
+                    drop = args.drop_stop or not request.get("include_stop_str_in_output")
+                    text = text[: text.index(stop) + (0 if drop else len(stop))]
+                    matched, finish = stop, "stop"
+                    tokens = len(text.split())
+                    break
             if fault == "surrogate":
                 text = text + "\ud800"
             body = {
@@ -120,6 +139,7 @@ def serve(args: argparse.Namespace) -> None:
                         "index": 0,
                         "message": {"role": "assistant", "content": text},
                         "finish_reason": finish,
+                        "stop_reason": matched,
                     }
                 ],
                 "usage": {"prompt_tokens": 0, "completion_tokens": tokens},
@@ -155,4 +175,5 @@ if __name__ == "__main__":
     parser.add_argument("--fault", default="")
     parser.add_argument("--fault-at", type=int, default=0)
     parser.add_argument("--fault-times", type=int, default=1)
+    parser.add_argument("--drop-stop", action="store_true")
     serve(parser.parse_args())

@@ -2,7 +2,7 @@
 
 vLLM needs CUDA and cannot be installed here; the stand-in has the signatures the backend
 uses (``LLM(model=, seed=)``, ``get_tokenizer()``, ``generate(prompts, params, use_tqdm=)``
-with ``{"prompt_token_ids": ...}`` prompts, ``SamplingParams(temperature=, max_tokens=)``).
+with ``{"prompt_token_ids": ...}`` prompts, ``SamplingParams(temperature=, max_tokens=, stop=, include_stop_str_in_output=)``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ def fake_vllm(monkeypatch, tiny_dir):
     calls = []
 
     class SamplingParams:
-        def __init__(self, temperature: float, max_tokens: int) -> None:
+        def __init__(self, temperature: float, max_tokens: int, stop=None,
+                     include_stop_str_in_output: bool = False) -> None:  # fmt: skip
             self.temperature, self.max_tokens = temperature, max_tokens
+            self.stop, self.include_stop_str_in_output = stop, include_stop_str_in_output
 
     class LLM:
         def __init__(self, model: str, seed: int) -> None:

@@ -218,10 +218,7 @@ def test_batcher_skips_requests_cancelled_while_their_batch_ran():
     assert loop_errors == []
 
 
-@pytest.mark.skipif(
-    "landlock" not in __import__("mathattempt_env.sandbox").sandbox.probe(),
-    reason="Landlock is not available",
-)
+@pytest.mark.needs_sandbox
 def test_a_tool_call_stops_generation_and_its_output_is_masked_inside_the_turn(tokenizer):
     # The model would go on to imagine an output; the driver stops at the stop string.
     call = "Let me compute.\n```python\nprint(6 * 7)\n```\n```output\n41\n```\nSo 41"
@@ -236,8 +233,45 @@ def test_a_tool_call_stops_generation_and_its_output_is_masked_inside_the_turn(t
     ids, mask = episode.response_ids, episode.response_mask
     assert tokenizer.decode(ids[s1:e1]).endswith("```output")
     tool = tokenizer.decode(ids[e1:s2])
-    assert tool == "\n```output\n42\n```\n"  # the real output, not the imagined one
+    assert tool == "\n42\n```\n"  # the real output, not the imagined one
     assert mask == [1] * e1 + [0] * (s2 - e1) + [1] * (e2 - s2)
     # The whole response reads as one assistant turn of the env's conversation.
     content = episode.info["messages"][-1]["content"]
     assert tokenizer.decode(ids[:e2], skip_special_tokens=True) == content
+
+
+def test_the_batcher_batches_by_stop_strings_and_passes_them_on():
+    calls = []
+
+    def batch(prompts, max_new_tokens, stop=()):
+        calls.append((len(prompts), stop))
+        return [(p[-1:], None) for p in prompts]
+
+    batcher = Batcher(batch)
+
+    async def main():
+        return await asyncio.gather(
+            batcher([1], 2), batcher([2], 2, ("x",)), batcher([3], 2), batcher([4], 2, ("x",))
+        )
+
+    assert [ids for ids, _ in asyncio.run(main())] == [[1], [2], [3], [4]]
+    assert sorted(calls) == [(2, ()), (2, ("x",))]
+
+
+def test_the_hf_generator_stops_each_row_at_its_first_stop_string():
+    from mathattempt_env.rollout.hf import HFGenerator
+    from mathattempt_env.rollout.tiny import tiny_qwen2
+
+    model, tok = tiny_qwen2()
+    generator = HFGenerator(model, tok, seed=0)
+    prompts = [tok.encode(text) for text in ("hello", "1 + 1 =", "x")] * 3
+    free = generator.generate_batch(prompts, 40)
+    generator = HFGenerator(model, tok, seed=0)
+    stopped = generator.generate_batch(prompts, 40, stop=("e", "1"))
+    for (whole, _), (ids, logprobs) in zip(free, stopped, strict=True):
+        text = tok.decode(ids, skip_special_tokens=True)
+        assert ids == whole[: len(ids)] and len(logprobs) == len(ids)  # same draw, cut
+        hit = [text.find(s) for s in ("e", "1") if s in text]
+        if hit:  # the token that completes the first stop string is the last one
+            assert len(tok.decode(ids[:-1], skip_special_tokens=True)) <= min(hit)
+    assert sum(len(ids) for ids, _ in stopped) < sum(len(ids) for ids, _ in free)

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from mathattempt_env.sandbox import Sandbox, probe
+from mathattempt_env.sandbox import Sandbox
 
 from .test_escapes import sandboxed_processes
 
-pytestmark = pytest.mark.skipif("landlock" not in probe(), reason="Landlock is not available")
+pytestmark = pytest.mark.needs_sandbox
 
 FRAGMENTS = [
     "print({n})", "x = [0] * {n}", "import os\nos.fork()", "raise ValueError({n})",

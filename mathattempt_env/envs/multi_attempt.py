@@ -69,7 +69,10 @@ class MultiAttemptMathEnv(MathEnv):
     or ``"repeat-question"``, or a :class:`~mathattempt_env.prompts.PromptTemplate`);
     ``feedback`` (``"binary"``, ``"none"``, ``"answer"``, ``"repeat-question"``, or a
     template; default: the prompt's own); ``feedback_role`` (default: the template's,
-    ``"system"``); and the shared arguments of :class:`~mathattempt_env.envs.base.MathEnv`:
+    ``"system"``); the Python tool (see ``ToolMath-v0``): ``tool`` (``None`` or
+    ``"python"``), ``tool_format``, ``max_tool_calls``, ``tool_replay``, ``isolation``,
+    ``sandbox_url`` and ``sandbox_options``; and the shared arguments of
+    :class:`~mathattempt_env.envs.base.MathEnv`:
     ``dataset``, ``reward``, ``max_response_length``, ``max_total_length``, ``length_fn``,
     ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``think``, ``render_mode``.
 
@@ -102,13 +105,23 @@ class MultiAttemptMathEnv(MathEnv):
         tool_format: str | ToolFormat = "qwen-tir",
         isolation: str = "auto",
         max_tool_calls: int | None = None,
+        tool_replay: bool | None = None,
+        sandbox_url: str | None = None,
+        sandbox_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if tool not in (None, "python"):
             raise ConfigError(f"tool: expected None or 'python', got {tool!r}")
         self.tool = (
-            PythonTool(tool_format, isolation=isolation, max_calls=max_tool_calls)
+            PythonTool(
+                tool_format,
+                isolation=isolation,
+                max_calls=max_tool_calls,
+                replay=tool_replay,
+                sandbox_url=sandbox_url,
+                sandbox_options=sandbox_options,
+            )  # fmt: skip
             if tool == "python"
             else None
         )

@@ -50,6 +50,10 @@ class PythonTool:
         isolation: the sandbox's (``"auto"`` or ``"none"``).
         max_calls: overrides the format's call budget.
         replay: overrides the format's replay setting.
+        sandbox_url: a SandboxFusion-compatible ``run_code`` endpoint to run calls on
+            instead of the local sandbox (:class:`~mathattempt_env.sandbox.RemoteSandbox`).
+        sandbox_options: keyword arguments for that client (``rate``, ``concurrency``,
+            ``retries``, ...), applied when the process first uses the URL.
     """
 
     def __init__(
@@ -59,6 +63,8 @@ class PythonTool:
         isolation: str = "auto",
         max_calls: int | None = None,
         replay: bool | None = None,
+        sandbox_url: str | None = None,
+        sandbox_options: dict[str, Any] | None = None,
     ) -> None:
         self.format = get_tool_format(fmt)
         if isolation not in ("auto", "none"):
@@ -68,6 +74,11 @@ class PythonTool:
             raise ConfigError(f"max_calls: expected an int >= 0, got {max_calls!r}")
         self.max_calls = self.format.max_calls if max_calls is None else max_calls
         self.replay = self.format.replay if replay is None else bool(replay)
+        if sandbox_url is not None:
+            from mathattempt_env.sandbox.remote import RemoteSandbox
+
+            RemoteSandbox(sandbox_url, **(sandbox_options or {}))  # validates both, now
+        self.sandbox_url, self.sandbox_options = sandbox_url, dict(sandbox_options or {})
         self.infrastructure_errors = 0
 
     def respond(self, text: str, history: list[ToolCall]) -> ToolCall | None:
@@ -82,11 +93,17 @@ class PythonTool:
             shown = self.format.show(self.format.limit_message, text)
             return ToolCall(code, shown, {"code": code, "status": "over-budget"}, False)
         from mathattempt_env.sandbox import SandboxUnavailableError, shared_sandbox
+        from mathattempt_env.sandbox.remote import shared_remote
 
         earlier = [call.code for call in history if call.ok] if self.replay else []
         program = "".join(_REPLAY.format(code=c) for c in earlier) + code
         try:
-            result = shared_sandbox(self.isolation).run(program, timeout=self.format.timeout)
+            sandbox = (
+                shared_remote(self.sandbox_url, **self.sandbox_options)
+                if self.sandbox_url is not None
+                else shared_sandbox(self.isolation)
+            )
+            result = sandbox.run(program, timeout=self.format.timeout)
         except SandboxUnavailableError as error:
             self.infrastructure_errors += 1
             info = {"code": code, "status": "sandbox-error", "infrastructure_error": True,

@@ -7,7 +7,7 @@ supervised by a subreaper that enforces the wall clock, caps the output and kill
 left (:mod:`~mathattempt_env.sandbox.supervise`); the servers themselves run in a bubblewrap
 jail of namespaces when the host allows it (:mod:`~mathattempt_env.sandbox.jail`). It fails
 closed: with neither Landlock nor namespaces it refuses to run unless ``isolation="none"`` is
-passed.
+passed. :class:`RemoteSandbox` sends the calls to a SandboxFusion-compatible service instead.
 
 Example:
     >>> from mathattempt_env.sandbox import Sandbox
@@ -24,5 +24,14 @@ from mathattempt_env.sandbox.pool import (
     ToolResult,
     shared_sandbox,
 )
+from mathattempt_env.sandbox.remote import RemoteSandbox
 
-__all__ = ["Limits", "Sandbox", "SandboxUnavailableError", "ToolResult", "probe", "shared_sandbox"]
+__all__ = [
+    "Limits",
+    "RemoteSandbox",
+    "Sandbox",
+    "SandboxUnavailableError",
+    "ToolResult",
+    "probe",
+    "shared_sandbox",
+]

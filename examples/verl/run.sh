@@ -4,13 +4,16 @@
 #   examples/verl/run.sh multi_attempt_ppo   # PPO (GAE + critic) on MultiAttemptMath-v0
 #   examples/verl/run.sh multi_attempt_rloo  # RLOO on MultiAttemptMath-v0
 #   examples/verl/run.sh s2r_rloo            # RLOO on S2RMath-v0 (trajectory mode)
+#   examples/verl/run.sh tool_cir            # CIR-style: REINFORCE++ on ToolMath-v0 (Python tool)
 # Further arguments are Hydra overrides. The settings are in the YAML files beside this script.
 set -euo pipefail
-CONFIG=${1:?usage: run.sh multi_attempt_ppo|multi_attempt_rloo|s2r_rloo [overrides...]}
+CONFIG=${1:?usage: run.sh multi_attempt_ppo|multi_attempt_rloo|s2r_rloo|tool_cir [overrides...]}
 shift
 cd "$(dirname "$0")/../.."
 case "$CONFIG" in
     s2r_*) ENV=S2RMath-v0; PREFIX=s2r_; DATA_ARGS=(--max-total-tokens 8000) ;;
+    tool_*) ENV=ToolMath-v0; PREFIX=tool_; DATA_ARGS=(--max-total-tokens 4096
+        --env-kwargs '{"reward": "plus-minus-one", "max_tool_calls": 2}') ;;
     *) ENV=MultiAttemptMath-v0; PREFIX=; DATA_ARGS=(--attempts 1 5 --max-total-tokens 3000) ;;
 esac
 python examples/verl/prepare_data.py --env "$ENV" "${DATA_ARGS[@]}" \

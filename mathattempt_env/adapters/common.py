@@ -26,8 +26,13 @@ def score_answer(
     return scheme([record], new=1, final=True, truncated=False).reward, verdict
 
 
-def make_envs(env_id: str, count: int, env_kwargs: dict[str, Any]) -> list[Any]:
+def make_envs(
+    env_id: str, count: int, env_kwargs: dict[str, Any], tokenizer: Any = None
+) -> list[Any]:
     """``count`` fresh environments of ``env_id``.
+
+    With a ``tokenizer`` (and no ``length_fn`` of the caller's), the envs measure text in its
+    tokens, so a tool's output counts toward the token budget in the model's unit.
 
     Example:
         >>> [env.spec.id for env in make_envs("S2RMath-v0", 2, {})]
@@ -35,6 +40,10 @@ def make_envs(env_id: str, count: int, env_kwargs: dict[str, Any]) -> list[Any]:
     """
     import gymnasium as gym  # the ids are registered by importing mathattempt_env
 
+    if tokenizer is not None and "length_fn" not in env_kwargs:
+        from mathattempt_env.rollout.chat import TokenCounter
+
+        env_kwargs = {**env_kwargs, "length_fn": TokenCounter(tokenizer)}
     return [gym.make(env_id, **env_kwargs) for _ in range(count)]
 
 

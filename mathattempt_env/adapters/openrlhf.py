@@ -67,12 +67,8 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
         self.tokenizer = _TOKENIZER.get()
         self.chat = ChatMarkup(self.tokenizer)
         # The episode's model-token budget is part of the env's construction.
-        kwargs = {
-            **self.env_kwargs,
-            "max_total_length": self.max_total_tokens,
-            "length_fn": lambda text: len(self.chat.encode(text)),
-        }
-        (self.env,) = make_envs(self.env_id, 1, kwargs)
+        kwargs = {**self.env_kwargs, "max_total_length": self.max_total_tokens}
+        (self.env,) = make_envs(self.env_id, 1, kwargs, self.tokenizer)
         self.history: list[dict[str, str]] = []
         self.total = 0.0
         eos = getattr(self.tokenizer, "eos_token", None)

@@ -123,7 +123,10 @@ class EnvRollout:
     def __call__(self, prompts: Sequence[Any], trainer: Any) -> dict[str, Any]:
         """Run one episode per prompt (TRL has already repeated each prompt per generation)."""
         if len(self._envs) < len(prompts):
-            self._envs += make_envs(self.env_id, len(prompts) - len(self._envs), self.env_kwargs)
+            self._envs += make_envs(
+                self.env_id, len(prompts) - len(self._envs), self.env_kwargs,
+                trainer.processing_class,
+            )  # fmt: skip
         envs = self._envs[: len(prompts)]
         if self._index is None:
             core = envs[0].unwrapped

@@ -182,7 +182,7 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
                     "export_parquet"
                 )
         env_kwargs = json.loads(extra.get("env_kwargs") or "{}")
-        (env,) = make_envs(extra["env_id"], 1, env_kwargs)
+        (env,) = make_envs(extra["env_id"], 1, env_kwargs, self.tokenizer)
         response_length = int(self.rollout_config.response_length)
         budget = int(extra.get("max_total_tokens") or response_length)
         metrics = {"generate_sequences": 0.0}

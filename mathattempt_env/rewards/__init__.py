@@ -12,6 +12,9 @@ name               reward
 ``s2r-outcome``    final step: +1 if the last solution is correct, else -1
 ``s2r-process``    every action ±1 (solve correctness, verdict = truth)
 ``verifier``       every verify: +1 verdict = truth, -1 per kind of mistake (configurable)
+``plus-minus-one`` final step: +1 any correct, else -1 (CIR, ToRL)
+``tool-error-pe…`` ``plus-minus-one``, -0.5 more when the last tool call failed (ToRL)
+``tool-calls-sh…`` wrong answers softened by the number of tool calls (verl's ReTool)
 =================  ==============================================================
 
 Example:
@@ -34,6 +37,7 @@ from mathattempt_env.rewards.outcome import (
     Paper,
     PaperSingle,
     PerAttempt,
+    PlusMinusOne,
     RepeatPenalty,
     ToolCallShaped,
     ToolErrorPenalty,
@@ -50,6 +54,7 @@ REWARDS: dict[str, Callable[[], RewardScheme]] = {
         Binary,
         Discounted,
         PerAttempt,
+        PlusMinusOne,
         RepeatPenalty,
         S2ROutcome,
         S2RProcess,
@@ -91,6 +96,7 @@ __all__ = [
     "Paper",
     "PaperSingle",
     "PerAttempt",
+    "PlusMinusOne",
     "RepeatPenalty",
     "RewardScheme",
     "S2ROutcome",

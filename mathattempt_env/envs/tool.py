@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,11 @@ class PythonTool:
             RemoteSandbox(sandbox_url, **(sandbox_options or {}))  # validates both, now
         self.sandbox_url, self.sandbox_options = sandbox_url, dict(sandbox_options or {})
         self.infrastructure_errors = 0
+        if sandbox_url is None:  # start the servers now, off the first call's critical path
+            from mathattempt_env.sandbox import SandboxUnavailableError, shared_sandbox
+
+            with contextlib.suppress(SandboxUnavailableError):  # each call reports it
+                shared_sandbox(self.isolation).prestart()
 
     def respond(self, text: str, history: list[ToolCall]) -> ToolCall | None:
         """The call ``text`` makes, run, or ``None`` when ``text`` calls nothing.

@@ -146,3 +146,18 @@ def test_the_output_block_is_opened_once_whoever_opens_it():
     obs = env.step(text)[0]
     assert obs == "```output\n42\n```\n" or obs == "\n```output\n42\n```\n"
     assert (text + obs).count("```output") == 1
+
+
+def test_tool_calls_run_in_async_vector_workers_and_episodes_repeat_by_seed():
+    # AsyncVectorEnv's workers are daemonic processes: each starts its own sandbox pool.
+    envs = gym.vector.AsyncVectorEnv([lambda: gym.make("ToolMath-v0") for _ in range(2)])
+    try:
+        first, _ = envs.reset(seed=[5, 6])
+        calls = [f"```python\nprint({n} * 7)\n```\n```output" for n in (6, 7)]
+        obs, reward, terminated, _, info = envs.step(calls)
+        assert tuple(obs) == ("\n42\n```\n", "\n49\n```\n") and not terminated.any()
+        assert list(info["tool_calls"]) == [1, 1] and list(reward) == [0.0, 0.0]
+        again, _ = envs.reset(seed=[5, 6])
+        assert tuple(again) == tuple(first)
+    finally:
+        envs.close()

@@ -29,6 +29,7 @@ def fake_vllm(monkeypatch, tiny_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     calls = []
+    stops = []
 
     class SamplingParams:
         def __init__(self, temperature: float, max_tokens: int, stop=None,
@@ -46,6 +47,7 @@ def fake_vllm(monkeypatch, tiny_dir):
 
         def generate(self, prompts, params, use_tqdm):
             calls.append(len(prompts))
+            stops.append(params.stop)
             outputs = []
             for prompt in prompts:
                 ids = torch.tensor([prompt["prompt_token_ids"]])
@@ -59,6 +61,7 @@ def fake_vllm(monkeypatch, tiny_dir):
     module = types.ModuleType("vllm")
     module.LLM, module.SamplingParams = LLM, SamplingParams
     monkeypatch.setitem(sys.modules, "vllm", module)
+    module.stops = stops  # the stop strings of each generate call
     return calls
 
 
@@ -71,6 +74,18 @@ def test_vllm_backend_batches_concurrent_episodes(fake_vllm, tiny_dir, tmp_path)
     records = read_results(Path(tmp_path / "run"))
     assert len(records) == 4 and all(r["tokens"] <= 20 for r in records)
     assert max(fake_vllm) > 1  # concurrent episodes shared generate calls
+
+
+@pytest.mark.needs_sandbox
+def test_vllm_backend_stops_at_tool_calls_of_the_tool_env(fake_vllm, tiny_dir, tmp_path):
+    config = EvalConfig(env="ToolMath-v0", datasets=["math500"], ks=[1], out=tmp_path / "run",
+                        model=str(tiny_dir), backend="vllm", max_tokens=20, concurrency=2,
+                        limit=2, data_dir=str(DATA), progress=False)  # fmt: skip
+    summary = asyncio.run(run_eval(config, VLLMBackend(str(tiny_dir), batch_size=2)))
+    assert sys.modules["vllm"].stops and all(s == ["```output"] for s in sys.modules["vllm"].stops)
+    records = read_results(Path(tmp_path / "run"))
+    assert len(records) == 2 and all("tool_calls" in r for r in records)
+    assert set(summary["tool"]) == {"math500"}
 
 
 def test_missing_vllm_is_a_clear_error(monkeypatch):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         "at the largest k gives every smaller k. Re-running the same command resumes.",
     )
     run.add_argument("--env", default="MultiAttemptMath-v0", help="a registered env id")
+    run.add_argument(
+        "--env-kwargs",
+        default="{}",
+        help='more env arguments, as a JSON object (e.g. \'{"feedback": "answer"}\')',
+    )
     run.add_argument(
         "--dataset",
         action="append",
@@ -124,8 +130,15 @@ async def _evaluate(args: argparse.Namespace) -> tuple[str, int]:
     _positive("--concurrency", args.concurrency)
     if args.compare is not None and not (args.compare / RESULTS).is_file():
         raise ConfigError(f"--compare: {args.compare} has no {RESULTS}")
+    try:
+        env_kwargs = json.loads(args.env_kwargs)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--env-kwargs: not JSON ({error}): {args.env_kwargs!r}") from None
+    if not isinstance(env_kwargs, dict):
+        raise ConfigError(f"--env-kwargs: expected a JSON object, got {args.env_kwargs!r}")
     config = EvalConfig(
         env=args.env,
+        env_kwargs=env_kwargs,
         datasets=args.dataset,
         ks=parse_attempts(args.attempts),
         out=args.out,

@@ -61,6 +61,8 @@ class EvalConfig:
         limit: evaluate only the first N problems of each dataset.
         data_dir: where named datasets' JSONL files are.
         progress: show a progress bar on stderr.
+        env_kwargs: more ``gym.make`` arguments for the env (JSON values: part of the run's
+            identity), e.g. ``{"feedback": "answer"}``.
     """
 
     env: str
@@ -75,6 +77,7 @@ class EvalConfig:
     limit: int | None = None
     data_dir: str | None = None
     progress: bool = True
+    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
         """The settings that decide each episode's result (``limit`` and datasets do not)."""
@@ -86,13 +89,17 @@ class EvalConfig:
             "backend": self.backend,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            **({"env_kwargs": self.env_kwargs} if self.env_kwargs else {}),
         }
 
 
 def _make_env(
     config: EvalConfig, problem: Problem, think: str = "auto", backend: Any = None
 ) -> tuple[MathEnv, dict[str, Any]]:
-    kwargs: dict[str, Any] = {"dataset": [problem], "think": think}
+    reserved = {"dataset", "think"} & set(config.env_kwargs)
+    if reserved:
+        raise ConfigError(f"--env-kwargs: {sorted(reserved)} are set by the evaluation itself")
+    kwargs: dict[str, Any] = {**config.env_kwargs, "dataset": [problem], "think": think}
     count = getattr(backend, "count_tokens", None)
     if count is not None:  # a tool's output counts toward the token budget, in tokens
         kwargs["length_fn"] = count

@@ -1,0 +1,50 @@
+"""``python -m mathattempt_env.replicate [--quick | --mini] [--out DIR]``: see the package."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mathattempt_env.errors import MathAttemptError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run or resume the experiment; print the report. Exit 2 on a configuration error."""
+    from mathattempt_env.replicate.run import run
+    from mathattempt_env.replicate.settings import PRESETS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mathattempt_env.replicate",
+        description="Train a tiny model on the multi-attempt task and on the single-turn task, "
+        "then evaluate both with the multi-attempt protocol (the paper's k-curve, on a CPU).",
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="1 seed, fewer steps (~10 min)")
+    size.add_argument("--mini", action="store_true", help="a seconds-long pipeline check")
+    parser.add_argument("--out", type=Path, help="output folder (default runs/replicate-PRESET)")
+    parser.add_argument("--seeds", type=int, help="override the preset's number of seeds")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    preset = "quick" if args.quick else "mini" if args.mini else "full"
+    settings = PRESETS[preset]
+    try:
+        if args.seeds is not None:
+            settings = dataclasses.replace(settings, seeds=args.seeds)
+        out = args.out or Path("runs") / f"replicate-{preset}"
+        started = time.perf_counter()
+        run(out, settings, progress=not args.no_progress)
+    except MathAttemptError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print((out / "summary.md").read_text())
+    print(f"wrote {out}/summary.md, curves.png, training.png "
+          f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The experiment's report: per-seed numbers, means and spreads, the two effects, the plots."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mathattempt_env.replicate.settings import Settings
+
+ARMS = ("warm", "multi", "single")
+LABELS = {"warm": "warm start", "multi": "+ multi-attempt RL", "single": "+ single-turn RL"}
+
+
+def effects(evals: Mapping[str, Mapping[str, Any]], last: int) -> dict[str, float]:
+    """The two effects of one seed (accuracies in points).
+
+    ``gap``: the k=1→``last`` gain of the multi-attempt model minus that of the single-turn
+    model. ``learn``: the multi-attempt model's accuracy at k=2 minus its warm start's.
+    ``repeat_drop``: the warm start's repeat rate minus the multi-attempt model's (points).
+    """
+
+    def gain(arm: str) -> float:
+        return 100 * float(evals[arm]["accuracy"][last] - evals[arm]["accuracy"][1])
+
+    return {
+        "gap": gain("multi") - gain("single"),
+        "learn": 100 * (evals["multi"]["accuracy"][2] - evals["warm"]["accuracy"][2]),
+        "repeat_drop": 100 * (evals["warm"]["repeat_rate"] - evals["multi"]["repeat_rate"]),
+    }
+
+
+def _spread(values: Sequence[float]) -> str:
+    if not values:
+        return "n/a"
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ± {float(np.std(values, ddof=1)):.1f}"
+
+
+def summarize(
+    settings: Settings,
+    evals: Sequence[Mapping[str, Mapping[str, Any]]],
+    histories: Sequence[Mapping[str, Sequence[Mapping[str, float]]]],
+    dropped: int,
+) -> dict[str, Any]:
+    """Everything the report shows, JSON-ready."""
+    ks = list(range(1, settings.eval_attempts + 1))
+    per_seed = [effects(e, ks[-1]) for e in evals]
+    compute = {
+        arm: {
+            "model_tokens": [sum(s["model_tokens"] for s in h[arm]) for h in histories],
+            "seconds": [sum(s["seconds"] for s in h[arm]) for h in histories],
+        }
+        for arm in ("multi", "single")
+    }
+    gaps = [e["gap"] for e in per_seed]
+    learns = [e["learn"] for e in per_seed]
+    drops = [e["repeat_drop"] for e in per_seed]
+    return {
+        "settings": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in settings.__dict__.items()
+        },  # fmt: skip
+        "held_out_dropped_for_overlap": dropped,
+        "evals": [
+            {
+                arm: {
+                    "accuracy": {str(k): e[arm]["accuracy"][k] for k in ks},
+                    "repeat_rate": e[arm]["repeat_rate"],
+                    "episodes": e[arm]["episodes"],
+                }
+                for arm in ARMS
+            }
+            for e in evals
+        ],  # fmt: skip
+        "effects": per_seed,
+        "compute": compute,
+        "goals": {
+            "gap_over_10_every_seed_same_sign": bool(
+                np.mean(gaps) > 10 and (all(g > 0 for g in gaps) or all(g < 0 for g in gaps))
+            ),
+            "learn_5_points_every_seed": all(x >= 5 for x in learns),
+            "repeat_rate_falls_every_seed": all(d > 0 for d in drops),
+        },
+    }
+
+
+def markdown(summary: Mapping[str, Any]) -> str:
+    """The report as Markdown."""
+    settings = summary["settings"]
+    ks = list(range(1, settings["eval_attempts"] + 1))
+    evals = summary["evals"]
+    lines = [
+        "# Multi-attempt vs single-turn RL, end to end on a CPU",
+        "",
+        f"{len(evals)} seed(s); {settings['eval_problems']} held-out problems (built-in "
+        f"remainder, level 1; {summary['held_out_dropped_for_overlap']} candidates dropped "
+        "because the training set has the same statement); temperature 1; the published "
+        f"multi-attempt protocol with up to {ks[-1]} attempts, feedback quoting the answer.",
+        "",
+        "Accuracy (%) within k attempts, mean ± sample std over seeds, and the share of answers"
+        " after the first that repeat an earlier rejected answer:",
+        "",
+        "| model | " + " | ".join(f"k={k}" for k in ks) + " | repeats an earlier wrong answer |",
+        "|---|" + "---|" * (len(ks) + 1),
+    ]
+    for arm in ARMS:
+        cells = [_spread([100 * e[arm]["accuracy"][str(k)] for e in evals]) for k in ks]
+        rates = [100 * e[arm]["repeat_rate"] for e in evals]
+        rate = _spread([r for r in rates if not math.isnan(r)])
+        lines.append(f"| {LABELS[arm]} | " + " | ".join(cells) + f" | {rate}% |")
+    lines += ["", "Per seed (accuracy % at each k; repeat rate %):", ""]
+    lines.append("| seed | model | " + " | ".join(f"k={k}" for k in ks) + " | repeats |")
+    lines.append("|---|---|" + "---|" * (len(ks) + 1))
+    for seed, e in enumerate(evals):
+        for arm in ARMS:
+            row = " | ".join(f"{100 * e[arm]['accuracy'][str(k)]:.1f}" for k in ks)
+            lines.append(f"| {seed} | {LABELS[arm]} | {row} | {100 * e[arm]['repeat_rate']:.1f} |")
+    effects_ = summary["effects"]
+    goals = summary["goals"]
+    lines += [
+        "",
+        "## The two effects, per seed (points)",
+        "",
+        f"| seed | (1) gain k=1→{ks[-1]}, multi minus single | (2) multi minus warm start at"
+        " k=2 | repeat rate, warm start minus multi |",
+        "|---|---|---|---|",
+    ]
+    for seed, e in enumerate(effects_):
+        lines.append(f"| {seed} | {e['gap']:+.1f} | {e['learn']:+.1f} | {e['repeat_drop']:+.1f} |")
+    lines += [
+        f"| mean ± std | {_spread([e['gap'] for e in effects_])} | "
+        f"{_spread([e['learn'] for e in effects_])} | "
+        f"{_spread([e['repeat_drop'] for e in effects_])} |",
+        "",
+        f"- (1) goal > 10 points, every seed the same sign: "
+        f"**{'holds' if goals['gap_over_10_every_seed_same_sign'] else 'does not hold'}**.",
+        f"- (2) goal ≥ 5 points at k=2 over the warm start, every seed: "
+        f"**{'holds' if goals['learn_5_points_every_seed'] else 'does not hold'}**; the repeat "
+        f"rate falls in every seed: "
+        f"**{'yes' if goals['repeat_rate_falls_every_seed'] else 'no'}**.",
+        "",
+        "## Compute",
+        "",
+        "| arm | RL steps | model tokens generated (mean over seeds) | CPU seconds (mean) |",
+        "|---|---|---|---|",
+    ]
+    for arm, steps in (("multi", settings["steps"]), ("single", settings["single_steps"])):
+        c = summary["compute"][arm]
+        lines.append(
+            f"| {LABELS[arm]} | {steps} | {np.mean(c['model_tokens']):,.0f} | "
+            f"{np.mean(c['seconds']):.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot(out: Path, summary: Mapping[str, Any], histories: Sequence[Mapping[str, Any]]) -> None:
+    """Draw ``curves.png`` and ``training.png``.
+
+    ``curves.png``: accuracy vs k, error bars over seeds, the repeat rate in the legend.
+    ``training.png``: reward, solved, attempts and repeat rate per RL step.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ks = list(range(1, summary["settings"]["eval_attempts"] + 1))
+    evals = summary["evals"]
+    figure, axes = plt.subplots(figsize=(6.4, 4.4))
+    for arm, style in zip(ARMS, ("o:", "o-", "s--"), strict=True):
+        values = np.array([[100 * e[arm]["accuracy"][str(k)] for k in ks] for e in evals])
+        spread = values.std(0, ddof=1) if len(values) > 1 else np.zeros(len(ks))
+        rate = np.nanmean([100 * e[arm]["repeat_rate"] for e in evals])
+        axes.errorbar(ks, values.mean(0), yerr=spread, fmt=style, capsize=3,
+                      label=f"{LABELS[arm]} (repeats {rate:.0f}%)")  # fmt: skip
+    title = f"Held-out accuracy by attempt budget ({len(evals)} seed(s), ±1 std)"
+    axes.set(xlabel="attempts k", ylabel="accuracy within k attempts (%)", xticks=ks,
+             title=title)  # fmt: skip
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out / "curves.png", dpi=120)
+    plt.close(figure)
+
+    metrics = ("reward", "solved", "attempts", "repeat_rate")
+    figure, grid = plt.subplots(2, 2, figsize=(9, 6), sharex=True)
+    for axes, metric in zip(grid.ravel(), metrics, strict=True):
+        for arm in ("multi", "single"):
+            runs = [np.array([s[metric] for s in h[arm]], dtype=float) for h in histories]
+            width = min(len(r) for r in runs)
+            stacked = np.stack([r[:width] for r in runs])
+            mean = np.zeros(width) if np.isnan(stacked).all() else np.nanmean(stacked, 0)
+            window = max(1, width // 15)
+            smooth = np.convolve(np.nan_to_num(mean), np.ones(window) / window, mode="valid")
+            axes.plot(np.arange(window, width + 1), smooth, label=LABELS[arm])
+        axes.set(title=metric.replace("_", " "), xlabel="RL step")
+        axes.grid(alpha=0.3)
+    grid[0, 0].legend(fontsize=8)
+    figure.suptitle("Training curves (mean over seeds, moving average)")
+    figure.tight_layout()
+    figure.savefig(out / "training.png", dpi=110)
+    plt.close(figure)
+
+
+def write(out: Path, summary: Mapping[str, Any], histories: Sequence[Mapping[str, Any]]) -> str:
+    """``summary.json``, ``summary.md``, ``curves.png`` and ``training.png``; the Markdown."""
+    text = markdown(summary)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (out / "summary.md").write_text(text)
+    plot(out, summary, histories)
+    return text

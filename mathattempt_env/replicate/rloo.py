@@ -1,0 +1,157 @@
+"""A small, readable RLOO loop on the package's public path: ``EpisodeDriver`` episodes.
+
+Each step draws ``problems_per_step`` training problems and plays ``group`` episodes of each
+with the current model (temperature 1; the multi-attempt arm's budget is drawn per episode
+from U{1..5}, shared within a group). The return of an episode is the sum of its step rewards
+(γ = 1; with the paper's reward that is +1 / -0.5 / -1 on the last step). Each episode's
+advantage is its return minus the mean return of the other episodes of its group (RLOO);
+every model token of the episode gets it, environment tokens (the feedback) are masked out.
+The loss is ``-sum(A * log p) / model tokens`` over the batch, one AdamW step per batch (on
+policy, so no ratio clipping), gradients clipped at norm 1, and no KL term.
+
+A checkpoint (model, optimizer, data and sampling RNG states, metrics) is written every
+``checkpoint_every`` steps, atomically; :func:`train` resumes from it, so a killed run goes on
+from its last checkpoint and reaches the same result as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from mathattempt_env.replicate.settings import ENV_KWARGS, MULTI, Settings
+from mathattempt_env.rollout.episode import Episode
+from mathattempt_env.types import Problem
+
+
+def repeats(records: Any) -> tuple[int, int]:
+    """Count repeats in one episode's action records.
+
+    Returns:
+        (answers after the first that repeat an earlier rejected answer, answers after the
+        first).
+    """
+    rejected: set[str] = set()
+    repeated = later = 0
+    for n, record in enumerate(r for r in records if r.kind == "solve"):
+        answer = record.grade.extracted if record.grade is not None else None
+        if n:
+            later += 1
+            repeated += answer is not None and answer in rejected
+        if answer is not None and not record.correct:
+            rejected.add(answer)
+    return repeated, later
+
+
+def _metrics(episodes: list[Episode], seconds: float) -> dict[str, float]:
+    counted = [repeats(e.info["records"]) for e in episodes]
+    later = sum(n for _, n in counted)
+    return {
+        "reward": float(np.mean([e.reward for e in episodes])),
+        "solved": float(np.mean([e.correct for e in episodes])),
+        "attempts": float(np.mean([e.attempts for e in episodes])),
+        "repeat_rate": sum(r for r, _ in counted) / later if later else float("nan"),
+        "model_tokens": float(sum(sum(e.response_mask) for e in episodes)),
+        "seconds": seconds,
+    }
+
+
+def _loss(model: Any, episodes: list[Episode], advantages: np.ndarray, pad: int) -> Any:
+    import torch
+
+    width = max(len(e.prompt_ids) + len(e.response_ids) for e in episodes)
+    ids = torch.full((len(episodes), width), pad)
+    attention = torch.zeros((len(episodes), width), dtype=torch.long)
+    weights = torch.zeros((len(episodes), width))
+    for row, (episode, advantage) in enumerate(zip(episodes, advantages, strict=True)):
+        seq = episode.prompt_ids + episode.response_ids
+        ids[row, : len(seq)] = torch.tensor(seq)
+        attention[row, : len(seq)] = 1
+        start = len(episode.prompt_ids)
+        weights[row, start : len(seq)] = torch.tensor(episode.response_mask) * float(advantage)
+    logits = model(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
+    logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
+    tokens = max(1.0, float(sum(sum(e.response_mask) for e in episodes)))
+    return -(logp * weights[:, 1:]).sum() / tokens
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    import torch
+
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def train(
+    model: Any,
+    tokenizer: Any,
+    env_id: str,
+    problems: list[Problem],
+    settings: Settings,
+    *,
+    steps: int,
+    seed: int,
+    folder: Path,
+    progress: Callable[[int, dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
+    """Train ``model`` in place with RLOO on ``env_id`` for ``steps`` steps; the metrics.
+
+    Resumes from ``folder / "checkpoint.pt"`` when it exists.
+    """
+    import torch
+
+    from mathattempt_env.rollout import EpisodeDriver
+    from mathattempt_env.rollout.hf import HFGenerator
+
+    folder.mkdir(parents=True, exist_ok=True)
+    checkpoint = folder / "checkpoint.pt"
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
+    generator = HFGenerator(model, tokenizer, temperature=1.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    history: list[dict[str, float]] = []
+    if checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        generator._rng_state = state["sampler"]
+        history = state["history"]
+    kwargs = {"dataset": problems, **(ENV_KWARGS if env_id == MULTI else {})}
+    if env_id == MULTI:
+        kwargs["attempts"] = settings.attempts
+    size = settings.problems_per_step * settings.group
+    envs = [gym.make(env_id, **kwargs) for _ in range(size)]
+    driver = EpisodeDriver(tokenizer, generator, max_total_tokens=settings.max_tokens)
+    for step in range(len(history), steps):
+        started = time.perf_counter()
+        picked = rng.choice(len(problems), size=settings.problems_per_step, replace=False)
+        seeds = rng.integers(2**31, size=settings.problems_per_step)
+        options = [{"index": int(i)} for i in picked for _ in range(settings.group)]
+        resets = [int(s) for s in seeds for _ in range(settings.group)]  # one budget per group
+        model.eval()
+        episodes = driver.run_many(envs, seeds=resets, options=options)
+        returns = np.array([e.reward for e in episodes]).reshape(-1, settings.group)
+        g = settings.group
+        advantages = (returns - (returns.sum(1, keepdims=True) - returns) / (g - 1)).ravel()
+        model.train()
+        loss = _loss(model, episodes, advantages, tokenizer.pad_token_id)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        model.eval()
+        history.append({"step": step + 1, **_metrics(episodes, time.perf_counter() - started)})
+        if progress is not None:
+            progress(step + 1, history[-1])
+        if (step + 1) % settings.checkpoint_every == 0 or step + 1 == steps:
+            _save(checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "rng": rng.bit_generator.state, "sampler": generator._rng_state,
+                               "history": history})  # fmt: skip
+    return history

@@ -1,0 +1,127 @@
+"""The whole experiment, resumable: warm start, both RL arms, evaluation, report, per seed.
+
+Every stage writes its result under the output folder and is skipped when it is already
+there, so re-running the same command after a kill goes on where it stopped (an RL arm from
+its last checkpoint, an evaluation from its last finished episode). The settings are saved
+first; resuming into a folder made with other settings is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.replicate import report
+from mathattempt_env.replicate.evaluate import evaluate, write_problems
+from mathattempt_env.replicate.rloo import train
+from mathattempt_env.replicate.settings import MULTI, SINGLE, Settings, problem_sets
+from mathattempt_env.replicate.warmstart import warm_start, write_traces
+
+ARM_ENVS = {"multi": MULTI, "single": SINGLE}
+
+
+def _bar(total: int, description: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, disable=not enabled, leave=False)
+
+
+def _settings_file(out: Path, settings: Settings) -> None:
+    wanted = json.loads(json.dumps(settings.__dict__))
+    path = out / "settings.json"
+    if path.is_file():
+        found = json.loads(path.read_text())
+        if found != wanted:
+            changed = sorted(k for k in wanted if found.get(k) != wanted[k])
+            raise ConfigError(
+                f"{out} holds a run with other settings ({', '.join(changed)} differ); "
+                "use another --out, or delete it to start over"
+            )
+    else:
+        path.write_text(json.dumps(wanted, indent=1) + "\n")
+
+
+def _save(model: Any, tokenizer: Any, folder: Path) -> None:
+    partial = folder.with_name(folder.name + ".partial")
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    partial.rename(folder)
+
+
+def _warm(folder: Path, train_problems: list[Any], settings: Settings, seed: int,
+          progress: bool) -> None:  # fmt: skip
+    from mathattempt_env.rollout.tiny import tiny_qwen2
+
+    if (folder / "model").is_dir():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    model, tokenizer = tiny_qwen2(hidden_size=settings.hidden, layers=settings.layers, seed=seed)
+    rng = np.random.default_rng([seed, 1])
+    traces = write_traces(train_problems, settings.warm_traces, rng,
+                          repeat_prob=settings.repeat_prob)  # fmt: skip
+    with _bar(settings.warm_steps, f"seed {seed}: warm start", progress) as bar:
+
+        def step(loss: float) -> None:
+            bar.set_postfix_str(f"loss {loss:.3f}")
+            bar.update(1)
+
+        losses = warm_start(model, tokenizer, traces, steps=settings.warm_steps,
+                            batch=settings.warm_batch, lr=settings.warm_lr, rng=rng,
+                            progress=step)  # fmt: skip
+    (folder / "losses.json").write_text(json.dumps(losses) + "\n")
+    _save(model, tokenizer, folder / "model")
+
+
+def _arm(folder: Path, warm: Path, arm: str, train_problems: list[Any], settings: Settings,
+         seed: int, progress: bool) -> list[dict[str, float]]:  # fmt: skip
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    done = folder / "training.json"
+    if (folder / "model").is_dir() and done.is_file():
+        history: list[dict[str, float]] = json.loads(done.read_text())
+        return history
+    model = AutoModelForCausalLM.from_pretrained(warm)
+    tokenizer = AutoTokenizer.from_pretrained(warm)
+    steps = settings.steps if arm == "multi" else settings.single_steps
+    with _bar(steps, f"seed {seed}: {arm} RL", progress) as bar:
+
+        def step(n: int, metrics: dict[str, float]) -> None:
+            bar.n = n
+            bar.set_postfix_str(f"reward {metrics['reward']:+.2f} solved {metrics['solved']:.2f}")
+            bar.refresh()
+
+        history = train(model, tokenizer, ARM_ENVS[arm], train_problems, settings, steps=steps,
+                        seed=seed * 1000 + (1 if arm == "multi" else 2), folder=folder,
+                        progress=step)  # fmt: skip
+    done.write_text(json.dumps(history) + "\n")
+    _save(model, tokenizer, folder / "model")
+    return history
+
+
+def run(out: Path, settings: Settings, *, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the experiment in ``out``; write the report; return its summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    _settings_file(out, settings)
+    train_problems, held_out, dropped = problem_sets(settings)
+    dataset = write_problems(out / "heldout.jsonl", held_out)
+    evals, histories = [], []
+    for seed in range(settings.seeds):
+        folder = out / f"seed{seed}"
+        _warm(folder / "warm", train_problems, settings, seed, progress)
+        warm = folder / "warm" / "model"
+        history = {arm: _arm(folder / arm, warm, arm, train_problems, settings, seed, progress)
+                   for arm in ARM_ENVS}  # fmt: skip
+        models = {"warm": warm, **{arm: folder / arm / "model" for arm in ARM_ENVS}}
+        evals.append({
+            name: evaluate(path, dataset, folder / f"eval-{name}", settings, seed=seed,
+                           progress=progress)
+            for name, path in models.items()
+        })  # fmt: skip
+        histories.append(history)
+    summary = report.summarize(settings, evals, histories, dropped)
+    report.write(out, summary, histories)
+    return summary

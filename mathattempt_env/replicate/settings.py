@@ -1,0 +1,124 @@
+"""The experiment's settings and problems: one frozen dataclass, three presets.
+
+``full`` is the reported experiment, ``quick`` a one-seed version for a first look, and
+``mini`` a seconds-long run that only checks the pipeline (CI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from mathattempt_env.data.builtin import BuiltinProblems
+from mathattempt_env.data.validate import find_overlap
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.types import Problem
+
+#: The feedback after a wrong attempt quotes the answer ("Your answer 3 is incorrect ...").
+ENV_KWARGS: dict[str, Any] = {"feedback": "answer"}
+MULTI, SINGLE = "MultiAttemptMath-v0", "SingleTurnMath-v0"
+_DIVISOR = re.compile(r"divided by \$(\d+)\$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything that decides the experiment's numbers (all saved with the results).
+
+    Attributes:
+        seeds: independent runs per arm (model init, data order, sampling).
+        hidden, layers: the tiny Qwen2 model's width and depth.
+        train_problems, eval_problems: built-in ``remainder`` problems at level 1; the two
+            sets come from different generator seeds, and any statement in both is dropped
+            from the evaluation set.
+        warm_traces, warm_steps, warm_batch, warm_lr, repeat_prob: the supervised warm start
+            (see :mod:`~mathattempt_env.replicate.warmstart`).
+        steps, single_steps: RL steps of the multi-attempt and the single-turn arm.
+        problems_per_step, group: problems per RL step and episodes per problem (the RLOO
+            group).
+        lr: the RL learning rate (AdamW, no KL term).
+        max_tokens: model tokens per episode, across attempts.
+        attempts: the multi-attempt arm's budget, drawn per episode (the paper's U{1..5}).
+        eval_attempts: the evaluation budget (accuracy at k = 1..eval_attempts).
+        checkpoint_every: RL steps between checkpoints (a killed run resumes there).
+    """
+
+    seeds: int = 3
+    hidden: int = 128
+    layers: int = 4
+    train_problems: int = 1024
+    eval_problems: int = 300
+    warm_traces: int = 3000
+    warm_steps: int = 300
+    warm_batch: int = 64
+    warm_lr: float = 1e-3
+    repeat_prob: float = 0.35
+    steps: int = 150
+    single_steps: int = 150
+    problems_per_step: int = 8
+    group: int = 8
+    lr: float = 3e-4
+    max_tokens: int = 64
+    attempts: tuple[int, int] = (1, 5)
+    eval_attempts: int = 5
+    checkpoint_every: int = 25
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if number and value <= 0 and field.name != "repeat_prob":
+                raise ConfigError(f"{field.name}: expected a positive number, got {value!r}")
+        if not 0 <= self.repeat_prob < 1:
+            raise ConfigError(f"repeat_prob: expected 0 <= p < 1, got {self.repeat_prob!r}")
+        if self.group < 2:
+            raise ConfigError(
+                f"group: RLOO needs at least 2 episodes per problem, got {self.group}"
+            )
+
+
+PRESETS: dict[str, Settings] = {
+    "full": Settings(),
+    "quick": Settings(seeds=1, steps=100, single_steps=100, eval_problems=200),
+    "mini": Settings(
+        seeds=1, hidden=32, layers=1, train_problems=32, eval_problems=6, warm_traces=40,
+        warm_steps=3, warm_batch=8, steps=2, single_steps=2, problems_per_step=2, group=2,
+        max_tokens=24, eval_attempts=3, checkpoint_every=1,
+    ),
+}  # fmt: skip
+
+
+def divisor(problem: Problem) -> int:
+    """The divisor of a built-in remainder problem (the answer lies in ``0..divisor-1``)."""
+    found = _DIVISOR.search(problem.problem)
+    if found is None:
+        raise ConfigError(f"problem {problem.id!r}: not a 'divided by $m$' remainder problem")
+    return int(found.group(1))
+
+
+def problem_sets(settings: Settings) -> tuple[list[Problem], list[Problem], int]:
+    """The training and held-out evaluation problems, and the overlap dropped.
+
+    Returns:
+        ``(train, evaluation, dropped)``: ``dropped`` counts the evaluation candidates left
+        out because the training set holds the same statement (``find_overlap``).
+    """
+    train = list(BuiltinProblems(1000, size=settings.train_problems, levels=(1,),
+                                 families=("remainder",)))  # fmt: skip
+    # Candidates from another generator seed; the first ones that appear nowhere in the
+    # training set (nor earlier in the evaluation set) are kept.
+    candidates = list(BuiltinProblems(2000, size=4 * settings.eval_problems, levels=(1,),
+                                      families=("remainder",)))  # fmt: skip
+    overlap = {eval_id for _, eval_id in find_overlap(train, candidates)}
+    evaluation: list[Problem] = []
+    seen: set[str] = set()
+    for problem in candidates:
+        if problem.id not in overlap and problem.problem not in seen:
+            evaluation.append(problem)
+            seen.add(problem.problem)
+        if len(evaluation) == settings.eval_problems:
+            break
+    if find_overlap(train, evaluation):
+        raise AssertionError("the evaluation set still overlaps the training set")
+    skipped = sum(p.id in overlap for p in candidates[: candidates.index(evaluation[-1]) + 1])
+    return train, evaluation, skipped

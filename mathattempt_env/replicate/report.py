@@ -176,7 +176,10 @@ def plot(out: Path, summary: Mapping[str, Any], histories: Sequence[Mapping[str,
     for arm, style in zip(ARMS, ("o:", "o-", "s--"), strict=True):
         values = np.array([[100 * e[arm]["accuracy"][str(k)] for k in ks] for e in evals])
         spread = values.std(0, ddof=1) if len(values) > 1 else np.zeros(len(ks))
-        rate = np.nanmean([100 * e[arm]["repeat_rate"] for e in evals])
+        rates = [
+            100 * e[arm]["repeat_rate"] for e in evals if not math.isnan(e[arm]["repeat_rate"])
+        ]
+        rate = float(np.mean(rates)) if rates else float("nan")
         axes.errorbar(ks, values.mean(0), yerr=spread, fmt=style, capsize=3,
                       label=f"{LABELS[arm]} (repeats {rate:.0f}%)")  # fmt: skip
     title = f"Held-out accuracy by attempt budget ({len(evals)} seed(s), ±1 std)"

@@ -6,8 +6,10 @@ from U{1..5}, shared within a group). The return of an episode is the sum of its
 (γ = 1; with the paper's reward that is +1 / -0.5 / -1 on the last step). Each episode's
 advantage is its return minus the mean return of the other episodes of its group (RLOO);
 every model token of the episode gets it, environment tokens (the feedback) are masked out.
-The loss is ``-sum(A * log p) / model tokens`` over the batch, one AdamW step per batch (on
-policy, so no ratio clipping), gradients clipped at norm 1, and no KL term.
+The loss is ``-sum(A * log p) / model tokens`` over the batch, plus ``kl`` times the k3
+estimate of the KL divergence from the warm start on the model's tokens (the paper's
+estimator; it keeps a tiny model from drifting into answers that never end), one AdamW step
+per batch (on policy, so no ratio clipping), gradients clipped at norm 1.
 
 A checkpoint (model, optimizer, data and sampling RNG states, metrics) is written every
 ``checkpoint_every`` steps, atomically; :func:`train` resumes from it, so a killed run goes on
@@ -16,6 +18,7 @@ from its last checkpoint and reaches the same result as an uninterrupted one.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable
@@ -62,7 +65,14 @@ def _metrics(episodes: list[Episode], seconds: float) -> dict[str, float]:
     }
 
 
-def _loss(model: Any, episodes: list[Episode], advantages: np.ndarray, pad: int) -> Any:
+def _loss(
+    model: Any,
+    reference: Any,
+    episodes: list[Episode],
+    advantages: np.ndarray,
+    pad: int,
+    kl: float,
+) -> Any:
     import torch
 
     width = max(len(e.prompt_ids) + len(e.response_ids) for e in episodes)
@@ -75,10 +85,27 @@ def _loss(model: Any, episodes: list[Episode], advantages: np.ndarray, pad: int)
         attention[row, : len(seq)] = 1
         start = len(episode.prompt_ids)
         weights[row, start : len(seq)] = torch.tensor(episode.response_mask) * float(advantage)
-    logits = model(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
-    logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
+
+    def logprobs(net: Any) -> Any:
+        logits = net(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
+        return torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
+
+    logp = logprobs(model)
     tokens = max(1.0, float(sum(sum(e.response_mask) for e in episodes)))
-    return -(logp * weights[:, 1:]).sum() / tokens
+    loss = -(logp * weights[:, 1:]).sum() / tokens
+    if kl:  # k3 estimate of KL(policy || warm start) on the model's tokens, as the paper
+        with torch.no_grad():
+            ref = logprobs(reference)
+        model_tokens = torch.zeros_like(logp, dtype=torch.bool)
+        for row, episode in enumerate(episodes):
+            start = len(episode.prompt_ids) - 1
+            model_tokens[row, start : start + len(episode.response_mask)] = torch.tensor(
+                episode.response_mask, dtype=torch.bool
+            )
+        delta = ref - logp
+        k3 = torch.exp(delta) - delta - 1
+        loss = loss + kl * (k3 * model_tokens).sum() / tokens
+    return loss
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
@@ -113,6 +140,7 @@ def train(
     folder.mkdir(parents=True, exist_ok=True)
     checkpoint = folder / "checkpoint.pt"
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
+    reference = copy.deepcopy(model).eval() if settings.kl else None  # the warm start
     generator = HFGenerator(model, tokenizer, temperature=1.0, seed=seed)
     rng = np.random.default_rng(seed)
     history: list[dict[str, float]] = []
@@ -141,7 +169,7 @@ def train(
         g = settings.group
         advantages = (returns - (returns.sum(1, keepdims=True) - returns) / (g - 1)).ravel()
         model.train()
-        loss = _loss(model, episodes, advantages, tokenizer.pad_token_id)
+        loss = _loss(model, reference, episodes, advantages, tokenizer.pad_token_id, settings.kl)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

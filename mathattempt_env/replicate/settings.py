@@ -36,7 +36,8 @@ class Settings:
         steps, single_steps: RL steps of the multi-attempt and the single-turn arm.
         problems_per_step, group: problems per RL step and episodes per problem (the RLOO
             group).
-        lr: the RL learning rate (AdamW, no KL term).
+        lr: the RL learning rate (AdamW).
+        kl: the coefficient of the KL term to the warm start (k3 estimator; 0: none).
         max_tokens: model tokens per episode, across attempts.
         attempts: the multi-attempt arm's budget, drawn per episode (the paper's U{1..5}).
         eval_attempts: the evaluation budget (accuracy at k = 1..eval_attempts).
@@ -57,7 +58,8 @@ class Settings:
     single_steps: int = 150
     problems_per_step: int = 8
     group: int = 8
-    lr: float = 3e-4
+    lr: float = 5e-4
+    kl: float = 0.1
     max_tokens: int = 64
     attempts: tuple[int, int] = (1, 5)
     eval_attempts: int = 5
@@ -67,8 +69,10 @@ class Settings:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            if number and value <= 0 and field.name != "repeat_prob":
+            if number and value <= 0 and field.name not in ("repeat_prob", "kl"):
                 raise ConfigError(f"{field.name}: expected a positive number, got {value!r}")
+        if self.kl < 0:
+            raise ConfigError(f"kl: expected >= 0, got {self.kl!r}")
         if not 0 <= self.repeat_prob < 1:
             raise ConfigError(f"repeat_prob: expected 0 <= p < 1, got {self.repeat_prob!r}")
         if self.group < 2:

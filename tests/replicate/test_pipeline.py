@@ -1,0 +1,121 @@
+"""The replication pipeline end to end in seconds (--mini): files, resume, well-formed numbers.
+
+Whether the effect appears is the benchmark's business (the README's table), not a test's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mathattempt_env.data.validate import find_overlap
+from mathattempt_env.errors import ConfigError
+from mathattempt_env.replicate.__main__ import main
+from mathattempt_env.replicate.rloo import train
+from mathattempt_env.replicate.run import run
+from mathattempt_env.replicate.settings import MULTI, PRESETS, divisor, problem_sets
+from mathattempt_env.replicate.warmstart import encode, write_traces
+
+MINI = PRESETS["mini"]
+
+
+def test_a_mini_run_writes_every_file_with_well_formed_numbers(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["--mini", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "| + multi-attempt RL |" in printed and "summary.md" in printed
+    for name in ("summary.md", "summary.json", "curves.png", "training.png", "settings.json",
+                 "heldout.jsonl", "seed0/warm/model/config.json", "seed0/multi/training.json",
+                 "seed0/single/model/config.json", "seed0/eval-multi/results.jsonl"):  # fmt: skip
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    ks = [str(k) for k in range(1, MINI.eval_attempts + 1)]
+    for arm in ("warm", "multi", "single"):
+        result = summary["evals"][0][arm]
+        accuracy = [result["accuracy"][k] for k in ks]
+        assert all(0 <= a <= 1 for a in accuracy) and accuracy == sorted(accuracy)
+        assert result["episodes"] == MINI.eval_problems
+        rate = result["repeat_rate"]
+        assert math.isnan(rate) or 0 <= rate <= 1
+    history = json.loads((out / "seed0/multi/training.json").read_text())
+    assert [h["step"] for h in history] == [1, 2]
+    assert all(-1 <= h["reward"] <= 1 and h["model_tokens"] > 0 for h in history)
+    assert summary["compute"]["single"]["model_tokens"][0] > 0
+    assert set(summary["goals"]) == {
+        "gap_over_10_every_seed_same_sign",
+        "learn_5_points_every_seed",
+        "repeat_rate_falls_every_seed",
+    }
+
+
+def test_a_finished_run_resumes_to_the_same_report_and_other_settings_are_refused(tmp_path):
+    out = tmp_path / "run"
+    first = run(out, MINI, progress=False)
+    again = run(out, MINI, progress=False)  # every stage is on disk: nothing reruns
+    for key in ("evals", "effects"):  # JSON, so that NaN (no second attempts) compares equal
+        assert json.dumps(again[key]) == json.dumps(first[key])
+    with pytest.raises(ConfigError, match="other settings .*steps"):
+        run(out, dataclasses.replace(MINI, steps=3), progress=False)
+
+
+def test_rl_killed_after_a_checkpoint_resumes_to_the_same_model(tmp_path):
+    import torch
+
+    from mathattempt_env.rollout.tiny import tiny_qwen2
+
+    settings = dataclasses.replace(MINI, checkpoint_every=1)
+    problems, _, _ = problem_sets(settings)
+
+    def fresh():
+        return tiny_qwen2(hidden_size=16, layers=1, seed=3)
+
+    model, tokenizer = fresh()
+    whole = train(model, tokenizer, MULTI, problems, settings, steps=3, seed=7,
+                  folder=tmp_path / "whole")  # fmt: skip
+    first, tokenizer = fresh()
+    train(first, tokenizer, MULTI, problems, settings, steps=2, seed=7, folder=tmp_path / "cut")
+    second, tokenizer = fresh()  # a new process would start from the warm model again
+    resumed = train(second, tokenizer, MULTI, problems, settings, steps=3, seed=7,
+                    folder=tmp_path / "cut")  # fmt: skip
+
+    def strip(history):  # wall time differs; NaN (no second attempt) compares as JSON
+        return json.dumps([{k: v for k, v in h.items() if k != "seconds"} for h in history])
+
+    assert strip(resumed) == strip(whole)
+    for a, b in zip(model.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_the_held_out_set_is_disjoint_and_the_warm_traces_are_what_they_claim():
+    train_problems, held_out, dropped = problem_sets(PRESETS["full"])
+    assert find_overlap(train_problems, held_out) == [] and dropped > 0
+    assert len(held_out) == PRESETS["full"].eval_problems
+    traces = write_traces(train_problems, 600, np.random.default_rng(0), repeat_prob=0.35)
+    repeated = later = 0
+    for conversation in traces:
+        answers = [m["content"] for m in conversation if m["role"] == "assistant"]
+        later += len(answers) - 1
+        repeated += sum(a in answers[:n] for n, a in enumerate(answers) if n)
+    assert 0.25 < repeated / later < 0.45  # the scripted guesser repeats as configured
+    first = [t for t in traces if sum(m["role"] == "assistant" for m in t) >= 1]
+    problem = train_problems[0]
+    assert 3 <= divisor(problem) <= 7 and len(first) == 600
+
+
+def test_the_warm_start_loss_covers_the_answers_only():
+    from mathattempt_env.rollout.tiny import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    problems, _, _ = problem_sets(MINI)
+    traces = write_traces(problems, 4, np.random.default_rng(1), repeat_prob=0.9)
+    for conversation in traces:
+        ids, mask = encode(tokenizer, conversation)
+        kept = tokenizer.decode([i for i, m in zip(ids, mask, strict=True) if m])
+        answers = [m["content"] for m in conversation if m["role"] == "assistant"]
+        assert kept == "".join(a + "<|im_end|>" for a in answers)
+        rendered = tokenizer.apply_chat_template(conversation, tokenize=False)
+        assert tokenizer.decode(ids) == rendered.rstrip("\n")

@@ -2,8 +2,11 @@
 
 Default (offline, a few minutes on a laptop CPU): builds a tiny Qwen2-architecture model and a
 byte-level BPE tokenizer with Qwen2.5's chat markup, teaches it the boxed-answer format with a
-short supervised warm-up, then runs a few RL steps on built-in problems and prints the reward
-per step and the accuracy by attempt.
+short supervised warm-up on other problems, then runs a few RL steps (GRPO with a KL term to
+the warmed-up model) on built-in problems. It prints the reward per step, the mean reward of
+the first and last half of the steps with their standard errors, and the accuracy within k
+attempts on held-out problems, every episode with the same budget of 3 attempts. The three
+problem sets (warm-up, RL, held-out) are disjoint, checked with ``find_overlap``.
 
     python examples/trl_multi_attempt.py
     python examples/trl_multi_attempt.py --env S2RMath-v0 --algo rloo --max-steps 5
@@ -25,7 +28,8 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections import defaultdict
+
+import numpy as np
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
@@ -36,7 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--algo", choices=("grpo", "rloo"), default="grpo")
     parser.add_argument("--model", default=None, help="a local path or hub id (default: tiny)")
     parser.add_argument("--dataset", default=None, help="default: built-in problems")
-    parser.add_argument("--max-steps", type=int, default=8)
+    parser.add_argument("--max-steps", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=16, help="episodes per step")
     parser.add_argument("--group-size", type=int, default=4, help="episodes per problem")
     parser.add_argument("--max-total-tokens", type=int, default=None)
@@ -51,25 +55,38 @@ def load(args: argparse.Namespace):
     from mathattempt_env.data.builtin import BuiltinProblems
 
     if args.model is None:
+        from mathattempt_env.data.validate import find_overlap
         from mathattempt_env.rollout.tiny import teach_format, tiny_qwen2
 
-        # Easy built-in problems (small remainders), so a tiny model is sometimes right.
-        problems = list(BuiltinProblems(args.seed, size=64, levels=(1,), families=("remainder",)))
+        # Easy built-in problems (small remainders), so a tiny model is sometimes right. The
+        # format warm-up, the RL problems and the held-out problems are three disjoint sets.
+        def remainders(seed: int, size: int) -> list:
+            return list(BuiltinProblems(seed, size=size, levels=(1,), families=("remainder",)))
+
+        problems = remainders(args.seed, 64)
+        warm = [p for p in remainders(args.seed + 1000, 48) if not find_overlap(problems, [p])]
+        seen = problems + warm
+        held_out = [p for p in remainders(args.seed + 2000, 160) if not find_overlap(seen, [p])]
         model, tokenizer = tiny_qwen2(seed=args.seed)
         started = time.perf_counter()
-        losses = teach_format(model, tokenizer, problems[:32], steps=60)
+        losses = teach_format(model, tokenizer, warm[:32], steps=60)
         print(
-            f"format warm-up: loss {losses[0]:.2f} -> {losses[-1]:.2f} "
-            f"({time.perf_counter() - started:.1f} s)"
+            f"format warm-up on {len(warm[:32])} other problems: loss {losses[0]:.2f} -> "
+            f"{losses[-1]:.2f} ({time.perf_counter() - started:.1f} s)"
         )
+        # The KL term's reference model is loaded from the warmed-up model's folder.
+        folder = os.path.join(args.output_dir, "warmed-up")
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        model.config._name_or_path = folder
         settings = {
-            "learning_rate": 1e-3,
-            "beta": 0.0,
+            "learning_rate": 1e-4,
+            "beta": 0.05,
             "max_completion_length": 24,
             "temperature": 0.7,
             "max_total_tokens": args.max_total_tokens or 64,
         }
-        return model, tokenizer, problems, settings
+        return model, tokenizer, problems, settings, held_out[:64]
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(args.model, padding_side="left")
@@ -82,7 +99,7 @@ def load(args: argparse.Namespace):
         "temperature": 1.0,
         "max_total_tokens": args.max_total_tokens or 3000,
     }
-    return model, tokenizer, problems, settings
+    return model, tokenizer, problems, settings, []  # evaluate with `mathattempt eval`
 
 
 def main() -> None:
@@ -98,7 +115,7 @@ def main() -> None:
         problem_dataset,
     )
 
-    model, tokenizer, problems, settings = load(args)
+    model, tokenizer, problems, settings, held_out = load(args)
     env_kwargs: dict = {"dataset": problems}
     if args.env == "MultiAttemptMath-v0":
         env_kwargs["attempts"] = (1, 5)
@@ -147,13 +164,13 @@ def main() -> None:
             rollout_func=rollout,
         )
 
-    episodes = []
+    steps_seen: list[tuple[int, float]] = []
 
     class Report(TrainerCallback):
         def on_log(self, _args, state, control, logs=None, **kwargs):
             if logs and "reward" in logs:
                 batch = rollout.last_episodes if rollout is not None else []
-                episodes.extend(batch)
+                steps_seen.append((state.global_step, float(logs["reward"])))
                 extra = ""
                 if batch:
                     solved = sum(e.correct for e in batch)
@@ -170,18 +187,42 @@ def main() -> None:
     started = time.perf_counter()
     trainer.train()
     print(f"trained in {time.perf_counter() - started:.1f} s")
-    if episodes:
-        # accuracy@k: solved within k attempts (episodes stop at the first correct attempt)
-        budget = max(e.info.get("attempts", e.attempts) for e in episodes)
-        by_k = defaultdict(int)
-        for episode in episodes:
-            if episode.correct:
-                by_k[episode.attempts] += 1
-        line, running = [], 0
-        for k in range(1, budget + 1):
-            running += by_k[k]
-            line.append(f"k={k}: {100 * running / len(episodes):.1f}%")
-        print(f"accuracy by attempt over {len(episodes)} training episodes: " + ", ".join(line))
+    rewards = [r for _, r in steps_seen]
+    if len(rewards) >= 4:
+        half = len(rewards) // 2
+        first, last = np.array(rewards[:half]), np.array(rewards[-half:])
+        print(
+            f"reward, first {half} steps {first.mean():+.3f} ± {first.std(ddof=1) / half**0.5:.3f}"
+            f" -> last {half} steps {last.mean():+.3f} ± {last.std(ddof=1) / half**0.5:.3f}"
+            " (mean ± standard error)"
+        )
+    if held_out:
+        evaluate(model, tokenizer, held_out, settings["max_total_tokens"], args.seed)
+
+
+def evaluate(model, tokenizer, problems, max_total_tokens: int, seed: int, budget: int = 3):
+    """Accuracy within k attempts on held-out problems, every episode with the same budget."""
+    import gymnasium as gym
+
+    from mathattempt_env.rollout import EpisodeDriver
+    from mathattempt_env.rollout.hf import HFGenerator
+
+    model.eval()
+    generator = HFGenerator(model, tokenizer, temperature=0.7, seed=seed + 1)
+    driver = EpisodeDriver(tokenizer, generator, max_total_tokens=max_total_tokens)
+    envs = [gym.make("MultiAttemptMath-v0", dataset=problems, attempts=budget) for _ in problems]
+    options = [{"index": i} for i in range(len(problems))]
+    episodes = driver.run_many(envs, seeds=list(range(len(problems))), options=options)
+    cells = []
+    for k in range(1, budget + 1):
+        solved = sum(e.correct and e.attempts <= k for e in episodes)
+        cells.append(f"k={k}: {100 * solved / len(episodes):.1f}%")
+    boxed = [r.grade.formatted for e in episodes for r in e.info["records"] if r.kind == "solve"]
+    print(
+        f"held-out accuracy, {len(problems)} problems, {budget} attempts each: "
+        + ", ".join(cells)
+        + f"; boxed answers {100 * sum(boxed) / max(1, len(boxed)):.0f}%"
+    )
 
 
 if __name__ == "__main__":

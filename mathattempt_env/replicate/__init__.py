@@ -10,7 +10,8 @@ each of several seeds, and writes ``summary.md``, ``summary.json``, ``curves.png
 fewer steps; ``--mini`` only checks the pipeline. Re-running resumes.
 
 It is a module rather than an example script so that it installs with the package, runs
-from any folder, and is tested as code; it needs the ``trl`` extra (torch, transformers).
+from any folder, and is tested as code; it needs the ``trl`` and ``eval`` extras (torch,
+transformers, matplotlib, tqdm), which the ``dev`` install has.
 
 Example:
     >>> from mathattempt_env.replicate.settings import PRESETS

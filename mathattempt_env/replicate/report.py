@@ -199,7 +199,9 @@ def plot(out: Path, summary: Mapping[str, Any], histories: Sequence[Mapping[str,
             runs = [np.array([s[metric] for s in h[arm]], dtype=float) for h in histories]
             width = min(len(r) for r in runs)
             stacked = np.stack([r[:width] for r in runs])
-            mean = np.zeros(width) if np.isnan(stacked).all() else np.nanmean(stacked, 0)
+            if np.isnan(stacked).all():  # single-turn episodes have no later attempts
+                continue
+            mean = np.nanmean(stacked, 0)
             window = max(1, width // 15)
             smooth = np.convolve(np.nan_to_num(mean), np.ones(window) / window, mode="valid")
             axes.plot(np.arange(window, width + 1), smooth, label=LABELS[arm])

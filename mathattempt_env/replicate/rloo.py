@@ -153,7 +153,7 @@ def train(
         history = state["history"]
     kwargs = {"dataset": problems, **(ENV_KWARGS if env_id == MULTI else {})}
     if env_id == MULTI:
-        kwargs["attempts"] = settings.attempts
+        kwargs.update(attempts=settings.attempts, reward=settings.reward)
     size = settings.problems_per_step * settings.group
     envs = [gym.make(env_id, **kwargs) for _ in range(size)]
     driver = EpisodeDriver(tokenizer, generator, max_total_tokens=settings.max_tokens)

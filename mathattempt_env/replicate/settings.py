@@ -38,6 +38,8 @@ class Settings:
             group).
         lr: the RL learning rate (AdamW).
         kl: the coefficient of the KL term to the warm start (k3 estimator; 0: none).
+        reward: the multi-attempt arm's reward scheme (the paper's ``"paper"``; any
+            registered name, for ablations); the single-turn arm keeps ``"paper-single"``.
         max_tokens: model tokens per episode, across attempts.
         attempts: the multi-attempt arm's budget, drawn per episode (the paper's U{1..5}).
         eval_attempts: the evaluation budget (accuracy at k = 1..eval_attempts).
@@ -60,6 +62,7 @@ class Settings:
     group: int = 8
     lr: float = 5e-4
     kl: float = 0.1
+    reward: str = "paper"
     max_tokens: int = 64
     attempts: tuple[int, int] = (1, 5)
     eval_attempts: int = 5

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from mathattempt_env.errors import MathAttemptError
 from mathattempt_env.prompts import Message
 from mathattempt_env.rollout.batching import Batcher, BatchResult
-from mathattempt_env.rollout.chat import render
+from mathattempt_env.rollout.chat import TokenCounter, render
 from mathattempt_env.rollout.turns import finish_turn
 
 
@@ -112,9 +112,10 @@ class _TemplatedBackend:
             raise BackendError("the chat template does not show the assistant's message")
         return text[: text.index(marker)]
 
-    def count_tokens(self, text: str) -> int:
-        """Tokens of ``text`` in this model's tokenizer (a tool output's share of the budget)."""
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
+    @functools.cached_property
+    def count_tokens(self) -> TokenCounter:
+        """Counts tokens in this model's tokenizer (a tool output's share of the budget)."""
+        return TokenCounter(self.tokenizer)
 
     @functools.cached_property
     def opens_think(self) -> bool:

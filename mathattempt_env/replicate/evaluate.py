@@ -20,6 +20,7 @@ from typing import Any
 
 from mathattempt_env.eval.metrics import accuracy_at_k
 from mathattempt_env.eval.results import failed, read_results
+from mathattempt_env.replicate.rloo import repeats
 from mathattempt_env.replicate.settings import ENV_KWARGS, MULTI, Settings
 from mathattempt_env.types import Problem
 
@@ -36,18 +37,12 @@ def repeat_rate(records: Sequence[dict[str, Any]]) -> float:
 
     Counted across the eval's episodes (``nan`` when no episode made a second attempt).
     """
-    repeated = later = 0
-    for record in records:
-        rejected: set[str] = set()
-        solves = [g for g in record["grades"] if g["kind"] == "solve"]
-        for n, grade in enumerate(solves):
-            answer = grade["extracted"]
-            if n:
-                later += 1
-                repeated += answer is not None and answer in rejected
-            if answer is not None and not grade["correct"]:
-                rejected.add(answer)
-    return repeated / later if later else float("nan")
+    counted = [
+        repeats([(g["extracted"], g["correct"]) for g in r["grades"] if g["kind"] == "solve"])
+        for r in records
+    ]
+    later = sum(n for _, n in counted)
+    return sum(r for r, _ in counted) / later if later else float("nan")
 
 
 def evaluate(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,27 +33,31 @@ from mathattempt_env.rollout.episode import Episode
 from mathattempt_env.types import Problem
 
 
-def repeats(records: Any) -> tuple[int, int]:
-    """Count repeats in one episode's action records.
+def repeats(answers: Sequence[tuple[str | None, bool]]) -> tuple[int, int]:
+    """Count repeats among one episode's answers, given as ``(extracted, correct)`` in order.
 
     Returns:
         (answers after the first that repeat an earlier rejected answer, answers after the
         first).
+
+    Example:
+        >>> repeats([("3", False), ("3", False), ("1", False), ("2", True)])
+        (1, 3)
     """
     rejected: set[str] = set()
-    repeated = later = 0
-    for n, record in enumerate(r for r in records if r.kind == "solve"):
-        answer = record.grade.extracted if record.grade is not None else None
-        if n:
-            later += 1
-            repeated += answer is not None and answer in rejected
-        if answer is not None and not record.correct:
+    repeated = 0
+    for n, (answer, correct) in enumerate(answers):
+        repeated += bool(n) and answer is not None and answer in rejected
+        if answer is not None and not correct:
             rejected.add(answer)
-    return repeated, later
+    return repeated, max(0, len(answers) - 1)
 
 
 def _metrics(episodes: list[Episode], seconds: float) -> dict[str, float]:
-    counted = [repeats(e.info["records"]) for e in episodes]
+    counted = [
+        repeats([(r.grade.extracted, r.correct) for r in e.info["records"] if r.kind == "solve"])
+        for e in episodes
+    ]
     later = sum(n for _, n in counted)
     return {
         "reward": float(np.mean([e.reward for e in episodes])),
@@ -78,33 +82,27 @@ def _loss(
     width = max(len(e.prompt_ids) + len(e.response_ids) for e in episodes)
     ids = torch.full((len(episodes), width), pad)
     attention = torch.zeros((len(episodes), width), dtype=torch.long)
-    weights = torch.zeros((len(episodes), width))
-    for row, (episode, advantage) in enumerate(zip(episodes, advantages, strict=True)):
+    mine = torch.zeros((len(episodes), width))  # 1 on the model's tokens
+    for row, episode in enumerate(episodes):
         seq = episode.prompt_ids + episode.response_ids
         ids[row, : len(seq)] = torch.tensor(seq)
         attention[row, : len(seq)] = 1
-        start = len(episode.prompt_ids)
-        weights[row, start : len(seq)] = torch.tensor(episode.response_mask) * float(advantage)
+        mine[row, len(episode.prompt_ids) : len(seq)] = torch.tensor(episode.response_mask)
+    mine = mine[:, 1:]  # aligned with the predicted tokens
 
     def logprobs(net: Any) -> Any:
         logits = net(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
         return torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
 
     logp = logprobs(model)
-    tokens = max(1.0, float(sum(sum(e.response_mask) for e in episodes)))
-    loss = -(logp * weights[:, 1:]).sum() / tokens
+    tokens = max(1.0, float(mine.sum()))
+    weights = mine * torch.tensor(advantages, dtype=torch.float32)[:, None]
+    loss = -(logp * weights).sum() / tokens
     if kl:  # k3 estimate of KL(policy || warm start) on the model's tokens, as the paper
         with torch.no_grad():
             ref = logprobs(reference)
-        model_tokens = torch.zeros_like(logp, dtype=torch.bool)
-        for row, episode in enumerate(episodes):
-            start = len(episode.prompt_ids) - 1
-            model_tokens[row, start : start + len(episode.response_mask)] = torch.tensor(
-                episode.response_mask, dtype=torch.bool
-            )
         delta = ref - logp
-        k3 = torch.exp(delta) - delta - 1
-        loss = loss + kl * (k3 * model_tokens).sum() / tokens
+        loss = loss + kl * ((torch.exp(delta) - delta - 1) * mine).sum() / tokens
     return loss
 
 

@@ -117,6 +117,8 @@ def warm_start(
     """Fit ``model`` to the traces' assistant tokens (AdamW, cosine decay); the losses."""
     import torch
 
+    from mathattempt_env.rollout.tiny import padded_batch
+
     rows = [encode(tokenizer, t) for t in traces]
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -127,15 +129,7 @@ def warm_start(
     model.train()
     for _ in range(steps):
         picked = [rows[i] for i in rng.choice(len(rows), size=min(batch, len(rows)), replace=False)]
-        width = max(len(ids) for ids, _ in picked)
-        ids = torch.full((len(picked), width), pad)
-        labels = torch.full((len(picked), width), -100)
-        attention = torch.zeros((len(picked), width), dtype=torch.long)
-        for row, (seq, mask) in enumerate(picked):
-            ids[row, : len(seq)] = torch.tensor(seq)
-            attention[row, : len(seq)] = 1
-            keep = torch.tensor(mask, dtype=torch.bool)
-            labels[row, : len(seq)] = torch.where(keep, torch.tensor(seq), torch.tensor(-100))
+        ids, labels, attention = padded_batch(picked, pad)
         loss = model(input_ids=ids, attention_mask=attention, labels=labels).loss
         optimizer.zero_grad()
         loss.backward()

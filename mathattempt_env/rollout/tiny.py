@@ -157,6 +157,35 @@ def tiny_qwen2(
     return model, tokenizer
 
 
+def padded_batch(rows: Sequence[tuple[list[int], list[int]]], pad: int) -> tuple[Any, Any, Any]:
+    """Right-padded ``input_ids``, ``labels`` (-100 where the mask is 0) and attention mask.
+
+    Args:
+        rows: ``(token_ids, loss_mask)`` per sequence; the loss covers tokens where the
+            mask is 1.
+        pad: the padding token id.
+
+    Example:
+        >>> ids, labels, attention = padded_batch([([5, 6, 7], [0, 1, 1]), ([8], [1])], 0)
+        >>> ids.tolist(), labels.tolist(), attention.tolist()
+        ([[5, 6, 7], [8, 0, 0]], [[-100, 6, 7], [8, -100, -100]], [[1, 1, 1], [1, 0, 0]])
+    """
+    import torch
+
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), width), pad)
+    labels = torch.full((len(rows), width), -100)
+    attention = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, (sequence, mask) in enumerate(rows):
+        tokens = torch.tensor(sequence)
+        ids[row, : len(sequence)] = tokens
+        attention[row, : len(sequence)] = 1
+        labels[row, : len(sequence)] = torch.where(
+            torch.tensor(mask, dtype=torch.bool), tokens, -100
+        )
+    return ids, labels, attention
+
+
 def teach_format(
     model: Any,
     tokenizer: Any,
@@ -209,17 +238,8 @@ def teach_format(
             answer(problem) if answer is not None else f"The answer is \\boxed{{{problem.answer}}}."
         )
         answer_ids = tokenizer.encode(f"{target}<|im_end|>", add_special_tokens=False)
-        rows.append((prompt_ids, answer_ids))
-    width = max(len(p) + len(a) for p, a in rows)
-    pad = tokenizer.pad_token_id
-    ids = torch.full((len(rows), width), pad)
-    labels = torch.full((len(rows), width), -100)
-    attention = torch.zeros((len(rows), width), dtype=torch.long)
-    for row, (prompt_ids, answer_ids) in enumerate(rows):
-        sequence = prompt_ids + answer_ids
-        ids[row, : len(sequence)] = torch.tensor(sequence)
-        labels[row, len(prompt_ids) : len(sequence)] = torch.tensor(answer_ids)
-        attention[row, : len(sequence)] = 1
+        rows.append((prompt_ids + answer_ids, [0] * len(prompt_ids) + [1] * len(answer_ids)))
+    ids, labels, attention = padded_batch(rows, tokenizer.pad_token_id)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
     model.train()
     losses = []

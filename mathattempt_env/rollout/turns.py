@@ -112,9 +112,11 @@ def finish_turn(
     kept = [int(t) for t in ids]
     if limit is not None:
         kept = kept[:limit]
-    kept = cut_at_stop(tokenizer, kept, stop)
-    stopped = bool(kept) and kept[-1] in special
     text = tokenizer.decode(kept, skip_special_tokens=True)
-    at_stop = any(s and s in text for s in stop)  # after the cut, it ends there
+    at_stop = any(s and s in text for s in stop)
+    if at_stop:  # decode again only when a stop string is there to cut at
+        kept = cut_at_stop(tokenizer, kept, stop)
+        text = tokenizer.decode(kept, skip_special_tokens=True)
+    stopped = bool(kept) and kept[-1] in special
     cut = not stopped and not at_stop and limit is not None and len(kept) >= limit
     return GeneratedTurn(kept, text, stopped, cut)

@@ -12,15 +12,27 @@ import numpy as np
 
 from mathattempt_env.replicate.settings import Settings
 
-ARMS = ("warm", "multi", "single")
-LABELS = {"warm": "warm start", "multi": "+ multi-attempt RL", "single": "+ single-turn RL"}
+ARMS = ("warm", "multi", "single", "single_compute")
+LABELS = {
+    "warm": "warm start",
+    "multi": "+ multi-attempt RL",
+    "single": "+ single-turn RL, equal steps",
+    "single_compute": "+ single-turn RL, equal compute",
+}
+
+
+def arms(evals: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The evaluated models, in report order (equal compute only when it differs)."""
+    return [arm for arm in ARMS if arm in evals[0]]
 
 
 def effects(evals: Mapping[str, Mapping[str, Any]], last: int) -> dict[str, float]:
     """The two effects of one seed (accuracies in points).
 
     ``gap``: the k=1→``last`` gain of the multi-attempt model minus that of the single-turn
-    model. ``learn``: the multi-attempt model's accuracy at k=2 minus its warm start's.
+    model at equal steps; ``gap_compute``: the same against the single-turn model at equal
+    compute (when it was trained longer; otherwise equal to ``gap``).
+    ``learn``: the multi-attempt model's accuracy at k=2 minus its warm start's.
     ``repeat_drop``: the warm start's repeat rate minus the multi-attempt model's (points).
     """
 
@@ -29,6 +41,8 @@ def effects(evals: Mapping[str, Mapping[str, Any]], last: int) -> dict[str, floa
 
     return {
         "gap": gain("multi") - gain("single"),
+        "gap_compute": gain("multi")
+        - gain("single_compute" if "single_compute" in evals else "single"),  # fmt: skip
         "learn": 100 * (evals["multi"]["accuracy"][2] - evals["warm"]["accuracy"][2]),
         "repeat_drop": 100 * (evals["warm"]["repeat_rate"] - evals["multi"]["repeat_rate"]),
     }
@@ -52,14 +66,19 @@ def summarize(
     """Everything the report shows, JSON-ready."""
     ks = list(range(1, settings.eval_attempts + 1))
     per_seed = [effects(e, ks[-1]) for e in evals]
+    spans = {"multi": ("multi", settings.steps), "single": ("single", settings.steps),
+             "single_compute": ("single", settings.single_steps)}  # fmt: skip
     compute = {
         arm: {
-            "model_tokens": [sum(s["model_tokens"] for s in h[arm]) for h in histories],
-            "seconds": [sum(s["seconds"] for s in h[arm]) for h in histories],
+            "steps": steps,
+            "model_tokens": [sum(s["model_tokens"] for s in h[run][:steps]) for h in histories],
+            "seconds": [sum(s["seconds"] for s in h[run][:steps]) for h in histories],
         }
-        for arm in ("multi", "single")
+        for arm, (run, steps) in spans.items()
+        if arm in evals[0]
     }
     gaps = [e["gap"] for e in per_seed]
+    gaps_compute = [e["gap_compute"] for e in per_seed]
     learns = [e["learn"] for e in per_seed]
     drops = [e["repeat_drop"] for e in per_seed]
     return {
@@ -74,20 +93,23 @@ def summarize(
                     "repeat_rate": e[arm]["repeat_rate"],
                     "episodes": e[arm]["episodes"],
                 }
-                for arm in ARMS
+                for arm in arms(evals)
             }
             for e in evals
         ],  # fmt: skip
         "effects": per_seed,
         "compute": compute,
         "goals": {
-            "gap_over_10_every_seed_same_sign": bool(
-                np.mean(gaps) > 10 and (all(g > 0 for g in gaps) or all(g < 0 for g in gaps))
-            ),
+            "gap_over_10_every_seed_same_sign": _gap_goal(gaps),
+            "gap_over_10_every_seed_same_sign_equal_compute": _gap_goal(gaps_compute),
             "learn_5_points_every_seed": all(x >= 5 for x in learns),
             "repeat_rate_falls_every_seed": all(d > 0 for d in drops),
         },
     }
+
+
+def _gap_goal(gaps: Sequence[float]) -> bool:
+    return bool(np.mean(gaps) > 10 and (all(g > 0 for g in gaps) or all(g < 0 for g in gaps)))
 
 
 def markdown(summary: Mapping[str, Any]) -> str:
@@ -109,7 +131,7 @@ def markdown(summary: Mapping[str, Any]) -> str:
         "| model | " + " | ".join(f"k={k}" for k in ks) + " | repeats an earlier wrong answer |",
         "|---|" + "---|" * (len(ks) + 1),
     ]
-    for arm in ARMS:
+    for arm in arms(evals):
         cells = [_spread([100 * e[arm]["accuracy"][str(k)] for e in evals]) for k in ks]
         rates = [100 * e[arm]["repeat_rate"] for e in evals]
         rate = _spread([r for r in rates if not math.isnan(r)])
@@ -118,42 +140,54 @@ def markdown(summary: Mapping[str, Any]) -> str:
     lines.append("| seed | model | " + " | ".join(f"k={k}" for k in ks) + " | repeats |")
     lines.append("|---|---|" + "---|" * (len(ks) + 1))
     for seed, e in enumerate(evals):
-        for arm in ARMS:
+        for arm in arms(evals):
             row = " | ".join(f"{100 * e[arm]['accuracy'][str(k)]:.1f}" for k in ks)
             lines.append(f"| {seed} | {LABELS[arm]} | {row} | {100 * e[arm]['repeat_rate']:.1f} |")
     effects_ = summary["effects"]
     goals = summary["goals"]
+    compute = "single_compute" in evals[0]
+    gap_head = f"(1) gain k=1→{ks[-1]}, multi minus single"
     lines += [
         "",
         "## The two effects, per seed (points)",
         "",
-        f"| seed | (1) gain k=1→{ks[-1]}, multi minus single | (2) multi minus warm start at"
-        " k=2 | repeat rate, warm start minus multi |",
-        "|---|---|---|---|",
+        f"| seed | {gap_head}, equal steps |"
+        + (f" {gap_head}, equal compute |" if compute else "")
+        + " (2) multi minus warm start at k=2 | repeat rate, warm start minus multi |",
+        "|---|---|---|---|" + ("---|" if compute else ""),
     ]
+    columns = ["gap", *(["gap_compute"] if compute else []), "learn", "repeat_drop"]
     for seed, e in enumerate(effects_):
-        lines.append(f"| {seed} | {e['gap']:+.1f} | {e['learn']:+.1f} | {e['repeat_drop']:+.1f} |")
+        lines.append(f"| {seed} | " + " | ".join(f"{e[c]:+.1f}" for c in columns) + " |")
+    lines.append(
+        "| mean ± std | " + " | ".join(_spread([e[c] for e in effects_]) for c in columns) + " |"
+    )
+
+    def verdict(key: str) -> str:
+        return "holds" if goals[key] else "does not hold"
+
     lines += [
-        f"| mean ± std | {_spread([e['gap'] for e in effects_])} | "
-        f"{_spread([e['learn'] for e in effects_])} | "
-        f"{_spread([e['repeat_drop'] for e in effects_])} |",
         "",
-        f"- (1) goal > 10 points, every seed the same sign: "
-        f"**{'holds' if goals['gap_over_10_every_seed_same_sign'] else 'does not hold'}**.",
+        f"- (1) goal > 10 points, every seed the same sign: at equal steps "
+        f"**{verdict('gap_over_10_every_seed_same_sign')}**"
+        + (
+            f"; at equal compute **{verdict('gap_over_10_every_seed_same_sign_equal_compute')}**"
+            if compute
+            else ""
+        )
+        + ".",
         f"- (2) goal ≥ 5 points at k=2 over the warm start, every seed: "
-        f"**{'holds' if goals['learn_5_points_every_seed'] else 'does not hold'}**; the repeat "
-        f"rate falls in every seed: "
+        f"**{verdict('learn_5_points_every_seed')}**; the repeat rate falls in every seed: "
         f"**{'yes' if goals['repeat_rate_falls_every_seed'] else 'no'}**.",
         "",
         "## Compute",
         "",
-        "| arm | RL steps | model tokens generated (mean over seeds) | CPU seconds (mean) |",
+        "| model | RL steps | model tokens generated (mean over seeds) | CPU seconds (mean) |",
         "|---|---|---|---|",
     ]
-    for arm, steps in (("multi", settings["steps"]), ("single", settings["single_steps"])):
-        c = summary["compute"][arm]
+    for arm, c in summary["compute"].items():
         lines.append(
-            f"| {LABELS[arm]} | {steps} | {np.mean(c['model_tokens']):,.0f} | "
+            f"| {LABELS[arm]} | {c['steps']} | {np.mean(c['model_tokens']):,.0f} | "
             f"{np.mean(c['seconds']):.0f} |"
         )
     return "\n".join(lines) + "\n"
@@ -173,7 +207,9 @@ def plot(out: Path, summary: Mapping[str, Any], histories: Sequence[Mapping[str,
     ks = list(range(1, summary["settings"]["eval_attempts"] + 1))
     evals = summary["evals"]
     figure, axes = plt.subplots(figsize=(6.4, 4.4))
-    for arm, style in zip(ARMS, ("o:", "o-", "s--"), strict=True):
+    styles = {"warm": "o:", "multi": "o-", "single": "s--", "single_compute": "^-."}
+    for arm in arms(evals):
+        style = styles[arm]
         values = np.array([[100 * e[arm]["accuracy"][str(k)] for k in ks] for e in evals])
         spread = values.std(0, ddof=1) if len(values) > 1 else np.zeros(len(ks))
         rates = [

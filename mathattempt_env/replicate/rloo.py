@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,56 @@ def repeats(answers: Sequence[tuple[str | None, bool]]) -> tuple[int, int]:
     return repeated, max(0, len(answers) - 1)
 
 
+def attempt_index(mask: Sequence[int]) -> list[int]:
+    """For each response token, the 1-based attempt it belongs to (0 on environment tokens).
+
+    An attempt is a maximal run of model tokens (mask 1); the feedback between two
+    attempts is environment tokens (mask 0).
+
+    Example:
+        >>> attempt_index([1, 1, 0, 0, 1, 0, 1])
+        [1, 1, 0, 0, 2, 0, 3]
+    """
+    index, turn, previous = [], 0, 0
+    for bit in mask:
+        turn += bool(bit and not previous)
+        index.append(turn if bit else 0)
+        previous = bit
+    return index
+
+
+def advantages(returns: np.ndarray, attempts: np.ndarray, baseline: str) -> np.ndarray:
+    """RLOO advantages of one group, per attempt: shape ``(episodes, max attempts)``.
+
+    Args:
+        returns: the episodes' returns, shape ``(g,)``.
+        attempts: how many attempts each episode made, shape ``(g,)``.
+        baseline: ``"episode"``: every attempt gets ``R_i`` minus the mean return of the
+            group's other episodes. ``"attempt"``: attempt ``t`` of episode ``i`` gets ``R_i``
+            minus the mean return of the other episodes that also reached attempt ``t`` (they
+            failed the same number of times, on the same problem and budget), falling back to
+            attempt ``t-1``'s baseline when no other episode got that far. That is a sampled
+            value of the state where attempt ``t`` starts: a critic-free stand-in for the
+            paper's critic (GAE with γ = 1, λ ≈ 1), which keeps the luck of earlier attempts
+            out of a later attempt's credit.
+
+    Example:
+        >>> advantages(np.array([1.0, -0.5, 1.0]), np.array([1, 2, 2]), "attempt").tolist()
+        [[0.75, 0.75], [-1.5, -1.5], [0.75, 1.5]]
+    """
+    g, width = len(returns), int(attempts.max())
+    out = np.zeros((g, width))
+    for i in range(g):
+        others = np.arange(g) != i
+        base = float(returns[others].mean())
+        for t in range(width):
+            reached = others & (attempts > t)
+            if baseline == "attempt" and reached.any():
+                base = float(returns[reached].mean())
+            out[i, t] = returns[i] - base
+    return out
+
+
 def _metrics(episodes: list[Episode], seconds: float) -> dict[str, float]:
     counted = [
         repeats([(r.grade.extracted, r.correct) for r in e.info["records"] if r.kind == "solve"])
@@ -73,7 +123,7 @@ def _loss(
     model: Any,
     reference: Any,
     episodes: list[Episode],
-    advantages: np.ndarray,
+    credit: list[np.ndarray],
     pad: int,
     kl: float,
 ) -> Any:
@@ -83,12 +133,16 @@ def _loss(
     ids = torch.full((len(episodes), width), pad)
     attention = torch.zeros((len(episodes), width), dtype=torch.long)
     mine = torch.zeros((len(episodes), width))  # 1 on the model's tokens
+    weights = torch.zeros((len(episodes), width))  # each model token's advantage
     for row, episode in enumerate(episodes):
         seq = episode.prompt_ids + episode.response_ids
         ids[row, : len(seq)] = torch.tensor(seq)
         attention[row, : len(seq)] = 1
         mine[row, len(episode.prompt_ids) : len(seq)] = torch.tensor(episode.response_mask)
-    mine = mine[:, 1:]  # aligned with the predicted tokens
+        turn = np.array(attempt_index(episode.response_mask))
+        per_token = np.where(turn > 0, credit[row][np.maximum(turn, 1) - 1], 0.0)
+        weights[row, len(episode.prompt_ids) : len(seq)] = torch.tensor(per_token)
+    mine, weights = mine[:, 1:], weights[:, 1:]  # aligned with the predicted tokens
 
     def logprobs(net: Any) -> Any:
         logits = net(input_ids=ids, attention_mask=attention).logits[:, :-1].float()
@@ -96,7 +150,6 @@ def _loss(
 
     logp = logprobs(model)
     tokens = max(1.0, float(mine.sum()))
-    weights = mine * torch.tensor(advantages, dtype=torch.float32)[:, None]
     loss = -(logp * weights).sum() / tokens
     if kl:  # k3 estimate of KL(policy || warm start) on the model's tokens, as the paper
         with torch.no_grad():
@@ -104,6 +157,14 @@ def _loss(
         delta = ref - logp
         loss = loss + kl * ((torch.exp(delta) - delta - 1) * mine).sum() / tokens
     return loss
+
+
+def save_model(model: Any, tokenizer: Any, folder: Path) -> None:
+    """Save a model folder atomically (written beside it, then renamed into place)."""
+    partial = folder.with_name(folder.name + ".partial")
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    partial.rename(folder)
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
@@ -124,11 +185,14 @@ def train(
     steps: int,
     seed: int,
     folder: Path,
+    snapshots: Collection[int] = (),
     progress: Callable[[int, dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
     """Train ``model`` in place with RLOO on ``env_id`` for ``steps`` steps; the metrics.
 
-    Resumes from ``folder / "checkpoint.pt"`` when it exists.
+    Resumes from ``folder / "checkpoint.pt"`` when it exists. After each step ``n`` in
+    ``snapshots`` the model is saved to ``folder / f"model-step{n}"`` (and a checkpoint
+    written, so that a resumed run never has to pass that step again).
     """
     import torch
 
@@ -163,11 +227,18 @@ def train(
         resets = [int(s) for s in seeds for _ in range(settings.group)]  # one budget per group
         model.eval()
         episodes = driver.run_many(envs, seeds=resets, options=options)
-        returns = np.array([e.reward for e in episodes]).reshape(-1, settings.group)
         g = settings.group
-        advantages = (returns - (returns.sum(1, keepdims=True) - returns) / (g - 1)).ravel()
+        credit = [
+            row
+            for n in range(0, len(episodes), g)
+            for row in advantages(
+                np.array([e.reward for e in episodes[n : n + g]]),
+                np.array([e.attempts for e in episodes[n : n + g]]),
+                settings.baseline,
+            )  # fmt: skip
+        ]
         model.train()
-        loss = _loss(model, reference, episodes, advantages, tokenizer.pad_token_id, settings.kl)
+        loss = _loss(model, reference, episodes, credit, tokenizer.pad_token_id, settings.kl)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -176,7 +247,9 @@ def train(
         history.append({"step": step + 1, **_metrics(episodes, time.perf_counter() - started)})
         if progress is not None:
             progress(step + 1, history[-1])
-        if (step + 1) % settings.checkpoint_every == 0 or step + 1 == steps:
+        if step + 1 in snapshots and not (folder / f"model-step{step + 1}").is_dir():
+            save_model(model, tokenizer, folder / f"model-step{step + 1}")
+        if (step + 1) % settings.checkpoint_every == 0 or step + 1 in (steps, *snapshots):
             _save(checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                "rng": rng.bit_generator.state, "sampler": generator._rng_state,
                                "history": history})  # fmt: skip

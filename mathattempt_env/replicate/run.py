@@ -17,7 +17,7 @@ import numpy as np
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.replicate import report
 from mathattempt_env.replicate.evaluate import evaluate, write_problems
-from mathattempt_env.replicate.rloo import train
+from mathattempt_env.replicate.rloo import save_model, train
 from mathattempt_env.replicate.settings import MULTI, SINGLE, Settings, problem_sets
 from mathattempt_env.replicate.warmstart import warm_start, write_traces
 
@@ -45,13 +45,6 @@ def _settings_file(out: Path, settings: Settings) -> None:
         path.write_text(json.dumps(wanted, indent=1) + "\n")
 
 
-def _save(model: Any, tokenizer: Any, folder: Path) -> None:
-    partial = folder.with_name(folder.name + ".partial")
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    partial.rename(folder)
-
-
 def _warm(folder: Path, train_problems: list[Any], settings: Settings, seed: int,
           progress: bool) -> None:  # fmt: skip
     from mathattempt_env.rollout.tiny import tiny_qwen2
@@ -73,7 +66,7 @@ def _warm(folder: Path, train_problems: list[Any], settings: Settings, seed: int
                             batch=settings.warm_batch, lr=settings.warm_lr, rng=rng,
                             progress=step)  # fmt: skip
     (folder / "losses.json").write_text(json.dumps(losses) + "\n")
-    _save(model, tokenizer, folder / "model")
+    save_model(model, tokenizer, folder / "model")
 
 
 def _arm(folder: Path, warm: Path, arm: str, train_problems: list[Any], settings: Settings,
@@ -87,6 +80,9 @@ def _arm(folder: Path, warm: Path, arm: str, train_problems: list[Any], settings
     model = AutoModelForCausalLM.from_pretrained(warm)
     tokenizer = AutoTokenizer.from_pretrained(warm)
     steps = settings.steps if arm == "multi" else settings.single_steps
+    # The single-turn arm runs to equal compute; its model after ``settings.steps`` steps
+    # (equal steps) is kept on the way.
+    snapshots = [settings.steps] if arm == "single" and steps > settings.steps else []
     with _bar(steps, f"seed {seed}: {arm} RL", progress) as bar:
 
         def step(n: int, metrics: dict[str, float]) -> None:
@@ -96,9 +92,9 @@ def _arm(folder: Path, warm: Path, arm: str, train_problems: list[Any], settings
 
         history = train(model, tokenizer, ARM_ENVS[arm], train_problems, settings, steps=steps,
                         seed=seed * 1000 + (1 if arm == "multi" else 2), folder=folder,
-                        progress=step)  # fmt: skip
+                        snapshots=snapshots, progress=step)  # fmt: skip
     done.write_text(json.dumps(history) + "\n")
-    _save(model, tokenizer, folder / "model")
+    save_model(model, tokenizer, folder / "model")
     return history
 
 
@@ -115,7 +111,11 @@ def run(out: Path, settings: Settings, *, progress: bool = True) -> dict[str, An
         warm = folder / "warm" / "model"
         history = {arm: _arm(folder / arm, warm, arm, train_problems, settings, seed, progress)
                    for arm in ARM_ENVS}  # fmt: skip
-        models = {"warm": warm, **{arm: folder / arm / "model" for arm in ARM_ENVS}}
+        models = {"warm": warm, "multi": folder / "multi" / "model",
+                  "single": folder / "single" / "model"}  # fmt: skip
+        if settings.single_steps > settings.steps:  # equal steps, and equal compute
+            models["single"] = folder / "single" / f"model-step{settings.steps}"
+            models["single_compute"] = folder / "single" / "model"
         evals.append({
             name: evaluate(path, dataset, folder / f"eval-{name}", settings, seed=seed,
                            progress=progress)

@@ -33,7 +33,10 @@ class Settings:
             from the evaluation set.
         warm_traces, warm_steps, warm_batch, warm_lr, repeat_prob: the supervised warm start
             (see :mod:`~mathattempt_env.replicate.warmstart`).
-        steps, single_steps: RL steps of the multi-attempt and the single-turn arm.
+        steps: RL steps of the multi-attempt arm.
+        single_steps: RL steps of the single-turn arm, chosen for equal compute (a
+            multi-attempt step costs several single-turn ones); its model after ``steps``
+            steps is evaluated too (equal steps). At least ``steps``.
         problems_per_step, group: problems per RL step and episodes per problem (the RLOO
             group).
         lr: the RL learning rate (AdamW).
@@ -63,6 +66,7 @@ class Settings:
     lr: float = 5e-4
     kl: float = 0.1
     reward: str = "paper"
+    baseline: str = "attempt"
     max_tokens: int = 64
     attempts: tuple[int, int] = (1, 5)
     eval_attempts: int = 5
@@ -78,6 +82,12 @@ class Settings:
             raise ConfigError(f"kl: expected >= 0, got {self.kl!r}")
         if not 0 <= self.repeat_prob < 1:
             raise ConfigError(f"repeat_prob: expected 0 <= p < 1, got {self.repeat_prob!r}")
+        if self.single_steps < self.steps:
+            raise ConfigError(
+                f"single_steps: expected at least steps ({self.steps}), got {self.single_steps}"
+            )
+        if self.baseline not in ("attempt", "episode"):
+            raise ConfigError(f"baseline: expected 'attempt' or 'episode', got {self.baseline!r}")
         if self.group < 2:
             raise ConfigError(
                 f"group: RLOO needs at least 2 episodes per problem, got {self.group}"
@@ -89,7 +99,7 @@ PRESETS: dict[str, Settings] = {
     "quick": Settings(seeds=1, steps=100, single_steps=100, eval_problems=200),
     "mini": Settings(
         seeds=1, hidden=32, layers=1, train_problems=32, eval_problems=6, warm_traces=40,
-        warm_steps=3, warm_batch=8, steps=2, single_steps=2, problems_per_step=2, group=2,
+        warm_steps=3, warm_batch=8, steps=2, single_steps=3, problems_per_step=2, group=2,
         max_tokens=24, eval_attempts=3, checkpoint_every=1,
     ),
 }  # fmt: skip

@@ -15,7 +15,7 @@ import pytest
 from mathattempt_env.data.validate import find_overlap
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.replicate.__main__ import main
-from mathattempt_env.replicate.rloo import train
+from mathattempt_env.replicate.rloo import advantages, train
 from mathattempt_env.replicate.run import run
 from mathattempt_env.replicate.settings import MULTI, PRESETS, divisor, problem_sets
 from mathattempt_env.replicate.warmstart import encode, write_traces
@@ -30,11 +30,13 @@ def test_a_mini_run_writes_every_file_with_well_formed_numbers(tmp_path, capsys)
     assert "| + multi-attempt RL |" in printed and "summary.md" in printed
     for name in ("summary.md", "summary.json", "curves.png", "training.png", "settings.json",
                  "heldout.jsonl", "seed0/warm/model/config.json", "seed0/multi/training.json",
-                 "seed0/single/model/config.json", "seed0/eval-multi/results.jsonl"):  # fmt: skip
+                 "seed0/single/model/config.json", "seed0/single/model-step2/config.json",
+                 "seed0/eval-multi/results.jsonl", "seed0/eval-single_compute/results.jsonl"):  # fmt: skip
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     ks = [str(k) for k in range(1, MINI.eval_attempts + 1)]
-    for arm in ("warm", "multi", "single"):
+    assert "| + single-turn RL, equal compute |" in printed
+    for arm in ("warm", "multi", "single", "single_compute"):
         result = summary["evals"][0][arm]
         accuracy = [result["accuracy"][k] for k in ks]
         assert all(0 <= a <= 1 for a in accuracy) and accuracy == sorted(accuracy)
@@ -44,9 +46,14 @@ def test_a_mini_run_writes_every_file_with_well_formed_numbers(tmp_path, capsys)
     history = json.loads((out / "seed0/multi/training.json").read_text())
     assert [h["step"] for h in history] == [1, 2]
     assert all(-1 <= h["reward"] <= 1 and h["model_tokens"] > 0 for h in history)
-    assert summary["compute"]["single"]["model_tokens"][0] > 0
+    single = json.loads((out / "seed0/single/training.json").read_text())
+    assert len(single) == MINI.single_steps
+    compute = summary["compute"]
+    assert [compute[a]["steps"] for a in ("multi", "single", "single_compute")] == [2, 2, 3]
+    assert 0 < compute["single"]["model_tokens"][0] < compute["single_compute"]["model_tokens"][0]
     assert set(summary["goals"]) == {
         "gap_over_10_every_seed_same_sign",
+        "gap_over_10_every_seed_same_sign_equal_compute",
         "learn_5_points_every_seed",
         "repeat_rate_falls_every_seed",
     }
@@ -64,6 +71,7 @@ def test_a_finished_run_resumes_to_the_same_report_and_other_settings_are_refuse
 
 def test_rl_killed_after_a_checkpoint_resumes_to_the_same_model(tmp_path):
     import torch
+    from transformers import AutoModelForCausalLM
 
     from mathattempt_env.rollout.tiny import tiny_qwen2
 
@@ -75,12 +83,13 @@ def test_rl_killed_after_a_checkpoint_resumes_to_the_same_model(tmp_path):
 
     model, tokenizer = fresh()
     whole = train(model, tokenizer, MULTI, problems, settings, steps=3, seed=7,
-                  folder=tmp_path / "whole")  # fmt: skip
+                  folder=tmp_path / "whole", snapshots=[2])  # fmt: skip
     first, tokenizer = fresh()
-    train(first, tokenizer, MULTI, problems, settings, steps=2, seed=7, folder=tmp_path / "cut")
+    train(first, tokenizer, MULTI, problems, settings, steps=2, seed=7, folder=tmp_path / "cut",
+          snapshots=[2])  # fmt: skip
     second, tokenizer = fresh()  # a new process would start from the warm model again
     resumed = train(second, tokenizer, MULTI, problems, settings, steps=3, seed=7,
-                    folder=tmp_path / "cut")  # fmt: skip
+                    folder=tmp_path / "cut", snapshots=[2])  # fmt: skip
 
     def strip(history):  # wall time differs; NaN (no second attempt) compares as JSON
         return json.dumps([{k: v for k, v in h.items() if k != "seconds"} for h in history])
@@ -88,6 +97,30 @@ def test_rl_killed_after_a_checkpoint_resumes_to_the_same_model(tmp_path):
     assert strip(resumed) == strip(whole)
     for a, b in zip(model.state_dict().values(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+    snapshot = [AutoModelForCausalLM.from_pretrained(tmp_path / run / "model-step2")
+                for run in ("whole", "cut")]  # fmt: skip
+    for a, b in zip(*(m.state_dict().values() for m in snapshot), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rloo_advantages_are_leave_one_out_per_attempt(seed):
+    rng = np.random.default_rng(seed)
+    g = int(rng.integers(2, 9))
+    returns = rng.choice([1.0, -0.5, -1.0], size=g)
+    attempts = rng.integers(1, 6, size=g)
+    episode = advantages(returns, attempts, "episode")
+    classic = returns - (returns.sum() - returns) / (g - 1)
+    assert np.allclose(episode, classic[:, None])  # one advantage per episode: plain RLOO
+    attempt = advantages(returns, attempts, "attempt")
+    assert np.allclose(attempt[:, 0], classic)  # everyone reaches the first attempt
+    for t in range(attempts.max()):
+        reached = attempts > t
+        if reached.sum() >= 2:  # a leave-one-out baseline: the credits of an attempt sum to 0
+            assert abs(attempt[reached, t].sum()) < 1e-9
+        if reached.sum() == 1:  # nobody else got there: the previous attempt's baseline
+            i = int(np.flatnonzero(reached)[0])
+            assert attempt[i, t] == pytest.approx(attempt[i, t - 1])
 
 
 def test_the_held_out_set_is_disjoint_and_the_warm_traces_are_what_they_claim():

@@ -120,4 +120,8 @@ KNOWN_FALSE_POSITIVES = [
     ("10, 4, 2", "4, 12, 2"),
     (r"1, 2, \ldots, 9", r"1, 2, \ldots, 10"),
     ("1", "100"),
+    # A variable the gold lacks, which cancels: garbage a tiny RL policy writes (le0 = l*e*0).
+    ("le0", "0"),
+    ("x0", "0"),
+    ("a-a", "0"),
 ]

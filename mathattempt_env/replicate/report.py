@@ -20,6 +20,8 @@ LABELS = {
     "single_compute": "+ single-turn RL, equal compute",
 }
 
+RUNS = {"multi": "multi-attempt RL", "single": "single-turn RL"}
+
 
 def arms(evals: Sequence[Mapping[str, Any]]) -> list[str]:
     """The evaluated models, in report order (equal compute only when it differs)."""
@@ -197,7 +199,8 @@ def plot(out: Path, summary: Mapping[str, Any], histories: Sequence[Mapping[str,
     """Draw ``curves.png`` and ``training.png``.
 
     ``curves.png``: accuracy vs k, error bars over seeds, the repeat rate in the legend.
-    ``training.png``: reward, solved, attempts and repeat rate per RL step.
+    ``training.png``: reward, solved, attempts and repeat rate per RL step, against the CPU
+    time spent (the arms line up at equal compute).
     """
     import matplotlib
 
@@ -238,10 +241,14 @@ def plot(out: Path, summary: Mapping[str, Any], histories: Sequence[Mapping[str,
             if np.isnan(stacked).all():  # single-turn episodes have no later attempts
                 continue
             mean = np.nanmean(stacked, 0)
+            # x: CPU time, so that the arms line up at equal compute
+            clock = np.cumsum(
+                np.mean([[s["seconds"] for s in h[arm][:width]] for h in histories], 0)
+            )
             window = max(1, width // 15)
             smooth = np.convolve(np.nan_to_num(mean), np.ones(window) / window, mode="valid")
-            axes.plot(np.arange(window, width + 1), smooth, label=LABELS[arm])
-        axes.set(title=metric.replace("_", " "), xlabel="RL step")
+            axes.plot(clock[window - 1 :], smooth, label=f"{RUNS[arm]}, {width} steps")
+        axes.set(title=metric.replace("_", " "), xlabel="CPU seconds of RL (mean over seeds)")
         axes.grid(alpha=0.3)
     grid[0, 0].legend(fontsize=8)
     figure.suptitle("Training curves (mean over seeds, moving average)")

@@ -60,7 +60,7 @@ class Settings:
     warm_lr: float = 1e-3
     repeat_prob: float = 0.35
     steps: int = 150
-    single_steps: int = 150
+    single_steps: int = 750
     problems_per_step: int = 8
     group: int = 8
     lr: float = 5e-4
@@ -96,7 +96,7 @@ class Settings:
 
 PRESETS: dict[str, Settings] = {
     "full": Settings(),
-    "quick": Settings(seeds=1, steps=100, single_steps=100, eval_problems=200),
+    "quick": Settings(seeds=1, steps=60, single_steps=300, eval_problems=150),
     "mini": Settings(
         seeds=1, hidden=32, layers=1, train_problems=32, eval_problems=6, warm_traces=40,
         warm_steps=3, warm_batch=8, steps=2, single_steps=3, problems_per_step=2, group=2,

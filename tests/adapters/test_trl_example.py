@@ -26,6 +26,13 @@ def test_trl_example_trains_and_reports(env, algo, tmp_path):
     steps = [line for line in lines if line.startswith("step ")]
     assert [s.split()[1] for s in steps] == ["1", "2"]
     assert all("reward" in s for s in steps)
-    (accuracy,) = [line for line in lines if line.startswith("held-out accuracy")]
-    assert accuracy.startswith("held-out accuracy, 64 problems, 3 attempts each: k=1:")
-    assert "k=3:" in accuracy and "boxed answers" in accuracy
+    before, after = [line for line in lines if line.startswith("held-out, ")]
+    assert before.startswith("held-out, before RL (")
+    assert after.startswith("held-out, after RL (")
+    assert lines.index(before) < lines.index(steps[0]) < lines.index(after)
+    for line in (before, after):
+        assert "3 attempts each): reward " in line and "; accuracy k=1:" in line
+        assert "k=3:" in line and "boxed answers" in line
+        assert before.split("(")[1].split(" problems")[0] == "128"
+    (change,) = [line for line in lines if line.startswith("held-out reward change ")]
+    assert "(paired over the same problems" in change

@@ -149,11 +149,12 @@ def scalars(a: Node, g: Node) -> tuple[bool, str]:
         return False, "numeric"
     if ea is not None and eg is not None:
         return ea == eg or (loose and _rel_close(ea, eg)), "numeric"
-    if not free_symbols(a) <= free_symbols(g):
+    answer_symbols, gold_symbols = free_symbols(a), free_symbols(g)
+    if not answer_symbols <= gold_symbols:
         # A variable the gold does not have: ``x0`` or ``a - a`` for ``0`` is not an answer,
         # even though it evaluates to the gold everywhere.
         return False, "symbolic"
-    names = tuple(sorted(free_symbols(a) | free_symbols(g)))
+    names = tuple(sorted(gold_symbols))
     points = [sample_point(k, names) for k in range(3)] if names else [{}]
     # Outside an expression's real domain (sqrt of a negative sample) the point says nothing.
     real_only = bool(names) and not (has_imaginary(a) or has_imaginary(g))

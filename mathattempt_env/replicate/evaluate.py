@@ -20,7 +20,7 @@ from typing import Any
 
 from mathattempt_env.eval.metrics import accuracy_at_k
 from mathattempt_env.eval.results import failed, read_results
-from mathattempt_env.replicate.rloo import repeats
+from mathattempt_env.replicate.rloo import repeat_rate as share_repeated
 from mathattempt_env.replicate.settings import ENV_KWARGS, MULTI, Settings
 from mathattempt_env.types import Problem
 
@@ -37,12 +37,10 @@ def repeat_rate(records: Sequence[dict[str, Any]]) -> float:
 
     Counted across the eval's episodes (``nan`` when no episode made a second attempt).
     """
-    counted = [
-        repeats([(g["extracted"], g["correct"]) for g in r["grades"] if g["kind"] == "solve"])
+    return share_repeated(
+        [(g["extracted"], g["correct"]) for g in r["grades"] if g["kind"] == "solve"]
         for r in records
-    ]
-    later = sum(n for _, n in counted)
-    return sum(r for r, _ in counted) / later if later else float("nan")
+    )
 
 
 def evaluate(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,21 @@ def repeats(answers: Sequence[tuple[str | None, bool]]) -> tuple[int, int]:
         if answer is not None and not correct:
             rejected.add(answer)
     return repeated, max(0, len(answers) - 1)
+
+
+def repeat_rate(episodes: Iterable[Sequence[tuple[str | None, bool]]]) -> float:
+    """The share of answers after the first that repeat an earlier rejected answer.
+
+    Over several episodes' answers (see :func:`repeats`); ``nan`` when no episode made a
+    second attempt.
+
+    Example:
+        >>> repeat_rate([[("3", False), ("3", False)], [("1", True)], [("0", False), ("2", True)]])
+        0.5
+    """
+    counted = [repeats(answers) for answers in episodes]
+    later = sum(n for _, n in counted)
+    return sum(r for r, _ in counted) / later if later else float("nan")
 
 
 def attempt_index(mask: Sequence[int]) -> list[int]:
@@ -104,16 +119,15 @@ def advantages(returns: np.ndarray, attempts: np.ndarray, baseline: str) -> np.n
 
 
 def _metrics(episodes: list[Episode], seconds: float) -> dict[str, float]:
-    counted = [
-        repeats([(r.grade.extracted, r.correct) for r in e.info["records"] if r.kind == "solve"])
+    answers = [
+        [(r.grade.extracted, r.correct) for r in e.info["records"] if r.kind == "solve"]
         for e in episodes
     ]
-    later = sum(n for _, n in counted)
     return {
         "reward": float(np.mean([e.reward for e in episodes])),
         "solved": float(np.mean([e.correct for e in episodes])),
         "attempts": float(np.mean([e.attempts for e in episodes])),
-        "repeat_rate": sum(r for r, _ in counted) / later if later else float("nan"),
+        "repeat_rate": repeat_rate(answers),
         "model_tokens": float(sum(sum(e.response_mask) for e in episodes)),
         "seconds": seconds,
     }
@@ -129,20 +143,18 @@ def _loss(
 ) -> Any:
     import torch
 
-    width = max(len(e.prompt_ids) + len(e.response_ids) for e in episodes)
-    ids = torch.full((len(episodes), width), pad)
-    attention = torch.zeros((len(episodes), width), dtype=torch.long)
-    mine = torch.zeros((len(episodes), width))  # 1 on the model's tokens
-    weights = torch.zeros((len(episodes), width))  # each model token's advantage
+    from mathattempt_env.rollout.tiny import padded_batch
+
+    ids, labels, attention = padded_batch(
+        [(e.prompt_ids + e.response_ids, [0] * len(e.prompt_ids) + e.response_mask)
+         for e in episodes], pad)  # fmt: skip
+    weights = torch.zeros(ids.shape)  # each model token's advantage
     for row, episode in enumerate(episodes):
-        seq = episode.prompt_ids + episode.response_ids
-        ids[row, : len(seq)] = torch.tensor(seq)
-        attention[row, : len(seq)] = 1
-        mine[row, len(episode.prompt_ids) : len(seq)] = torch.tensor(episode.response_mask)
-        turn = np.array(attempt_index(episode.response_mask))
+        turn = np.array([0] * len(episode.prompt_ids) + attempt_index(episode.response_mask))
         per_token = np.where(turn > 0, credit[row][np.maximum(turn, 1) - 1], 0.0)
-        weights[row, len(episode.prompt_ids) : len(seq)] = torch.tensor(per_token)
-    mine, weights = mine[:, 1:], weights[:, 1:]  # aligned with the predicted tokens
+        weights[row, : len(turn)] = torch.tensor(per_token)
+    # aligned with the predicted tokens; 1 on the model's tokens
+    mine, weights = (labels[:, 1:] != -100).float(), weights[:, 1:]
 
     def logprobs(net: Any) -> Any:
         logits = net(input_ids=ids, attention_mask=attention).logits[:, :-1].float()

@@ -111,11 +111,12 @@ def run(out: Path, settings: Settings, *, progress: bool = True) -> dict[str, An
         warm = folder / "warm" / "model"
         history = {arm: _arm(folder / arm, warm, arm, train_problems, settings, seed, progress)
                    for arm in ARM_ENVS}  # fmt: skip
-        models = {"warm": warm, "multi": folder / "multi" / "model",
-                  "single": folder / "single" / "model"}  # fmt: skip
+        models = {"warm": warm, "multi": folder / "multi" / "model"}
         if settings.single_steps > settings.steps:  # equal steps, and equal compute
             models["single"] = folder / "single" / f"model-step{settings.steps}"
             models["single_compute"] = folder / "single" / "model"
+        else:
+            models["single"] = folder / "single" / "model"
         evals.append({
             name: evaluate(path, dataset, folder / f"eval-{name}", settings, seed=seed,
                            progress=progress)

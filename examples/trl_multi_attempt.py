@@ -176,13 +176,13 @@ def main() -> None:
             rollout_func=rollout,
         )
 
-    steps_seen: list[tuple[int, float]] = []
+    step_rewards: list[float] = []
 
     class Report(TrainerCallback):
         def on_log(self, _args, state, control, logs=None, **kwargs):
             if logs and "reward" in logs:
                 batch = rollout.last_episodes if rollout is not None else []
-                steps_seen.append((state.global_step, float(logs["reward"])))
+                step_rewards.append(float(logs["reward"]))
                 extra = ""
                 if batch:
                     solved = sum(e.correct for e in batch)
@@ -199,7 +199,7 @@ def main() -> None:
     started = time.perf_counter()
     trainer.train()
     print(f"trained in {time.perf_counter() - started:.1f} s")
-    rewards = np.array([r for _, r in steps_seen])
+    rewards = np.array(step_rewards)
     if len(rewards) >= 12:
         size = len(rewards) // 6
         blocks = [rewards[i : i + size] for i in range(0, 6 * size, size)]

@@ -33,6 +33,6 @@ def test_trl_example_trains_and_reports(env, algo, tmp_path):
     for line in (before, after):
         assert "3 attempts each): reward " in line and "; accuracy k=1:" in line
         assert "k=3:" in line and "boxed answers" in line
-        assert before.split("(")[1].split(" problems")[0] == "128"
+        assert line.split("(")[1].split(" problems")[0] == "128"
     (change,) = [line for line in lines if line.startswith("held-out reward change ")]
     assert "(paired over the same problems" in change

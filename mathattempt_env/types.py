@@ -91,7 +91,8 @@ class ActionRecord:
         cut: the action was cut by a length budget.
         span: the action's ``(start, end)`` character span in its step's text.
         tool_calls: tool calls made within this action (a solve in a tool env).
-        tool_failed: the last of them did not run cleanly (the code's error or timeout).
+        tool_failed: the last of them ran and failed (an error, a timeout, a signal or an output
+            flood: everything the code can cause; never a failure of the sandbox itself).
 
     Example:
         >>> g = Grade(correct=False, formatted=True, extracted="3", reason="numeric")

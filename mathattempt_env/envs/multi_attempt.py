@@ -193,7 +193,7 @@ class MultiAttemptMathEnv(MathEnv):
                 self.messages.pop()
             text = self._turn + text
         verdict = self._grade(text)
-        failed = bool(self._calls) and self._calls[-1].info["status"] in ("error", "timeout")
+        failed = bool(self._calls) and bool(self._calls[-1].info.get("failed"))
         self.records.append(
             ActionRecord(
                 "solve", verdict, cut=cut, span=(0, len(text)),

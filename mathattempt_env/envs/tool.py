@@ -127,7 +127,8 @@ class PythonTool:
             shown = self.format.show(lines[-1] if lines else result.status, text)
         info = {
             "code": code, "status": result.status, "output": result.output, "cut": result.cut,
-            "wall_s": result.wall_s, "layers": result.layers,
+            "wall_s": result.wall_s, "layers": result.layers, "cpu_s": result.cpu_s,
+            "bounds": result.bounds, "failed": result.failed,
             "infrastructure_error": result.infrastructure_error,
         }  # fmt: skip
         return ToolCall(code, shown, info, result.status == "ok")

@@ -39,8 +39,11 @@ class ToolMathEnv(SingleTurnMathEnv):
     ## Info
     After a tool call, ``info["tool"]``: ``code``, ``status`` (``ok``, ``error``, ``timeout``,
     ``killed``, ``output-flood``, ``over-budget`` or ``sandbox-error``), ``output``, ``cut``,
-    ``wall_s``, the isolation ``layers`` in force, and ``infrastructure_error`` (the sandbox
-    failed, not the code: reported and counted in ``info["sandbox_errors"]``, never a reward).
+    ``wall_s``, ``cpu_s``, the isolation ``layers`` in force, ``bounds`` (what held the
+    call's memory, processes and files), ``failed`` (the code ran and failed: an error, a
+    timeout, a signal or a flood, all the model's; ``tool-error-penalty`` counts them), and
+    ``infrastructure_error`` (the sandbox failed before the code ran: reported and counted in
+    ``info["sandbox_errors"]``, never a reward).
 
     ## Arguments
     ``prompt`` (default ``"tir"``), ``tool_format``, ``max_tool_calls``, ``tool_replay``

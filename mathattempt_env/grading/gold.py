@@ -22,6 +22,7 @@ from mathattempt_env.grading.cache import CACHE_BYTES, ByteLRU, text_size
 from mathattempt_env.grading.extract import DEFAULT, Want
 from mathattempt_env.grading.normalize import Normalized, normalize
 from mathattempt_env.grading.spans import brace_matches
+from mathattempt_env.grading.triggers import DEBRIS
 from mathattempt_env.grading.values import Choice, Prose, Raw, SetOf, Text, Union, Value
 
 #: Longest gold answer accepted, in characters.
@@ -53,7 +54,7 @@ def check_gold(gold: object) -> None:
 
     Raises:
         InvalidGoldError: not a string, NUL or lone surrogates, too long, unbalanced braces,
-            or a dangling backslash.
+            a dangling backslash, or a chat-template marker (responses are cut there).
     """
     if not isinstance(gold, str):
         raise InvalidGoldError(gold, f"expected a string, got {type(gold).__name__}")
@@ -67,6 +68,9 @@ def check_gold(gold: object) -> None:
     stripped = gold.rstrip()
     if (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
         raise InvalidGoldError(gold, "ends with a dangling backslash")
+    marker = next((m for m in DEBRIS if m in gold), None)
+    if marker is not None:  # a response is cut there: none could ever state this gold
+        raise InvalidGoldError(gold, f"contains the chat-template marker {marker}")
 
 
 def _read(text: str) -> tuple[Normalized, Value]:

@@ -35,6 +35,30 @@ class Span:
     end: int
 
 
+class LazySpan(Span):
+    """A span whose text is cut from its source only when read.
+
+    Nested boxes contain one another, so copying every box's content up front would take
+    memory quadratic in the nesting depth; only the boxes an answer is read from are cut.
+
+    Example:
+        >>> span = LazySpan("x{ 1 }", 2, 5, 0, 6)
+        >>> span.text, span.start, span.end
+        ('1', 0, 6)
+    """
+
+    def __init__(self, source: str, low: int, high: int, start: int, end: int) -> None:
+        object.__setattr__(self, "_where", (source, low, high))
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    @property  # type: ignore[misc]
+    def text(self) -> str:  # type: ignore[override]
+        """The stripped content."""
+        source, low, high = self._where  # type: ignore[attr-defined]
+        return str(source[low:high].strip())
+
+
 def clean_text(text: str) -> str:
     """Make any string safe to process: no NUL bytes, no lone surrogates.
 
@@ -113,7 +137,7 @@ def boxes(text: str) -> list[Span]:
                     matches = brace_matches(text)
                 end = matches.get(j)
             if end is not None:
-                found.append(Span(text[j + 1 : end].strip(), command.start(), end + 1))
+                found.append(LazySpan(text, j + 1, end, command.start(), end + 1))
         elif j > command.end():
             k = j
             while k < len(text) and text[k] not in " \n$":

@@ -47,3 +47,38 @@ def test_worker_errors_are_reported_not_hung() -> None:
         assert pool.run(divmod, 7, 2, timeout=60) == (3, 1)
     finally:
         pool.close()
+
+
+HUGE = {
+    "a million boxes": (r"\boxed{1}" * 1_000_000, True),
+    "a million boxes between words": (r"\boxed{12} and " * 600_000, False),
+    "100,000 nested boxes": (r"\boxed{" * 100_000 + "1" + "}" * 100_000, True),
+    "two million open braces": ("{" * 2_000_000, False),
+    "a million math spans": ("$1$ " * 1_000_000, True),
+    "5 MB of thinking, then the answer": (
+        "<think>" + "x" * 5_000_000 + r"</think> \boxed{1}",
+        True,
+    ),
+    "9 MB of digits": ("1" * 9_000_000, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE))
+def test_grade_called_directly_is_bounded_in_time_and_memory_for_any_size(name: str) -> None:
+    import tracemalloc
+
+    from mathattempt_env.grading import grade
+
+    response, correct = HUGE[name]
+    start = time.perf_counter()
+    result = grade(response, "1", timeout=1.0)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0 + 0.25, elapsed
+    assert result.correct is correct, result
+    tracemalloc.start()
+    try:
+        grade(response + " ", "1", timeout=1.0)  # not a cached answer
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(response) + (64 << 20), peak  # the response's own copies, no more

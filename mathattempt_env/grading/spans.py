@@ -52,8 +52,8 @@ class LazySpan(Span):
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
 
-    @property  # type: ignore[misc]
-    def text(self) -> str:  # type: ignore[override]
+    @property
+    def text(self) -> str:
         """The stripped content."""
         source, low, high = self._where  # type: ignore[attr-defined]
         return str(source[low:high].strip())

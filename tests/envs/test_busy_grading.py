@@ -1,0 +1,58 @@
+"""Rewards that hold on a busy machine: four env processes, every core burning, sympy answers.
+
+Each answer is correct and needs the sympy path (an integral or a limit the in-process
+parser cannot read), and each is a new string, so no cache answers it. A grader worker that
+started cold would pay sympy's lazy loading on its first job and miss the 1 s deadline under
+this load; every one of the 60 must be rewarded.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+
+import mathattempt_env  # noqa: F401
+
+PROBLEMS = [{"id": "ten", "problem": "What is $4 + 6$?", "answer": "10"}]
+STEPS = 15
+
+
+def _make() -> gym.Env:
+    from mathattempt_env.grading import warmup
+
+    warmup()  # what a training script does once per process (see the README)
+    return gym.make("SingleTurnMath-v0", dataset=PROBLEMS, grade_timeout=1.0)
+
+
+def _answer(env: int, step: int) -> str:
+    n = env * STEPS + step + 2
+    if step % 2:
+        return rf"so \boxed{{\int_0^{{{n}}} \frac{{10}}{{{n}}}\,dx}}"
+    return rf"so \boxed{{\lim_{{x \to 0}} \frac{{10 \sin({n} x)}}{{{n} x}}}}"
+
+
+def test_sympy_answers_are_rewarded_in_four_processes_with_every_core_busy() -> None:
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 2)
+    ]
+    envs = gym.vector.AsyncVectorEnv([_make] * 4)
+    try:
+        envs.reset(seed=0)
+        rewards = []
+        for step in range(STEPS):
+            actions = np.array([_answer(env, step) for env in range(4)], dtype=object)
+            _, reward, _, _, _ = envs.step(actions)
+            rewards.extend(reward.tolist())
+            envs.reset()  # single-turn: every episode ended
+    finally:
+        envs.close()
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert len(rewards) == 60
+    assert rewards.count(1.0) == 60, rewards

@@ -10,10 +10,11 @@ and their ratio, latency p50/p99/max, the "hostile" table
 (wall time and peak extra memory of every shape of tests/grading/hostile.py, each in a fresh
 process, for both graders), the "load" table (correct answers rewarded under 32 threads and
 in an AsyncVectorEnv(4), after a sympy overrun), accuracy and speed on the labelled dev sets
-of ../shared/grading (real model outputs, other graders' test suites), and the
-self-consistency rate on every row of ../shared/data.
+of ../shared/grading (real model outputs, other graders' test suites), speed by format
+(boxed, unboxed, and long unboxed reasoning of 10-40k characters that this benchmark builds
+from MATH-train solutions), and the self-consistency rate on every row of ../shared/data.
 
-Run: python benchmarks/grader.py [--only accuracy,hostile,load,dev]
+Run: python benchmarks/grader.py [--only accuracy,hostile,load,dev,speed]
 (needs the `bench` extra: pip install -e .[bench])
 """
 
@@ -396,6 +397,90 @@ def dev_sets() -> None:
     print(f"\nSpeed ratio on the real outputs: **{speed[0]['per_s'] / speed[1]['per_s']:.1f}x**.")  # type: ignore[operator]
 
 
+_BOX_OPEN = re.compile(r"\\boxed\{")
+
+
+def _unbox(text: str) -> str:
+    """``text`` with every ``\\boxed{X}`` replaced by ``X``."""
+    out, pos = [], 0
+    while (found := _BOX_OPEN.search(text, pos)) is not None:
+        out.append(text[pos : found.start()])
+        depth, end = 1, found.end()
+        while end < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        out.append(text[found.end() : end - 1])
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def long_outputs(count: int = 200, seed: int = 0) -> list[tuple[str, str]]:
+    """Long unboxed reasoning (10-40k characters) built by this benchmark from MATH-train
+    worked solutions: several solutions, boxes unwrapped, then the target's own solution."""
+    import random
+
+    rows = [json.loads(line) for line in (DATA / "math_train.jsonl").open()]
+    rng = random.Random(seed)
+    items = []
+    for _ in range(count):
+        target = rng.choice(rows)
+        size = rng.randint(10_000, 40_000)
+        parts: list[str] = []
+        while sum(map(len, parts)) < size:
+            parts.append(_unbox(rng.choice(rows)["solution"]))
+        items.append(("\n\n".join([*parts, _unbox(target["solution"])]), target["answer"]))
+    return items
+
+
+def speed_by_format() -> None:
+    """Latency per format, both graders, and ours without the items that needed sympy."""
+    from mathattempt_env.grading import grader_stats
+
+    real = [json.loads(line) for line in (GRADING / "dev-real-outputs.jsonl").open()]
+    sets = {
+        "real: boxed": [
+            (r["response"], r["gold"]) for r in real if _format(r["response"]) == "boxed"
+        ],
+        "real: unboxed": [
+            (r["response"], r["gold"]) for r in real if _format(r["response"]) == "unboxed"
+        ],
+        "long unboxed (10-40k chars, built)": long_outputs(),
+    }
+    print(
+        "\n| speed by format | n | ours items/s | ours p50 | ours p99 | ours p99 in-process |"
+        " ours max | math-verify items/s | math-verify p99 | ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, items in sets.items():
+        stats = []
+        for fn in (ours(), math_verify()):
+            latencies, local = [], []
+            start = time.perf_counter()
+            for response, gold in items:
+                jobs = grader_stats().get("sympy_jobs", 0)
+                t0 = time.perf_counter()
+                fn(response, gold)
+                latencies.append(time.perf_counter() - t0)
+                if grader_stats().get("sympy_jobs", 0) == jobs:
+                    local.append(latencies[-1])
+            total = time.perf_counter() - start
+            latencies.sort()
+            local.sort()
+            stats.append((len(items) / total, latencies, local))
+        (ours_rate, lat, local), (mv_rate, mv_lat, _) = stats
+
+        def p99(values: list[float]) -> float:
+            return values[int(0.99 * (len(values) - 1))] * 1e3 if values else 0.0
+
+        print(
+            f"| {label} | {len(items)} | {ours_rate:,.0f} | {statistics.median(lat) * 1e3:.2f} ms"
+            f" | {p99(lat):.2f} ms | {p99(local):.2f} ms ({len(items) - len(local)} used sympy)"
+            f" | {lat[-1] * 1e3:.1f} ms | {mv_rate:,.0f} | {p99(mv_lat):.2f} ms"
+            f" | {ours_rate / mv_rate:.1f}x |"
+        )
+
+
 def main() -> None:
     only = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys.argv else None
     if only is None or "hostile" in only:
@@ -405,6 +490,9 @@ def main() -> None:
     if only is None or "dev" in only:
         warmup()
         dev_sets()
+    if only is None or "speed" in only:
+        warmup()
+        speed_by_format()
     if only is not None and "accuracy" not in only:
         return
     warmup()

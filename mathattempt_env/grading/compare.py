@@ -168,9 +168,24 @@ def scalars(a: Node, g: Node) -> tuple[bool, str]:
         if real_only and (ctx.im(va) != 0 or ctx.im(vg) != 0):
             continue
         valid += 1
-        if not close(va, vg, loose):
+        if not close(va, vg, loose) or (not loose and va != vg and not _noise(a, g, env, va, vg)):
             return False, "symbolic"
     return valid > 0, "symbolic"
+
+
+def _noise(a: Node, g: Node, env: dict[str, Any], va: Any, vg: Any) -> bool:
+    """Whether a difference within the exact tolerance is rounding noise, not a real one.
+
+    Noise shrinks when the precision doubles; a real difference (``10^{-20000}`` against
+    ``0``) stays what it is.
+    """
+    ctx = context()
+    diff = abs(va - vg)
+    if not ctx.isfinite(diff):
+        return False
+    with ctx.workprec(2 * ctx.prec):
+        again = abs(numeric(a, env) - numeric(g, env))
+    return bool(again <= diff * ctx.ldexp(1, -(ctx.prec // 2)))
 
 
 def _equations(a: Equation, g: Equation) -> bool:

@@ -213,6 +213,17 @@ def _check_magnitude(ctx: Any, value: Any) -> Any:
     return value
 
 
+def _check_absorbed(ctx: Any, terms: list[Any]) -> None:
+    """A nonzero term too small to change the sum at this precision makes the value unsure.
+
+    ``1 - 10^{-99999}`` rounds to ``1`` at any precision a comparison can afford; the caller
+    then compares the expressions as written instead of calling them equal.
+    """
+    sizes = [ctx.mag(abs(term)) for term in terms if term != 0 and ctx.isfinite(term)]
+    if len(sizes) > 1 and min(sizes) < max(sizes) - ctx.prec + 8:
+        raise TooLargeError("a term is below the working precision of the sum")
+
+
 def numeric(node: Node, env: dict[str, Any]) -> Any:
     """Evaluate ``node`` numerically with symbols bound by ``env``.
 
@@ -252,9 +263,11 @@ def _numeric(ctx: Any, node: Node, env: dict[str, Any]) -> Any:
             raise TooLargeError("numeral too long")
         return ctx.mpf(exact_value.numerator)
     if tag == "+":
+        terms = [_numeric(ctx, child, env) for child in node[1]]
         total = ctx.mpf(0)
-        for child in node[1]:
-            total += _numeric(ctx, child, env)
+        for term in terms:
+            total += term
+        _check_absorbed(ctx, terms)
         return _check_magnitude(ctx, total)
     if tag == "*":
         product = ctx.mpf(1)

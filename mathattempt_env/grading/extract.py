@@ -70,7 +70,7 @@ Want = Literal["value", "choice", "text"]
 #: Where an answer came from (also :attr:`~mathattempt_env.types.Grade.source`).
 Source = Literal[
     "box", "boxes", "trigger", "whole", "last-math", "bold", "last-number", "choice",
-    "cut", "none",
+    "cut", "retracted", "none",
 ]  # fmt: skip
 
 #: Most boxes read together as one answer.
@@ -87,6 +87,33 @@ _JOINER = re.compile(
     r"(?:[,;&]|and|or|et|und|y|и|和|或)?(?:[ ]?[A-Za-z](?:_\{?\w{1,3}\}?)?[ ]?=)?", re.IGNORECASE
 )
 _SEPARATOR_MARKUP = re.compile(r"\\text\{|\\q?quad|\\[()\[\],;!]|[{}$\s]|\\ ")
+# An answer phrase that is denied: "the answer is not 5", "isn't", "n'est pas", "不是".
+_NEGATED = re.compile(
+    r"[ \t]*(?:not\b|n't\b|never\b|no[ \t]+longer\b|n'est[ \t]+pas\b|nicht\b|no[ \t]+es\b|"
+    r"不是|не\b)",
+    re.IGNORECASE,
+)
+# What corrects a denied answer in the same sentence: "not 5, it is 6", "not 5 but 6".
+_CORRECTION = re.compile(
+    r"\b(?:but|rather|instead)\b|\b(?:it|that|the[ \t]+answer)[ \t]*(?:is|'s|was)\b", re.IGNORECASE
+)
+# What takes back the box just before it: "\boxed{5} is wrong", "..., but that is wrong",
+# "Wait, this is not the answer", "scratch that". Read in the few words after the box.
+_WRONG = (
+    r"(?:wrong|incorrect|not[ \t]+(?:correct|right|the[ \t]+(?:final[ \t]+|correct[ \t]+)?answer))"
+)
+_RETRACTION = re.compile(
+    rf"^[\s.,;:!)\]$]*(?:is|was)[ \t]+{_WRONG}"
+    rf"|\b(?:that|this|it|which)(?:[ \t]+answer)?[ \t]*(?:is|was|'s)[ \t]+{_WRONG}"
+    r"|\bscratch[ \t]+that\b|\bi[ \t]+made[ \t]+(?:a|an)[ \t]+(?:mistake|error)\b",
+    re.IGNORECASE,
+)
+_SAID_WRONG = re.compile(rf"[ \t]+(?:is|was)[ \t]+{_WRONG}", re.IGNORECASE)
+#: Characters after the last box read for a retraction (the next paragraph is not read).
+RETRACTION_REACH = 160
+#: Answer phrases tried, last first, when the value after one is a box the response cut.
+MAX_CUT_PHRASES = 3
+_CUT_BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -196,9 +223,14 @@ class Extractor:
             # An answer phrase after the last box restates the answer: the later one counts.
             trigger = self.phrases.last(text[found[-1].end :])
             if trigger is not None:
-                value = _value_after(text[found[-1].end + trigger[1] :], want)
+                after = text[found[-1].end + trigger[1] :]
+                value = _value_after(after, want)
+                if _NEGATED.match(after) and value is None:
+                    return Extraction(None, True, "retracted")
                 if value is not None and (want != "value" or any(c.isdigit() for c in value)):
                     return Extraction(value, True, "trigger")
+        if found and self.box == "last" and _retracts(text[found[-1].end :], found[-1].text):
+            return Extraction(None, True, "retracted")
         if found:
             return self._boxed(text, found, want)
         if self.boxed_only:
@@ -219,11 +251,20 @@ class Extractor:
         return Extraction(answer, True, "boxes" if joined else "box", joined)
 
     def _unboxed(self, text: str, want: Want) -> Extraction:
-        trigger = self.phrases.last(text)
-        if trigger is not None:
-            value = _value_after(text[trigger[1] :], want)
-            if value is not None:
+        end = len(text)
+        for _ in range(MAX_CUT_PHRASES):
+            trigger = self.phrases.last(text if end == len(text) else text[:end])
+            if trigger is None:
+                break
+            after = text[trigger[1] :]
+            value = _value_after(after, want)
+            if _NEGATED.match(after) and value is None:
+                return Extraction(None, False, "retracted")
+            if value is None:
+                break
+            if not _CUT_BOX.search(value):
                 return Extraction(value, False, "trigger")
+            end = trigger[0]  # "Final Answer: \boxed{" was cut: the phrase before it counts
         stripped = text.strip()
         short_text = want == "text" and 0 < len(stripped) <= WHOLE_LIMIT and "\n" not in stripped
         if self.whole and (short_text or is_short_math(stripped)):
@@ -280,8 +321,33 @@ def _joins(separator: str) -> bool:
     )
 
 
+def _retracts(tail: str, value: str) -> bool:
+    """Whether the words right after a box take it back ("is wrong", "that is not the answer")."""
+    window = tail[:RETRACTION_REACH].split("\n\n", 1)[0]
+    lowered = window.lower()
+    if not any(word in lowered for word in ("wrong", "incorrect", "not", "scratch", "mistake")):
+        return False  # every retraction names one of these
+    if _RETRACTION.search(window):
+        return True
+    if value and len(value) <= 40:  # "\boxed{5}. Hmm, 5 is not the answer"
+        said = re.search(rf"(?<![\w.]){re.escape(value)}[ \t]+(?:is|was)[ \t]+{_WRONG}", window)
+        return said is not None
+    return False
+
+
 def _value_after(tail: str, want: Want) -> str | None:
-    """The first value after an answer phrase, in the same sentence."""
+    """The first value after an answer phrase, in the same sentence.
+
+    A denied phrase ("the answer is not 5") gives the value that corrects it in the same
+    sentence ("..., it is 6"), or none.
+    """
+    negated = _NEGATED.match(tail)
+    if negated is not None:
+        sentence = first_sentence(tail[negated.end() : negated.end() + TAIL_CHARS])
+        correction = _CORRECTION.search(sentence)
+        if correction is None:
+            return None
+        return _value_after(sentence[correction.end() :], want)
     tail = tail[:TAIL_CHARS].lstrip(" \t\n*:：=")
     if tail.startswith('"'):  # a JSON string field
         close = tail.find('"', 1)

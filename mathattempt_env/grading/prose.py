@@ -195,13 +195,54 @@ def last_value(text: str, names: bool = False) -> tuple[str, LastSource] | None:
             break
     chunks = formula_runs(plain)
     if chunks:
-        last = chunks[-1]
+        last = closing_run(plain, chunks)
         value = clean_chunk(last.text)
         # A bold value in the closing paragraph outranks a plain number after it.
         closing_bold = best is not None and best[2] == "bold" and "\n" not in text[best[0] :]
         if value is not None and (best is None or last.end > best[0]) and not closing_bold:
             best = (last.end, value, "last-number")
     return (best[1], best[2]) if best else None
+
+
+# Words that make the number after them a circumstance, not the result: "for 30 dollars",
+# "in 10 weeks", "to last her 12 weeks", "per 2 kg", "after 3 days".
+_CONTEXT_WORDS = frozenset(
+    "after for in of per within over by every each than from during to at before until "
+    "since among between across".split()
+)
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+def closing_run(text: str, runs: list[Span]) -> Span:
+    """The run that states the result: the last one, unless the closing sentence says more.
+
+    In a closing sentence with several numbers, a number that a preposition in its own clause
+    introduces ("for 30 dollars", "to last her 12 weeks") describes the circumstances; the
+    last number that none introduces is the result ("so she needs 4 boxes ... 12 weeks").
+
+    Example:
+        >>> text = "So she needs 4 boxes of tea to last her 12 weeks."
+        >>> closing_run(text, formula_runs(text)).text
+        '4'
+        >>> text = "So after 3 weeks she has 12 boxes."
+        >>> closing_run(text, formula_runs(text)).text
+        '12'
+    """
+    last = runs[-1]
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, last.start)]
+    start = ends[-1] if ends else 0
+    sentence = [run for run in runs if run.start >= start]
+    if len(sentence) < 2:
+        return last
+    for index in range(len(sentence) - 1, -1, -1):
+        run = sentence[index]
+        lead = sentence[index - 1].end if index else start
+        clause = re.split(r"[,;:]", text[max(lead, run.start - 30) : run.start])[-1]
+        words = [word.lower() for word in _WORD.findall(clause)[-3:]]
+        # "for 30", "in 10 weeks"; "to last her 12" (a purpose: "to" three words back).
+        if not (_CONTEXT_WORDS & set(words[-2:]) or (len(words) == 3 and words[0] == "to")):
+            return run
+    return last
 
 
 def first_letter(text: str, after_negation: bool = True) -> str | None:

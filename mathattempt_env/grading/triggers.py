@@ -26,6 +26,12 @@ TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("answer", r"answer[\"'][ \t]*:"),
         ("####", r"####"),
         ("a:", r"(?m:^)[ \t]*A[ \t]*:(?=[ \t]*[-$\\(\d])"),
+        # "In interval notation, the solution is (5, ∞)", "in interval notation: [2, 3)".
+        (
+            "interval",
+            r"interval[ \t]+notation[ \t]*,?[ \t]*(?:(?:the[ \t]+)?(?:answer|solution"
+            r"(?:[ \t]+set)?|set|range|domain)[ \t]+|(?:it|this|that)[ \t]+)?(?:is|:|=)",
+        ),
     ),
     "zh": (
         ("答案", r"答案[ \t]*(?:是|为|為)?[ \t]*[:：]?"),
@@ -33,7 +39,7 @@ TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "ja": (("答え", r"答え[ \t]*(?:は)?[ \t]*[:：]?"), ("解答", r"解答[ \t]*[:：]")),
     "ko": (("정답", r"정답[ \t]*(?:은|는)?[ \t]*[:：]?"), ("답", r"답[ \t]*(?:은|는)?[ \t]*[:：]")),
-    "fr": (("ponse", r"r[ée]ponse[ \t]*(?:finale[ \t]*)?(?:est|:)"),),
+    "fr": (("ponse", r"r[ée]ponse[ \t]*(?:finale[ \t]*)?(?:est|:|(?=n'est))"),),
     "es": (("respuesta", r"respuesta[ \t]*(?:final[ \t]*)?(?:es|:)"),),
     "pt": (("resposta", r"resposta[ \t]*(?:final[ \t]*)?(?:é|:)"),),
     "it": (("risposta", r"risposta[ \t]*(?:finale[ \t]*)?(?:è|:)"),),

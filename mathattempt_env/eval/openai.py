@@ -134,13 +134,10 @@ class OpenAIBackend:
                         )
                     body_bytes = await answer.read()
                 return _reply(body_bytes, self.base_url, stop)
-            except (
-                aiohttp.ClientConnectionError,
-                aiohttp.ClientPayloadError,
-                asyncio.TimeoutError,
-                BadReply,
-            ) as error:
-                failure = f"{error.__class__.__name__}: {error}"
+            except (aiohttp.ClientError, asyncio.TimeoutError, BadReply, ValueError) as error:
+                # Refused or dropped connections, a redirect loop, a malformed status line,
+                # a header past the client's limit, a bad body: retried, then this episode's.
+                failure = f"{error.__class__.__name__}: {error}"[:500]
                 continue
         raise BackendError(
             f"{self.base_url}: no answer after {self.retries + 1} tries; last: {failure}"
@@ -155,6 +152,21 @@ class OpenAIBackend:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _token_count(value: object) -> int:
+    """A reply's completion-token count: a whole number >= 0 (JSON allows ``Infinity``).
+
+    Raises:
+        ValueError: anything else (a float that is not whole, ``Infinity``, ``NaN``, < 0).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"completion_tokens is {value!r}")
+    if isinstance(value, float) and not value.is_integer():  # inf and nan are not whole
+        raise ValueError(f"completion_tokens is {value!r}")
+    if value < 0:
+        raise ValueError(f"completion_tokens is negative: {value!r}")
+    return int(value)
 
 
 class BadReply(Exception):
@@ -174,10 +186,10 @@ def _reply(body: bytes, where: str, stop: Sequence[str] = ()) -> Reply:
     try:
         choice = data["choices"][0]
         text = choice["message"]["content"] or ""
-        tokens = int(data["usage"]["completion_tokens"])
+        tokens = _token_count(data["usage"]["completion_tokens"])
         if not isinstance(text, str):
             raise TypeError(f"content is {type(text).__name__}")
-    except (KeyError, IndexError, TypeError, ValueError) as error:
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError) as error:
         raise BadReply(
             f"{where}: not a chat-completions answer ({error!r}): {str(data)[:200]}"
         ) from None

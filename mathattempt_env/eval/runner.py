@@ -237,6 +237,8 @@ async def run_eval(
                 result = await play(env, backend, options=options, max_tokens=config.max_tokens)
             except BackendError as error:  # infrastructure, not a wrong answer
                 record.update(status="failed", error=str(error))
+            except Exception as error:  # noqa: BLE001 - any failure is this episode's alone
+                record.update(status="failed", error=f"{type(error).__name__}: {error}"[:2000])
             else:
                 record.update(status="done", **result)
         log.append(record)

@@ -89,8 +89,17 @@ def serve(args: argparse.Namespace) -> None:
             self.end_headers()
             self.wfile.write(data)
 
+        def _loop(self) -> None:
+            """A redirect to a place that redirects again, forever."""
+            self.send_response(302)
+            self.send_header("Location", "/v1/loop")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_GET(self) -> None:
-            if self.path.rstrip("/").endswith("/models"):
+            if self.path.endswith("/loop"):
+                self._loop()
+            elif self.path.rstrip("/").endswith("/models"):
                 self._send(200, {"object": "list", "data": [{"id": "tiny", "object": "model"}]})
             else:
                 self._send(404, {"error": "not found"})
@@ -104,8 +113,15 @@ def serve(args: argparse.Namespace) -> None:
             self.wfile.flush()
 
         def do_POST(self) -> None:
+            if self.path.endswith("/loop"):
+                self._loop()
+                return
             length = int(self.headers.get("Content-Length", 0))
-            request = json.loads(self.rfile.read(length))
+            raw = self.rfile.read(length)
+            if args.log:  # every request body, as received
+                with counter, open(args.log, "ab") as log:
+                    log.write(raw + b"\n")
+            request = json.loads(raw)
             with counter:
                 fail = failures["left"] > 0
                 failures["left"] -= fail
@@ -156,6 +172,25 @@ def serve(args: argparse.Namespace) -> None:
                 self._raw(b'{"choices": [{"message": {"content": "\xff\xfe"}}]}')
             elif fault == "empty-choices":
                 self._send(200, {**body, "choices": []})
+            elif fault in ("infinity", "negative"):
+                data = json.dumps(body).replace(
+                    f'"completion_tokens": {tokens}',
+                    '"completion_tokens": ' + ("Infinity" if fault == "infinity" else "-5"),
+                )
+                self._raw(data.encode())
+            elif fault == "redirect-loop":
+                self._loop()
+            elif fault == "status-line":
+                self.wfile.write(b"HTTP/1.1 2x0 WHAT\r\nContent-Length: 2\r\n\r\n{}")
+                self.close_connection = True
+            elif fault == "huge-header":
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("X-Padding", "x" * 9000)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
             elif fault == "no-usage":
                 self._send(200, {key: v for key, v in body.items() if key != "usage"})
             else:
@@ -176,4 +211,5 @@ if __name__ == "__main__":
     parser.add_argument("--fault-at", type=int, default=0)
     parser.add_argument("--fault-times", type=int, default=1)
     parser.add_argument("--drop-stop", action="store_true")
+    parser.add_argument("--log")
     serve(parser.parse_args())

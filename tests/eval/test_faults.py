@@ -40,7 +40,11 @@ def args_for(twenty: dict[str, Path], url: str, out: Path, *extra: str) -> list[
             "--backoff", "0.01", *extra]  # fmt: skip
 
 
-@pytest.mark.parametrize("fault", ["json", "html", "cut", "utf8", "empty-choices", "no-usage"])
+@pytest.mark.parametrize(
+    "fault",
+    ["json", "html", "cut", "utf8", "empty-choices", "no-usage", "infinity", "negative",
+     "redirect-loop", "status-line", "huge-header"],
+)  # fmt: skip
 def test_one_bad_reply_is_retried_and_the_run_completes(fault, twenty, tmp_path, capsys):
     out = tmp_path / "run"
     with chat_server("--script", str(twenty["script"]), "--fault", fault, "--fault-at", "6") as url:
@@ -60,6 +64,18 @@ def test_any_string_the_model_produces_round_trips(twenty, tmp_path, capsys):
     replies = [r["transcript"][-1]["content"] for r in read_results(out)]
     assert len(replies) == N and all(reply.endswith("\ud800") for reply in replies)
     assert (out / RESULTS).read_bytes().isascii()
+
+
+@pytest.mark.parametrize("fault", ["infinity", "redirect-loop", "status-line", "huge-header"])
+def test_a_fault_on_every_try_fails_one_episode_not_the_run(fault, twenty, tmp_path, capsys):
+    out = tmp_path / "run"
+    with chat_server("--script", str(twenty["script"]), "--fault", fault, "--fault-at", "6",
+                     "--fault-times", "3") as url:  # fmt: skip
+        status, summary, err = run_cli(args_for(twenty, url, out, "--concurrency", "1"), capsys)
+    assert status == 3, err
+    records = read_results(out)
+    assert len(records) == N and sum(r["status"] == "failed" for r in records) == 1
+    assert f"| twenty | {N - 1} | 100.0 |" in summary
 
 
 def test_an_episode_whose_retries_run_out_is_recorded_and_rerun(twenty, tmp_path, capsys):

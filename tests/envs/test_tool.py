@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -159,5 +161,38 @@ def test_tool_calls_run_in_async_vector_workers_and_episodes_repeat_by_seed():
         assert list(info["tool_calls"]) == [1, 1] and list(reward) == [0.0, 0.0]
         again, _ = envs.reset(seed=[5, 6])
         assert tuple(again) == tuple(first)
+    finally:
+        envs.close()
+
+
+def _sandbox_servers() -> set[int]:
+    """Pids of the sandbox servers on this host (their command line holds the bootstrap)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    command = handle.read().split(b"\0")
+            except OSError:
+                continue
+            if command[0].endswith(b"bwrap"):  # the jail around a server, not a server
+                continue
+            if b"-I" in command and any(b"mathattempt_env.sandbox._server" in a for a in command):
+                found.add(int(entry))
+    return found
+
+
+def test_four_env_workers_run_one_sandbox_server_each_not_one_per_core():
+    before = _sandbox_servers()
+    envs = gym.vector.AsyncVectorEnv([lambda: gym.make("ToolMath-v0") for _ in range(4)])
+    try:
+        envs.reset(seed=[1, 2, 3, 4])
+        for _ in range(3):
+            calls = [f"```python\nprint({n} * 7)\n```\n```output" for n in range(4)]
+            obs, *_ = envs.step(calls)
+            assert tuple(obs) == tuple(f"\n{7 * n}\n```\n" for n in range(4))
+        servers = _sandbox_servers() - before
+        # One per worker, plus the one the space-probing env of this process started.
+        assert 4 <= len(servers) <= 5, len(servers)
     finally:
         envs.close()

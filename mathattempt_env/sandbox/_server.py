@@ -5,9 +5,9 @@ Started by :mod:`mathattempt_env.sandbox.pool` as ``PYTHON -I -S -c BOOTSTRAP FD
 ``FD`` is a stream socket. The first message on it is the start-up specification: the source
 of the sandbox's own modules (so this package's directory need not be readable), the runtime
 (:mod:`~mathattempt_env.sandbox.runtime`), and where calls live (a ``chroot`` tree, the
-cgroup directories, the size bound of the working directories). Then each request is a
-length-prefixed JSON object (``code``, ``timeout``, ``wall``, ``layers``, ``max_output``,
-``limits``); each reply is the call's result (see
+cgroup directories, the size bound of the working directories) and the calls' layers and
+limits. Then each request is a length-prefixed JSON object (``code``, ``timeout``, ``wall``,
+``max_output``); each reply is the call's result (see
 :func:`~mathattempt_env.sandbox.supervise.supervise`). It answers ``{"ready": true}`` once warm.
 
 The server never reads a request itself: for each one it forks a supervisor that reads the
@@ -130,30 +130,46 @@ def _warm() -> None:
         _exercise()  # sympy loads much of itself on first use: do it once, here
 
 
+#: A supervisor's exit status when the caller closed the socket before a request came.
+CLOSED = 3
+
+
 def _call(
-    channel: socket.socket, spec: dict[str, Any], proc: int, roots: list[tuple[str, int]]
+    channel: socket.socket,
+    spec: dict[str, Any],
+    proc: int,
+    roots: list[tuple[str, int]],
+    taken: int,
 ) -> None:
-    """A supervisor: read one request, run it, send the reply, exit (never returns)."""
+    """A supervisor, forked before its request: prepare, read it, run it, reply; never returns.
+
+    It writes a byte to ``taken`` once it has read a request, so the server knows whether a
+    supervisor that died owed a reply.
+    """
     from mathattempt_env.sandbox.layers import Limits
-    from mathattempt_env.sandbox.supervise import supervise
+    from mathattempt_env.sandbox.supervise import Call
 
     code = 0
     try:
+        call = Call(
+            layers=spec["layers"], limits=Limits(**spec["limits"]),
+            readable=spec["runtime"]["dirs"] + spec["runtime"]["files"], cgroup_roots=roots,
+            proc=proc, tmp=spec["tmp"], file_bound=spec["file_bound"],
+        )  # fmt: skip
         request = _read(channel)
         if request is None:
-            os._exit(0)
+            call.abandon()
+            os._exit(CLOSED)
+        os.write(taken, b"T")
         job = json.loads(request)
         try:
-            result = supervise(
-                job["code"], timeout=job["timeout"], wall=job["wall"], layers=job["layers"],
-                max_output=job["max_output"], limits=Limits(**job["limits"]),
-                readable=spec["runtime"]["dirs"] + spec["runtime"]["files"],
-                cgroup_roots=roots, proc=proc, tmp=spec["tmp"],
-                file_bound=spec["file_bound"],
+            call.run(
+                job["code"], timeout=job["timeout"], wall=job["wall"],
+                max_output=job["max_output"], send=lambda result: _send(channel, result),
             )  # fmt: skip
         except Exception as error:  # noqa: BLE001 - an infrastructure failure
-            result = {"status": "sandbox-error", "output": f"{type(error).__name__}: {error}"}
-        _send(channel, result)
+            failure = f"{type(error).__name__}: {error}"
+            _send(channel, {"status": "sandbox-error", "output": failure})
     except BaseException:  # noqa: BLE001 - the server sees the exit status
         code = 1
     os._exit(code)
@@ -177,14 +193,18 @@ def main(channel: socket.socket, spec: dict[str, Any]) -> None:
     gc.collect()
     gc.freeze()
     _send(channel, {"ready": True})
-    while True:
-        select.select([channel], [], [])
-        with contextlib.suppress(OSError):
-            if not channel.recv(1, socket.MSG_PEEK):
-                return  # the caller closed the socket
+    while True:  # the next supervisor is forked before its request comes: off its path
+        taken_read, taken_write = os.pipe()
         supervisor = os.fork()
         if supervisor == 0:
-            _call(channel, spec, proc, roots)
+            os.close(taken_read)
+            _call(channel, spec, proc, roots, taken_write)
+        os.close(taken_write)
         _, status = os.waitpid(supervisor, 0)
-        if os.waitstatus_to_exitcode(status) != 0:  # it died before it could answer
+        took = select.select([taken_read], [], [], 0)[0] and os.read(taken_read, 1) == b"T"
+        os.close(taken_read)
+        code = os.waitstatus_to_exitcode(status)
+        if code == CLOSED:
+            return  # the caller closed the socket
+        if code != 0 and took:  # it died after taking a request, before its reply
             _send(channel, {"status": "sandbox-error", "output": "the call's supervisor died"})

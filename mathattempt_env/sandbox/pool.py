@@ -98,6 +98,8 @@ class ToolResult:
         bounds: what held the call's ``memory``, ``processes`` and ``files``: ``cgroup``,
             ``uid`` (a process limit of the call's own uid), ``rlimit`` (per process),
             ``tmpfs`` (a size-capped working directory) or ``file-size`` (per file only).
+        uid: the call's own uid (``None`` without the ``uid`` layer): no process of it is
+            left once the result is back.
     """
 
     status: str
@@ -107,6 +109,7 @@ class ToolResult:
     layers: tuple[str, ...]
     cpu_s: float = 0.0
     bounds: dict[str, str] = field(default_factory=dict)
+    uid: int | None = None
 
     @property
     def infrastructure_error(self) -> bool:
@@ -176,6 +179,8 @@ class _Server:
             "chroot": None,
             "file_bound": "file-size",
             "libraries": _libraries(),
+            "layers": list(layers),
+            "limits": asdict(limits),
         }
         prefix: list[str] = []
         if jailed:
@@ -397,10 +402,8 @@ class Sandbox:
         """
         started = time.monotonic()
         wall = self.wall_factor * float(timeout) + WALL_SLACK
-        limits = {**asdict(self.limits), "cpu_seconds": max(1, int(timeout) + 1)}
         job = {"code": str(code), "timeout": float(timeout), "wall": wall,
-               "layers": list(self.layers), "max_output": self.max_output,
-               "limits": limits}  # fmt: skip
+               "max_output": self.max_output}  # fmt: skip
         with self._lock:
             self._busy += 1
         try:
@@ -432,6 +435,7 @@ class Sandbox:
             tuple(reply.get("layers", self.layers)),  # type: ignore[arg-type]
             float(reply.get("cpu_s", 0.0)),  # type: ignore[arg-type]
             dict(reply.get("bounds", {})),  # type: ignore[call-overload]
+            reply.get("uid"),  # type: ignore[arg-type]
         )
         if result.infrastructure_error:
             self.infrastructure_errors += 1

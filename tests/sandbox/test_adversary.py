@@ -24,7 +24,7 @@ import pytest
 from mathattempt_env.sandbox import Sandbox, SandboxUnavailableError, jail, layers
 from mathattempt_env.sandbox import pool as pool_module
 from mathattempt_env.sandbox.runtime import runtime
-from tests.sandbox.conftest import run, sandboxed_processes
+from tests.sandbox.conftest import left_by, run, sandboxed_processes
 
 GOLD = "GOLD-ANSWER-" + uuid.uuid4().hex[:8]
 KEY = "sk-planted-" + uuid.uuid4().hex[:8]
@@ -229,7 +229,7 @@ def test_a_setsid_fork_bomb_is_gone_when_its_call_ends(sandbox):
     result = run(sandbox, code, timeout=2.0)
     assert not result.infrastructure_error
     time.sleep(0.2)
-    assert sandboxed_processes() == 0
+    assert left_by(result, sandbox) == 0
     assert run(sandbox, "print('next')").output == "next\n"
 
 
@@ -328,7 +328,7 @@ def test_mixed_hostile_load_loses_no_ordinary_call(sandbox):
     assert not lost, lost[:3]
     assert time.monotonic() - started < 300
     time.sleep(0.2)
-    assert sandboxed_processes() == 0
+    assert sandboxed_processes() <= sandbox._started  # the prepared children, no more
 
 
 def test_without_a_layer_for_the_network_it_refuses(monkeypatch):

@@ -24,7 +24,7 @@ import pytest
 from mathattempt_env.sandbox import Sandbox, SandboxUnavailableError, jail, layers
 from mathattempt_env.sandbox import pool as pool_module
 from mathattempt_env.sandbox.runtime import runtime
-from tests.sandbox.conftest import left_by, run, sandboxed_processes
+from tests.sandbox.conftest import left_by, processes_of, run
 
 GOLD = "GOLD-ANSWER-" + uuid.uuid4().hex[:8]
 KEY = "sk-planted-" + uuid.uuid4().hex[:8]
@@ -309,13 +309,15 @@ def test_mixed_hostile_load_loses_no_ordinary_call(sandbox):
         "import os\nfor i in range(100000):\n    open('f%d' % i, 'w').write('x' * 100)",
     ]
     lost: list[object] = []
+    uids: set[int | None] = set()
 
     def worker(index: int) -> None:
         for n in range(12):
             if (index + n) % 5 < 2:
-                sandbox.run(hostile[(index + n) % len(hostile)], timeout=1.0)
+                uids.add(sandbox.run(hostile[(index + n) % len(hostile)], timeout=1.0).uid)
             else:
                 result = sandbox.run(f"print({n} + {index})", timeout=2.0)
+                uids.add(result.uid)
                 if result.output != f"{n + index}\n":
                     lost.append(result)
 
@@ -328,7 +330,7 @@ def test_mixed_hostile_load_loses_no_ordinary_call(sandbox):
     assert not lost, lost[:3]
     assert time.monotonic() - started < 300
     time.sleep(0.2)
-    assert sandboxed_processes() <= sandbox._started  # the prepared children, no more
+    assert not any(processes_of(uid) for uid in uids if uid is not None)
 
 
 def test_without_a_layer_for_the_network_it_refuses(monkeypatch):
@@ -348,22 +350,38 @@ def test_a_degraded_mode_warns_once(monkeypatch):
         Sandbox(size=1)
 
 
-def test_a_pool_grows_only_when_its_servers_are_busy(sandbox):
+def _contend(box: Sandbox, threads: int = 3) -> None:
+    workers = [
+        threading.Thread(target=box.run, args=("import time\ntime.sleep(0.5)",))
+        for _ in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+
+
+def test_a_pool_grows_only_when_its_servers_are_busy(sandbox, monkeypatch):
+    monkeypatch.setenv(pool_module.BUDGET_VARIABLE, "64")  # other pools of this run hold slots
     box = Sandbox(size=4, wall_factor=2.0)
     box.layers = sandbox.layers
     try:
         for n in range(5):
             assert box.run(f"print({n})").output == f"{n}\n"
         assert box._started == 1
-        threads = [
-            threading.Thread(target=box.run, args=("import time\ntime.sleep(0.5)",))
-            for _ in range(3)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        _contend(box)
         assert 1 < box._started <= 4
+    finally:
+        box.close()
+
+
+def test_growth_stays_within_the_host_wide_budget(sandbox, monkeypatch):
+    monkeypatch.setenv(pool_module.BUDGET_VARIABLE, "0")  # no server beyond each pool's first
+    box = Sandbox(size=4, wall_factor=2.0)
+    box.layers = sandbox.layers
+    try:
+        _contend(box)
+        assert box._started == 1
     finally:
         box.close()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mathattempt_env.sandbox import Sandbox, SandboxUnavailableError, jail, layers
-from tests.sandbox.conftest import left_by, run, sandboxed_processes
+from tests.sandbox.conftest import left_by, processes_of, run
 
 
 def test_all_layers_are_in_force(sandbox):
@@ -200,11 +200,14 @@ def test_forged_frames_and_state_do_not_leak(sandbox):
 def test_a_soak_of_calls_keeps_processes_and_fds_flat(sandbox):
     fds = len(os.listdir("/proc/self/fd"))
     threads = threading.active_count()
+    uids = set()
     for n in range(300):
-        assert run(sandbox, f"print({n} * 2)").output == f"{2 * n}\n"
+        result = run(sandbox, f"print({n} * 2)")
+        assert result.output == f"{2 * n}\n"
+        uids.add(result.uid)
     assert len(os.listdir("/proc/self/fd")) <= fds + 2
     assert threading.active_count() == threads
-    assert sandboxed_processes() <= sandbox._started  # the prepared children, no more
+    assert not any(processes_of(uid) for uid in uids if uid is not None)
 
 
 def test_with_neither_landlock_nor_namespaces_it_refuses_unless_told(monkeypatch):

@@ -433,6 +433,15 @@ def long_outputs(count: int = 200, seed: int = 0) -> list[tuple[str, str]]:
     return items
 
 
+def _cold() -> None:
+    """Empty our caches (answers, golds, values, verdicts): math-verify's wrapper caches only
+    golds, so every speed row starts both graders without the items' answers cached."""
+    from mathattempt_env.grading import answer, gold, grader
+
+    for cache in (answer._values, gold._golds, grader._results, grader._answers):
+        cache.clear()
+
+
 def speed_by_format() -> None:
     """Latency per format, both graders, and ours without the items that needed sympy."""
     from mathattempt_env.grading import grader_stats
@@ -454,6 +463,7 @@ def speed_by_format() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, items in sets.items():
         stats = []
+        _cold()
         for fn in (ours(), math_verify()):
             latencies, local = [], []
             start = time.perf_counter()

@@ -153,7 +153,7 @@ def _call(
     try:
         call = Call(
             layers=spec["layers"], limits=Limits(**spec["limits"]),
-            readable=spec["runtime"]["dirs"] + spec["runtime"]["files"], cgroup_roots=roots,
+            readable=spec["readable"], cgroup_roots=roots,
             proc=proc, tmp=spec["tmp"], file_bound=spec["file_bound"],
         )  # fmt: skip
         request = _read(channel)

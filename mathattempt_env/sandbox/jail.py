@@ -65,7 +65,7 @@ def _binds(allowed: Runtime) -> list[str]:
     # Top-level links (/lib -> usr/lib on Debian) keep the paths the loader was built with.
     for top in _LINKED:
         args += ["--symlink", os.readlink(top), top]
-    paths = set(allowed.readable())
+    paths = set(allowed.entries())  # the standard library entry by entry, less site-packages
     for link in ("/etc/ld.so.cache", "/usr/lib64", "/lib64"):  # the loader and its cache
         if os.path.exists(link) and not os.path.islink(link):
             paths.add(link)

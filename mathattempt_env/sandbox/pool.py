@@ -175,6 +175,8 @@ class _Server:
         spec: dict[str, Any] = {
             "modules": [(name, _source(name)) for name in MODULES],
             "runtime": asdict(allowed),
+            # In the jail and the tree, the hidden directories are not there at all.
+            "readable": list(allowed.readable()),
             "cgroups": self.cgroups,
             "chroot": None,
             "file_bound": "file-size",
@@ -191,9 +193,9 @@ class _Server:
             from mathattempt_env.sandbox.tree import runtime_tree
 
             spec.update(chroot=runtime_tree(allowed), tmp="/tmp")
-        else:
+        else:  # the host's own file system: Landlock grants the runtime entry by entry
             self.private = tempfile.mkdtemp(prefix="mathattempt-sandbox-")
-            spec["tmp"] = self.private
+            spec.update(tmp=self.private, readable=list(allowed.entries()))
         mine, theirs = socket.socketpair()
         try:
             self.proc = subprocess.Popen(

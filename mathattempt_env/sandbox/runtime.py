@@ -12,7 +12,8 @@ imports the allow-listed packages and every compiled module of the standard libr
 the files mapped into it:
 
 - ``dirs``: the standard library and each allow-listed package's own directory (with its
-  ``.libs`` directory of compiled parts);
+  ``.libs`` directory of compiled parts), less the base interpreter's ``site-packages``
+  (``hidden``), where pyenv, conda and Docker's images keep everything pip installed;
 - ``files``: the interpreter, ``libpython`` and the system libraries those modules map.
 
 Nothing is derived from the caller's working directory, ``sys.path``, ``PYTHONPATH`` or home.
@@ -88,6 +89,9 @@ class Runtime:
         packages: the allow-listed packages found here.
         links: ``(link, target)`` symbolic links to those files in their own directories
             (``libstdc++.so.6`` to ``libstdc++.so.6.0.30``): the names the loader asks for.
+        hidden: directories inside ``dirs`` that are not granted: the base interpreter's own
+            ``site-packages`` (pyenv, conda and the official Docker images keep every
+            package pip installed there, a training job's own code and data included).
     """
 
     python: str
@@ -96,10 +100,28 @@ class Runtime:
     files: tuple[str, ...]
     packages: tuple[str, ...]
     links: tuple[tuple[str, str], ...] = ()
+    hidden: tuple[str, ...] = ()
 
     def readable(self) -> tuple[str, ...]:
         """Every path granted read, directories first."""
         return self.dirs + self.files
+
+    def entries(self) -> tuple[str, ...]:
+        """Every path granted read; a directory with a hidden one in it, entry by entry.
+
+        Landlock cannot leave out part of a granted directory, so on the host's own file
+        system the standard library is granted one entry at a time, less its ``site-packages``.
+        """
+        granted: list[str] = []
+        for folder in self.dirs:
+            if any(h.startswith(folder + os.sep) for h in self.hidden):
+                with contextlib.suppress(OSError):
+                    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                        if entry.path not in self.hidden:
+                            granted.append(entry.path)
+            else:
+                granted.append(folder)
+        return (*granted, *self.files)
 
     def to_json(self) -> str:
         """The runtime as JSON, for the server's start-up message."""
@@ -155,6 +177,11 @@ def runtime() -> Runtime:
     found = json.loads(done.stdout)
     stdlib = os.path.dirname(os.__file__)
     dirs = [os.path.realpath(stdlib), *package_dirs]
+    hidden = tuple(
+        path
+        for path in (os.path.join(dirs[0], name) for name in ("site-packages", "dist-packages"))
+        if os.path.isdir(path)  # the allow-listed packages in it are granted on their own
+    )
     files = {os.path.realpath(python)}
     for name in found["files"]:
         real = os.path.realpath(name)
@@ -162,8 +189,9 @@ def runtime() -> Runtime:
             files.add(real)
     path = [p for p in found["path"] if p in parents or p.startswith(stdlib)]
     return Runtime(
-        python, tuple(path), tuple(dirs), tuple(sorted(files)), tuple(names), _links(files)
-    )
+        python, tuple(path), tuple(dirs), tuple(sorted(files)), tuple(names), _links(files),
+        hidden,
+    )  # fmt: skip
 
 
 def _links(files: set[str]) -> tuple[tuple[str, str], ...]:

@@ -58,9 +58,10 @@ def _place(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def _mirror(directory: str, top: str) -> None:
-    """Mirror ``directory`` (links kept as links when they stay inside it) under ``top``."""
+def _mirror(directory: str, top: str, hidden: tuple[str, ...] = ()) -> None:
+    """Mirror ``directory`` (links kept as links) under ``top``, less the ``hidden`` ones."""
     for current, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if os.path.join(current, d) not in hidden]
         here = top + current
         os.makedirs(here, mode=0o755, exist_ok=True)
         for name in dirs + files:
@@ -86,7 +87,7 @@ def runtime_tree(runtime: Runtime) -> str:
     try:
         os.chmod(building, 0o755)
         for directory in runtime.dirs:
-            _mirror(directory, building)
+            _mirror(directory, building, runtime.hidden)
         for path in runtime.files:
             _place(path, building + path)
         for link, target in runtime.links:

@@ -423,3 +423,36 @@ def test_servers_exit_when_their_caller_is_killed(tmp_path):
         time.sleep(0.05)
     else:
         raise AssertionError("the server outlived its caller by 5 s")
+
+
+def test_the_base_interpreters_site_packages_is_out_of_reach(sandbox, tmp_path):
+    """pyenv, conda and Docker's python images keep every pip install under the standard
+    library's directory: a job's own package and data there stay unreadable."""
+    import sysconfig
+
+    site = os.path.join(os.path.dirname(os.__file__), "site-packages")
+    if not os.path.isdir(site) or not os.access(site, os.W_OK):
+        pytest.skip("the base interpreter has no writable site-packages here")
+    planted = os.path.join(site, f"mathattempt_planted_{uuid.uuid4().hex[:8]}")
+    os.mkdir(planted)
+    try:
+        with open(os.path.join(planted, "golds.jsonl"), "w") as handle:
+            handle.write(GOLD)
+        code = (
+            "import os\n"
+            f"for path in [{site!r}, {planted!r}, {planted + '/golds.jsonl'!r}]:\n"
+            "    try:\n"
+            "        print(os.listdir(path) if os.path.isdir(path) else open(path).read())\n"
+            "    except OSError as e:\n        print(type(e).__name__)\n"
+            f"import {os.path.basename(planted)}\n"
+        )
+        result = run(sandbox, code)
+        assert (
+            GOLD not in result.output
+            and "mathattempt_planted" not in result.output.split("ModuleNotFoundError")[0]
+        ), result.output
+        assert "ModuleNotFoundError" in result.output
+        assert sysconfig.get_paths()["stdlib"]  # the standard library itself still imports
+        assert run(sandbox, "import csv, json, email.mime.text\nprint('ok')").output == "ok\n"
+    finally:
+        shutil.rmtree(planted, ignore_errors=True)

@@ -171,7 +171,10 @@ class _Server:
         jailed = "namespaces" in layers
         self.cgroups = _cgroups.server_roots(self.tag) if "uid" in layers else []
         self.private: str | None = None
-        allowed = runtime()
+        try:
+            allowed = runtime()
+        except (OSError, subprocess.SubprocessError) as error:
+            raise SandboxUnavailableError(f"the sandbox's runtime probe failed: {error}") from None
         spec: dict[str, Any] = {
             "modules": [(name, _source(name)) for name in MODULES],
             "runtime": asdict(allowed),
@@ -192,7 +195,12 @@ class _Server:
         elif "uid" in layers:  # root without namespaces: a tree of the runtime alone
             from mathattempt_env.sandbox.tree import runtime_tree
 
-            spec.update(chroot=runtime_tree(allowed), tmp="/tmp")
+            try:
+                spec.update(chroot=runtime_tree(allowed), tmp="/tmp")
+            except OSError as error:
+                raise SandboxUnavailableError(
+                    f"cannot make the sandbox's root file system: {error}"
+                ) from None
         else:  # the host's own file system: Landlock grants the runtime entry by entry
             self.private = tempfile.mkdtemp(prefix="mathattempt-sandbox-")
             spec.update(tmp=self.private, readable=list(allowed.entries()))
@@ -346,8 +354,9 @@ class Sandbox:
         """Start the first server now (it imports numpy and sympy), without waiting for it."""
         with self._lock:
             if self._started == 0:
+                server = self._new_server(first=True)  # SandboxUnavailableError: none started
                 self._started = 1
-                self._idle.put(self._new_server(first=True))
+                self._idle.put(server)
 
     def _new_server(self, first: bool) -> _Server:
         slot = None if first else _take_slot()
@@ -389,7 +398,14 @@ class Sandbox:
     def _replace(self, server: _Server) -> None:
         slot, server.slot = server.slot, None
         server.kill()
-        self._idle.put(_Server(self.layers, self.limits, slot))
+        try:
+            self._idle.put(_Server(self.layers, self.limits, slot))
+        except BaseException:
+            if slot is not None:
+                os.close(slot)
+            with self._lock:
+                self._started -= 1
+            raise
 
     def run(self, code: str, timeout: float = 5.0) -> ToolResult:
         """Run ``code`` and return what it printed and how it ended; never raises for the code.

@@ -459,3 +459,22 @@ def test_the_base_interpreters_site_packages_is_out_of_reach(sandbox, tmp_path):
         assert run(sandbox, "import csv, json, email.mime.text\nprint('ok')").output == "ok\n"
     finally:
         shutil.rmtree(planted, ignore_errors=True)
+
+
+def test_a_server_that_cannot_start_is_a_quick_sandbox_error(monkeypatch):
+    """No writable place for the runtime's tree: each call is a sandbox error, at once."""
+    from mathattempt_env.sandbox import tree
+
+    def refuse(_runtime):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(tree, "runtime_tree", refuse)
+    monkeypatch.setattr(jail, "jail_available", lambda: False)
+    box = Sandbox(size=1)
+    if "uid" not in box.layers:
+        pytest.skip("the tree is made only as root")
+    started = time.monotonic()
+    results = [box.run("print(1)") for _ in range(2)]
+    assert all(r.status == "sandbox-error" and "read-only" in r.output for r in results)
+    assert time.monotonic() - started < 5 and box.infrastructure_errors == 2
+    box.close()

@@ -49,10 +49,11 @@ class ToolMathEnv(SingleTurnMathEnv):
     ``prompt`` (default ``"tir"``), ``tool_format``, ``max_tool_calls``, ``tool_replay``
     (``True``: Qwen's executor, which runs the attempt's earlier successful blocks before a
     new one so variables persist; default stateless), ``isolation`` (``"auto"``: every layer
-    available, refuse with neither Landlock nor namespaces; ``"none"``: no sandbox, only when
-    asked for), ``sandbox_url`` (a SandboxFusion-compatible ``run_code`` endpoint instead of
-    the local sandbox) with ``sandbox_options`` (``rate``, ``concurrency``, ``retries``, ...
-    of :class:`~mathattempt_env.sandbox.RemoteSandbox`), and the shared arguments of
+    available; refuse without one for the files and one for the network; ``"none"``: no
+    sandbox, only when asked for), ``sandbox_url`` (a SandboxFusion-compatible ``run_code``
+    endpoint instead of the local sandbox) with ``sandbox_options`` (``rate``,
+    ``concurrency``, ``retries``, ... of :class:`~mathattempt_env.sandbox.RemoteSandbox`), and
+    the shared arguments of
     :class:`~mathattempt_env.envs.base.MathEnv`.
 
     ## Version History

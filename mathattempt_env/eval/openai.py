@@ -134,7 +134,7 @@ class OpenAIBackend:
                         )
                     body_bytes = await answer.read()
                 return _reply(body_bytes, self.base_url, stop)
-            except (aiohttp.ClientError, asyncio.TimeoutError, BadReply, ValueError) as error:
+            except (aiohttp.ClientError, asyncio.TimeoutError, BadReply) as error:
                 # Refused or dropped connections, a redirect loop, a malformed status line,
                 # a header past the client's limit, a bad body: retried, then this episode's.
                 failure = f"{error.__class__.__name__}: {error}"[:500]

@@ -8,7 +8,7 @@ of the sandbox's own modules (so this package's directory need not be readable),
 cgroup directories, the size bound of the working directories) and the calls' layers and
 limits. Then each request is a length-prefixed JSON object (``code``, ``timeout``, ``wall``,
 ``max_output``); each reply is the call's result (see
-:func:`~mathattempt_env.sandbox.supervise.supervise`). It answers ``{"ready": true}`` once warm.
+:meth:`~mathattempt_env.sandbox.supervise.Call.run`). It answers ``{"ready": true}`` once warm.
 
 The server never reads a request itself: for each one it forks a supervisor that reads the
 request, runs and watches the call, sends the reply and exits, so no call's code or output

@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Sequence
 
-#: The kinds of hierarchy used, and the file that holds a cgroup's processes in each.
+#: The kinds of hierarchy used.
 KINDS = ("v2", "v1-memory", "v1-pids")
 
 
@@ -98,21 +98,26 @@ def server_roots(tag: str) -> list[tuple[str, str]]:
     return roots
 
 
-def _remove(path: str) -> bool:
-    """Remove a cgroup directory and those below it; never raises."""
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(path):
-            if entry.is_dir(follow_symlinks=False):
-                _remove(entry.path)
+def _rmdir(path: str, folder: int | None = None) -> bool:
+    """Remove an empty cgroup (``path`` relative to ``folder``, if given); never raises."""
     for _ in range(50):  # a cgroup is removable once its last process is reaped
         try:
-            os.rmdir(path)
+            os.rmdir(path, dir_fd=folder)
             return True
         except FileNotFoundError:
             return True
         except OSError:
             time.sleep(0.01)
     return False
+
+
+def _remove(path: str) -> bool:
+    """Remove a cgroup directory and those below it; never raises."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path):
+            if entry.is_dir(follow_symlinks=False):
+                _remove(entry.path)
+    return _rmdir(path)
 
 
 def remove_roots(roots: Sequence[tuple[str, str]]) -> None:
@@ -232,12 +237,5 @@ class CallCgroups:
         for root, folder in self.folders.values():
             with contextlib.suppress(OSError):
                 os.close(folder)
-            for _ in range(50):  # removable once its last process is reaped
-                try:
-                    os.rmdir(self.name, dir_fd=root)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.01)
+            _rmdir(self.name, root)
         self.folders = {}

@@ -1,6 +1,6 @@
 """One sandboxed call: a supervisor forks the child, watches it, and leaves nothing behind.
 
-:func:`supervise` runs in a process of its own, forked per call by the sandbox server
+:class:`Call` runs in a process of its own, forked per call by the sandbox server
 (:mod:`~mathattempt_env.sandbox._server`), so the server never holds a call's code or output
 in memory that a later call inherits. It becomes a *subreaper*, so anything the code starts
 (threads, forks, ``setsid`` daemons) stays its descendant; it makes the call's cgroups where
@@ -349,7 +349,7 @@ class Call:
         max_output: int = MAX_OUTPUT,
         send: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Run ``code`` in the prepared child and report what happened (see :func:`supervise`).
+        """Run ``code`` in the prepared child and report what happened.
 
         Args:
             code: the program.
@@ -358,6 +358,16 @@ class Call:
             max_output: bytes of output before the call is killed as a flood.
             send: called with the result once every process of the call is gone, before its
                 directory and cgroups are removed (the reply need not wait for those).
+
+        Returns:
+            ``status`` (``ok``, ``error`` (non-zero exit), ``timeout`` (CPU budget or wall
+            fence), ``killed`` (a signal), ``output-flood`` or ``sandbox-error`` (the sandbox
+            failed before the code ran: infrastructure, not the model)), ``output`` (stdout
+            and stderr, at most ``max_output`` bytes, decoded), ``cut``, ``exit`` (the exit
+            status or -signal), ``wall_s``, ``cpu_s``, ``leftovers`` (processes killed after
+            the call), ``out_of_memory``, ``layers``, ``uid`` (the call's own uid, or
+            ``None``) and ``bounds`` (what held memory, processes and files: ``cgroup``,
+            ``rlimit``, ``uid``, ``tmpfs`` or ``file-size``).
         """
         wall = wall if wall is not None else WALL_FACTOR * timeout + WALL_SLACK
         started = time.perf_counter()
@@ -476,40 +486,3 @@ class Call:
         self._stop(kill=True)
         _kill_everything(self.processes, self.cgroups)
         self._remove()
-
-
-def supervise(
-    code: str,
-    *,
-    timeout: float,
-    layers: Sequence[str],
-    limits: Limits | None = None,
-    max_output: int = MAX_OUTPUT,
-    wall: float | None = None,
-    readable: Sequence[str] = (),
-    cgroup_roots: Sequence[tuple[str, int]] = (),
-    proc: int | str = "/proc",
-    tmp: str | None = None,
-    file_bound: str = "file-size",
-    send: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
-    """Prepare a :class:`Call` and run ``code`` in it at once; report what happened.
-
-    The calling process becomes a subreaper and must have no other children. The arguments
-    are those of :class:`Call` and :meth:`Call.run`.
-
-    Returns:
-        ``status`` (``ok``, ``error`` (non-zero exit), ``timeout`` (CPU budget or wall
-        fence), ``killed`` (a signal), ``output-flood`` or ``sandbox-error`` (the sandbox
-        failed before the code ran: infrastructure, not the model)), ``output`` (stdout and
-        stderr, at most ``max_output`` bytes, decoded), ``cut``, ``exit`` (the exit status or
-        -signal), ``wall_s``, ``cpu_s``, ``leftovers`` (processes killed after the call),
-        ``layers``, ``uid`` (the call's own uid, or ``None``) and ``bounds`` (what held
-        memory, processes and files: ``cgroup``, ``rlimit``, ``uid``, ``tmpfs`` or
-        ``file-size``).
-    """
-    call = Call(
-        layers=layers, limits=limits or Limits(), readable=readable, cgroup_roots=cgroup_roots,
-        proc=proc, tmp=tmp, file_bound=file_bound,
-    )  # fmt: skip
-    return call.run(code, timeout=timeout, wall=wall, max_output=max_output, send=send)

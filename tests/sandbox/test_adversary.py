@@ -71,9 +71,9 @@ for path in [{top!r}, {top!r} + '/data/train.jsonl', {top!r} + '/.env', os.getcw
         found.append(('stat', path, info.st_size))
     except Exception as e:
         found.append(('stat', path, type(e).__name__))
-found.append(sys.path)
 found.append(dict(os.environ))
 print(found)
+print('PATH', sys.path)
 """
 
 # Scan this process's own readable memory for a marker (what a freed heap may still hold).
@@ -117,7 +117,8 @@ def test_golds_credentials_and_the_callers_path_are_out_of_reach(sandbox, deploy
     result = run(sandbox, SNOOP.format(top=str(deployed)))
     assert GOLD not in result.output and KEY not in result.output, result.output
     assert "train.py" not in result.output and "OPENAI" not in result.output
-    assert str(deployed) not in result.output.split("[", 2)[-1].split("]", 1)[0]  # not on sys.path
+    search_path = result.output.split("\nPATH ", 1)[1]
+    assert str(deployed) not in search_path and os.getcwd() not in search_path
     # A fresh sandbox made by the deployed caller is no different.
     box = Sandbox(size=1, wall_factor=2.0)
     box.layers = sandbox.layers  # the same mode as the fixture's
@@ -431,8 +432,6 @@ def test_servers_exit_when_their_caller_is_killed(tmp_path):
 def test_the_base_interpreters_site_packages_is_out_of_reach(sandbox, tmp_path):
     """pyenv, conda and Docker's python images keep every pip install under the standard
     library's directory: a job's own package and data there stay unreadable."""
-    import sysconfig
-
     site = os.path.join(os.path.dirname(os.__file__), "site-packages")
     if not os.path.isdir(site) or not os.access(site, os.W_OK):
         pytest.skip("the base interpreter has no writable site-packages here")
@@ -455,7 +454,6 @@ def test_the_base_interpreters_site_packages_is_out_of_reach(sandbox, tmp_path):
             and "mathattempt_planted" not in result.output.split("ModuleNotFoundError")[0]
         ), result.output
         assert "ModuleNotFoundError" in result.output
-        assert sysconfig.get_paths()["stdlib"]  # the standard library itself still imports
         assert run(sandbox, "import csv, json, email.mime.text\nprint('ok')").output == "ok\n"
     finally:
         shutil.rmtree(planted, ignore_errors=True)

@@ -23,6 +23,7 @@ import re
 from fractions import Fraction
 
 from mathattempt_env.grading.cache import CACHE_BYTES, ByteLRU, text_size
+from mathattempt_env.grading.chain import chain_ends
 from mathattempt_env.grading.latex import (
     FUNCTIONS,
     GREEK,
@@ -312,10 +313,27 @@ def read_value(text: str) -> Value:
 _PLAIN_NUMBER = re.compile(r"-?\d{1,60}(?:\.\d{1,60})?")
 
 
+#: A numeral with letter digits: ``\\text{A5}_{11}`` (MATH's own form), or bare with a digit
+#: and a capital letter, ``A5_{11}`` (a bare ``AB_{12}`` stays a subscripted product).
+_WORD_NUMERAL = re.compile(
+    r"(?:\\(?:text|mathrm)\{([0-9A-Za-z]{1,64})\}|((?=[0-9A-Z]*[0-9])(?=[0-9A-Z]*[A-Z])[0-9A-Z]{2,64}))"
+    r"_\{?\s*(\d{1,2})\s*\}?"
+)
+
+
+def _valid_numeral(digits: str, base: int) -> bool:
+    return 2 <= base <= 36 and all(int(d, 36) < base for d in digits)
+
+
 def _read(text: str) -> Value:
     if _PLAIN_NUMBER.fullmatch(text):  # the common case, without the parser
         number: Node = ("n", Fraction(text.lstrip("-")), "." in text)
         return Expr(neg(number) if text.startswith("-") else number)
+    numeral = _WORD_NUMERAL.fullmatch(text)
+    if numeral is not None:
+        digits, base = (numeral.group(1) or numeral.group(2)).upper(), int(numeral.group(3))
+        if _valid_numeral(digits, base):
+            return Expr(("base", digits, base))
     text_value = _text_value(text)
     if text_value is not None:
         return text_value
@@ -324,7 +342,29 @@ def _read(text: str) -> Value:
     except TooLargeError:
         return Big("".join(text.split()))
     except (ParseError, RecursionError, ValueError, ZeroDivisionError, IndexError):
-        return Prose(text) if is_prose(text) else Raw(text)
+        pass
+    ends = chain_ends(text)
+    value = _chain_value(*ends) if ends is not None else None
+    if value is not None:
+        return value
+    return Prose(text) if is_prose(text) else Raw(text)
+
+
+def _chain_value(first: str, last: str) -> Value | None:
+    """The value of a chain the parser cannot read whole, from its first and last members.
+
+    The rule of :func:`_relation_value`; a first member the parser cannot read either (a sum,
+    a binomial written another way) is a computation, so the last member is its result.
+    """
+    try:
+        end = parse(last)
+    except (ParseError, RecursionError, ValueError, ZeroDivisionError, IndexError):
+        return None
+    try:
+        start = parse(first)
+    except (ParseError, RecursionError, ValueError, ZeroDivisionError, IndexError):
+        return to_value(end)
+    return _relation_value(("=",), (start, end))
 
 
 # A run of three or more letters that is not a LaTeX command and not a function name.

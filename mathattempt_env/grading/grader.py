@@ -156,6 +156,19 @@ def validate_gold(gold: str, *, where: str = "") -> str:
     return kind
 
 
+_NUMBER = re.compile(r"-?\d{1,60}(?:\.\d{1,60})?")
+
+
+def _plain(answer: Normalized, gold: Normalized) -> bool | None:
+    """The verdict of :func:`_compare` on two plain numbers (most answers), else ``None``."""
+    if answer.percent or answer.degrees or gold.percent or gold.degrees:
+        return None
+    if not (_NUMBER.fullmatch(answer.text) and _NUMBER.fullmatch(gold.text)):
+        return None
+    # Two terminating decimals are compared exactly (see compare._rel_close).
+    return Fraction(answer.text) == Fraction(gold.text)
+
+
 def _compare(answer: Normalized, gold: Normalized) -> tuple[bool, str]:
     first_reason = ""
     for a_value in _readings(answer):
@@ -204,6 +217,8 @@ def _judge(answer: str, gold: str, g_norm: Normalized, at: float) -> tuple[bool,
             a_norm = _normalized(answer)
             if a_norm == g_norm:
                 verdict = (True, "exact")
+            elif (plain := _plain(a_norm, g_norm)) is not None:
+                return plain, "numeric", ""  # cheaper than a cache entry
             else:
                 try:
                     verdict = _compare(a_norm, g_norm)

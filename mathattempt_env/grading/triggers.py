@@ -58,6 +58,9 @@ TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
 LEAD, REACH = 8, 80
 #: Anchor occurrences tried before the search falls back to one pass of the full pattern.
 MAX_WINDOWS = 256
+#: Characters of a response searched at a time, from its end, for the last answer phrase.
+WINDOW = 4096
+_LEADING_BLANKS = re.compile(r"\s*")
 #: Every language with answer phrases.
 LANGUAGES: tuple[str, ...] = tuple(TRIGGERS)
 
@@ -102,27 +105,50 @@ class Triggers:
         if len(low) != len(text):  # a few characters change length when lowered
             return _last(self.full, text, 0, len(text))
         best = _last(self.extra, text, 0, len(text)) if self.extra else None
-        for anchor, pattern in self.ascii if text.isascii() else self.anchored:
-            at = low.rfind(anchor)
-            if at < 0 or (best is not None and at + len(anchor) + LEAD < best[0]):
-                continue  # absent, or every match of it starts before the best so far
-            found = self._last_anchored(anchor, pattern, text, low, at)
-            if found is not None and (best is None or found[0] > best[0]):
-                best = found
+        anchored = self.ascii if text.isascii() else self.anchored
+        # Windows from the end: a long response's last phrase is found without scanning all
+        # of it for every anchor. A match starts at most LEAD before its anchor, so a window
+        # whose best match starts before the window also looks at the window before it.
+        hi, tried = len(text), [0] * len(anchored)
+        while hi > 0:
+            lo = max(0, hi - WINDOW)
+            for index, (anchor, pattern) in enumerate(anchored):
+                at = low.rfind(anchor, lo, hi + len(anchor) - 1)
+                if at < 0 or tried[index] > MAX_WINDOWS:
+                    continue  # absent here, or already searched in full
+                found = _in_window(anchor, pattern, text, low, lo, at, tried, index)
+                if found is not None and (best is None or found[0] > best[0]):
+                    best = found
+            if best is not None and best[0] >= lo:
+                return best
+            hi = lo
         return best
 
-    @staticmethod
-    def _last_anchored(
-        anchor: str, pattern: re.Pattern[str], text: str, low: str, at: int
-    ) -> tuple[int, int] | None:
-        for _ in range(MAX_WINDOWS):
-            if at < 0:
-                return None
-            found = _last(pattern, text, max(0, at - LEAD), at + len(anchor) + REACH)
-            if found is not None and found[1] > at:
-                return found
-            at = low.rfind(anchor, 0, at)
-        return _last(pattern, text, 0, len(text))
+
+def _in_window(
+    anchor: str,
+    pattern: re.Pattern[str],
+    text: str,
+    low: str,
+    lo: int,
+    at: int,
+    tried: list[int],
+    index: int,
+) -> tuple[int, int] | None:
+    """The last match of ``pattern`` whose anchor starts in ``[lo, at]``, ``at`` the last.
+
+    After :data:`MAX_WINDOWS` anchors of one pattern without a match, its last match in all
+    of ``text`` up to there, in one pass; ``tried[index]`` counts the anchors tried.
+    """
+    while at >= 0:
+        tried[index] += 1
+        if tried[index] > MAX_WINDOWS:  # pathological: one pass of the whole pattern
+            return _last(pattern, text, 0, at + len(anchor) + REACH)
+        found = _last(pattern, text, max(0, at - LEAD), at + len(anchor) + REACH)
+        if found is not None and found[1] > at:
+            return found
+        at = low.rfind(anchor, lo, at + len(anchor) - 1)
+    return None
 
 
 def _last(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> tuple[int, int] | None:
@@ -151,7 +177,7 @@ def cut_debris(text: str) -> str:
         markers += NEXT_EXAMPLE
     if not markers:
         return text
-    lead = len(text) - len(text.lstrip())
+    lead = _LEADING_BLANKS.match(text).end()  # type: ignore[union-attr]  # always matches
     cut = len(text)
     for marker in markers:
         at = text.find(marker, lead + 1)

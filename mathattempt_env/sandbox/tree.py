@@ -11,7 +11,10 @@ empty ``/tmp`` for the calls. Its directories are root's and open to all, so the
 unprivileged uid can import everything in it, which a ``/root/...`` installation's parents deny.
 
 The tree is made once per installation and kept under the user's cache directory, which only
-root can enter; a tree being made is renamed into place only when complete.
+root can enter; a tree being made is renamed into place only when complete. Each use marks
+its tree, and making a new one removes the trees no server has used for
+:data:`UNUSED_DAYS` days (those of removed or upgraded installations) and builds that a
+crash left behind.
 
 Example:
     >>> import os
@@ -27,10 +30,15 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
+import time
 
 from mathattempt_env.sandbox.runtime import Runtime
 from mathattempt_env.sandbox.supervise import remove_tree
+
+#: Days after which a tree that no server used is removed, when another tree is made.
+UNUSED_DAYS = 7
 
 
 def _cache_dir() -> str:
@@ -94,6 +102,8 @@ def runtime_tree(runtime: Runtime) -> str:
     home = _cache_dir()
     final = os.path.join(home, f"root-{_key(runtime)}")
     if os.path.isdir(final):
+        with contextlib.suppress(OSError):
+            os.utime(final)  # in use: kept by the next prune
         return final
     building = tempfile.mkdtemp(prefix="root-building-", dir=home)
     try:
@@ -117,4 +127,47 @@ def runtime_tree(runtime: Runtime) -> str:
     finally:
         if os.path.isdir(building):
             remove_tree(building)
+    prune(home, keep=final)
     return final
+
+
+def prune(home: str, keep: str, days: float = UNUSED_DAYS) -> list[str]:
+    """Remove the trees under ``home`` unused for ``days`` days, and stale partial builds.
+
+    Returns the paths removed. ``keep`` is never removed, nor a tree that a running process
+    (a long-lived server) has as its root.
+
+    Example:
+        >>> import tempfile, os, time
+        >>> home = tempfile.mkdtemp()
+        >>> os.mkdir(os.path.join(home, "root-old"))
+        >>> os.utime(os.path.join(home, "root-old"), (0, 0))
+        >>> [os.path.basename(p) for p in prune(home, keep="")]
+        ['root-old']
+    """
+    removed, in_use = [], _roots_in_use()
+    cutoff = time.time() - days * 86400
+    for name in os.listdir(home):
+        path = os.path.join(home, name)
+        if path == keep or not name.startswith("root-"):
+            continue
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        # A build in progress is at most minutes old; a finished tree is marked at each use.
+        limit = time.time() - 86400 if name.startswith("root-building-") else cutoff
+        stale = stat.S_ISDIR(info.st_mode) and info.st_mtime < limit and path not in in_use
+        if stale and remove_tree(path):
+            removed.append(path)
+    return removed
+
+
+def _roots_in_use() -> set[str]:
+    """The root directories of this machine's processes that changed theirs (a server's tree)."""
+    roots = set()
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if pid.isdigit():
+            with contextlib.suppress(OSError):
+                roots.add(os.readlink(f"/proc/{pid}/root"))
+    return roots

@@ -8,11 +8,10 @@ of that degraded mode (the sandbox refuses to run) still run."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from tests.shared import SHARED
+
 NEEDED = (SHARED / "data", SHARED / "grading")
 
 

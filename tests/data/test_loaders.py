@@ -1,7 +1,6 @@
 """JSONL and Hugging Face loaders, validation and overlap checks, on the real shared data."""
 
 import json
-from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -10,9 +9,9 @@ import mathattempt_env  # noqa: F401
 from mathattempt_env.data import find_overlap, load_hf, load_problems, read_jsonl, read_rows
 from mathattempt_env.errors import ConfigError, DatasetError
 from mathattempt_env.types import Problem
+from tests.shared import DATA
+from tests.shared import DATA_FILES as FILES
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-FILES = sorted(DATA.glob("*.jsonl"))
 needs_data = pytest.mark.needs_shared
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -12,6 +10,7 @@ import mathattempt_env  # noqa: F401
 from mathattempt_env.envs import tool as tool_module
 from mathattempt_env.prompts.tools import get_tool_format
 from mathattempt_env.sandbox import ToolResult
+from tests.procs import ours, parent, pids
 
 pytestmark = pytest.mark.needs_sandbox
 
@@ -166,29 +165,21 @@ def test_tool_calls_run_in_async_vector_workers_and_episodes_repeat_by_seed():
 
 
 def _sandbox_servers() -> set[int]:
-    """Pids of the sandbox servers on this host (their command line holds the bootstrap)."""
+    """Pids of the sandbox servers this test process started (their command line holds the
+    bootstrap); other jobs' servers on the machine are not counted."""
     found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    command = handle.read().split(b"\0")
-            except OSError:
-                continue
-            if command[0].endswith(b"bwrap"):  # the jail around a server, not a server
-                continue
-            if b"-I" in command and any(b"mathattempt_env.sandbox._server" in a for a in command):
-                found.add(int(entry))
+    for pid in pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                command = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if command[0].endswith(b"bwrap"):  # the jail around a server, not a server
+            continue
+        if b"-I" in command and any(b"mathattempt_env.sandbox._server" in a for a in command):
+            found.add(pid)
     # A server's supervisors and prepared children are forks of it, with its command line.
-    return {pid for pid in found if _parent(pid) not in found}
-
-
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return int(handle.read().rsplit(b")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
+    return {pid for pid in found if parent(pid) not in found and ours(pid)}
 
 
 def test_four_env_workers_run_one_sandbox_server_each_not_one_per_core():

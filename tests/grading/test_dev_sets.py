@@ -7,16 +7,14 @@ numbers outside this repository, so these files are a floor, not the goal.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mathattempt_env.grading import grade, grader_stats
+from tests.shared import GRADING
 
 pytestmark = pytest.mark.needs_shared
-
-GRADING = Path(__file__).resolve().parents[3] / "shared" / "grading"
 
 
 def _rows(name: str) -> list[dict[str, Any]]:

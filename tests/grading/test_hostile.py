@@ -23,6 +23,7 @@ import pytest
 from mathattempt_env.errors import InvalidGoldError
 from mathattempt_env.grading import grade, grader_stats, isolation, validate_gold, warmup
 from tests.grading.hostile import cases, graded_in_thread
+from tests.procs import LoadMeter
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 1.0
@@ -225,8 +226,10 @@ def test_kills_and_overruns_under_cpu_starvation_do_not_livelock() -> None:
         result, elapsed = graded_in_thread(response, gold, timeout=10.0)
         killer.join()
         assert result is not None and result.timed_out
-        overrun, elapsed = graded_in_thread(response, gold, timeout=0.5)
-        assert overrun is not None and overrun.timed_out and elapsed <= 0.5 + SLACK
+        with LoadMeter() as meter:  # the burners are ours; other jobs' load is tolerated
+            overrun, elapsed = graded_in_thread(response, gold, timeout=0.5)
+        assert overrun is not None and overrun.timed_out
+        assert elapsed <= 0.5 + SLACK * meter.factor, (elapsed, meter.factor)
         _recovers(300 + 10 * round_)
 
 

@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 
 from mathattempt_env.grading import grade, validate_gold
+from tests.shared import DATA
+from tests.shared import DATA_FILES as FILES
 
 pytestmark = pytest.mark.needs_shared
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-FILES = sorted(DATA.glob("*.jsonl"))
 
 
 def test_the_shared_data_is_present() -> None:

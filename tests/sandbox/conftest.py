@@ -7,14 +7,13 @@ Landlock (the jail holds them).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 
 import pytest
 
 from mathattempt_env.sandbox import Sandbox, jail, layers, probe
 from mathattempt_env.sandbox.layers import is_call_uid
+from tests.procs import ours, pids, uid_of
 
 CONTAINING = {"all": {"landlock"}, "no-namespaces": {"landlock"}, "no-landlock": {"namespaces"}}
 
@@ -41,13 +40,8 @@ def sandbox(request):
 
 
 def processes_of(uid: int) -> int:
-    """Processes of one uid on the host."""
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                count += os.stat(f"/proc/{entry}").st_uid == uid
-    return count
+    """Processes of one uid on the host (a call's own uid is unique to it)."""
+    return sum(uid_of(pid) == uid for pid in pids())
 
 
 def left_by(result, sandbox) -> int:
@@ -59,17 +53,14 @@ def left_by(result, sandbox) -> int:
 
 
 def sandboxed_processes() -> int:
-    """Processes running as a call's own uid, or the old shared one: each idle server has one
-    prepared child waiting for its next call; nothing else outlives a call."""
+    """Processes this test process started that run as a call's own uid, or the old shared
+    one: each idle server has one prepared child waiting for its next call; nothing else
+    outlives a call. Other jobs' sandboxes on the machine are not counted."""
     count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                uid = os.stat(f"/proc/{entry}").st_uid
-            except OSError:
-                continue
-            if is_call_uid(uid) or uid == 65534:
-                count += 1
+    for pid in pids():
+        uid = uid_of(pid)
+        if uid is not None and (is_call_uid(uid) or uid == 65534) and ours(pid):
+            count += 1
     return count
 
 

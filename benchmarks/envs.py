@@ -160,7 +160,7 @@ def run_gem(items: list[Problem], episodes: int) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--episodes", type=int, default=1000)
     args = parser.parse_args()
     items = problems()

@@ -95,7 +95,7 @@ def measure(run: Callable[[list[Problem], int], int], items: list[Problem], game
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--games", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

@@ -97,7 +97,7 @@ def measure(model, tokenizer, extra, env_id, env_kwargs, episodes, batch, turn_t
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--quick", action="store_true", help="fewer episodes")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))

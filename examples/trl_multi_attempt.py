@@ -16,8 +16,12 @@ The real run (a GPU; the model and the MATH train set come from the Hugging Face
 paper's settings: attempts U{1..5}, 3,000 model tokens per episode, temperature 1.0, KL 0.01,
 lr 5e-7):
 
-    python examples/trl_multi_attempt.py --model Qwen/Qwen2.5-Math-1.5B --dataset hendrycks_math \\
+    python examples/trl_multi_attempt.py --model Qwen/Qwen2.5-Math-1.5B --dataset math_train \\
         --max-steps 1280 --batch-size 64 --group-size 8
+
+(``--data-dir DIR``, or ``$MATHATTEMPT_DATA_DIR``, reads ``math_train.jsonl`` from a folder
+instead of the hub.) The trained model is saved in ``OUTPUT_DIR/final``, and the script prints
+the ``mathattempt eval`` command that evaluates it.
 
 ``--algo rloo`` is multi-turn RLOO as TRL supports it: GRPOTrainer with this package's
 rollout function and ``scale_rewards="none"`` (advantage ``r - mean(r)``, the leave-one-out
@@ -27,21 +31,26 @@ advantage times ``(G-1)/G``). For the single-turn env it uses TRL's own ``RLOOTr
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 import time
 
 import numpy as np
+
+from mathattempt_env.cli import load_model, run_command, strict_parser
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 WARMUP_STEPS = 30  # supervised format steps before RL (tiny model only)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = strict_parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", default="MultiAttemptMath-v0")
     parser.add_argument("--algo", choices=("grpo", "rloo"), default="grpo")
     parser.add_argument("--model", default=None, help="a local path or hub id (default: tiny)")
     parser.add_argument("--dataset", default=None, help="default: built-in problems")
+    parser.add_argument("--data-dir", default=None, help="a folder with the datasets' JSONL files")
     parser.add_argument("--max-steps", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=32, help="episodes per step")
     parser.add_argument("--group-size", type=int, default=4, help="episodes per problem")
@@ -93,11 +102,8 @@ def load(args: argparse.Namespace):
             "max_total_tokens": args.max_total_tokens or 64,
         }
         return model, tokenizer, problems, settings, held_out[:128]
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(args.model, padding_side="left")
-    model = AutoModelForCausalLM.from_pretrained(args.model, dtype="auto")
-    problems = load_problems(args.dataset or "builtin")
+    problems = load_problems(args.dataset or "builtin", data_dir=args.data_dir)
+    model, tokenizer = load_model(args.model)
     settings = {
         "learning_rate": 5e-7,
         "lr_scheduler_type": "linear",
@@ -109,8 +115,11 @@ def load(args: argparse.Namespace):
     return model, tokenizer, problems, settings, []  # evaluate with `mathattempt eval`
 
 
-def main() -> None:
+def main() -> int:
     args = parse_args()
+    from mathattempt_env.registration import check_env_id
+
+    check_env_id(args.env)  # before a model is built or loaded
     import torch
     from transformers import PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
@@ -216,6 +225,28 @@ def main() -> None:
             f"{change.std(ddof=1) / len(change) ** 0.5:.3f} (paired over the same problems and "
             "sampling seed; mean ± standard error)"
         )
+    save(trainer, tokenizer, args, held_out, settings["max_total_tokens"])
+    return 0
+
+
+def save(trainer, tokenizer, args: argparse.Namespace, held_out, max_total_tokens: int) -> None:
+    """Save the trained model and print the ``mathattempt eval`` command that evaluates it."""
+    final = os.path.join(args.output_dir, "final")
+    trainer.save_model(final)
+    tokenizer.save_pretrained(final)
+    if held_out:  # the tiny model: its own held-out problems, written where eval reads them
+        data = os.path.join(args.output_dir, "held_out.jsonl")
+        with open(data, "w", encoding="utf-8") as out:
+            for p in held_out:
+                row = {"id": p.id, "problem": p.problem, "answer": p.answer}
+                out.write(json.dumps(row) + "\n")
+        where = f"--dataset {data} --attempts 3 --max-tokens {max_total_tokens}"
+    else:
+        where = "--dataset math500 --attempts 1-5"  # add --data-dir DIR without the hub
+    print(
+        f"saved the trained model in {final}; evaluate it with:\n"
+        f"  mathattempt eval --model {final} {where} --out {os.path.join(args.output_dir, 'eval')}"
+    )
 
 
 def evaluate(
@@ -252,4 +283,4 @@ def evaluate(
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("examples/trl_multi_attempt.py", main, extra="trl"))

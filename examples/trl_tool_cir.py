@@ -13,7 +13,7 @@ The real run (GPUs; the model and data from the Hugging Face hub), with the sett
 CIR (RUC AI Box's RL follow-up of STILL-3) that our sources give: 16 rollouts per problem,
 4,096 response tokens, tool output masked, +1/-1 on the answer, a budget of 2 calls:
 
-    python examples/trl_tool_cir.py --model Qwen/Qwen2.5-Math-1.5B --dataset hendrycks_math \\
+    python examples/trl_tool_cir.py --model Qwen/Qwen2.5-Math-1.5B --dataset math_train \\
         --max-steps 500 --batch-size 128 --group-size 16 --max-total-tokens 4096
 
 Where this differs from CIR, and why: CIR trains in verl with a REINFORCE++ baseline; TRL
@@ -28,16 +28,20 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import time
+
+from mathattempt_env.cli import load_model, run_command, strict_parser
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 ENV = "ToolMath-v0"
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = strict_parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="a local path or hub id (default: tiny)")
     parser.add_argument("--dataset", default=None, help="default: built-in problems")
+    parser.add_argument("--data-dir", default=None, help="a folder with the datasets' JSONL files")
     parser.add_argument("--max-steps", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=16, help="episodes per step")
     parser.add_argument("--group-size", type=int, default=8, help="episodes per problem")
@@ -80,16 +84,13 @@ def load(args: argparse.Namespace):
         )
         settings = {"learning_rate": 1e-4, "max_completion_length": 96, "temperature": 1.0}
         return model, tokenizer, problems, settings, args.max_total_tokens or 96
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(args.model, padding_side="left")
-    model = AutoModelForCausalLM.from_pretrained(args.model, dtype="auto")
+    problems = load_problems(args.dataset or "builtin", data_dir=args.data_dir)
+    model, tokenizer = load_model(args.model)
     settings = {"learning_rate": 1e-6, "max_completion_length": 4096, "temperature": 1.0}
-    problems = load_problems(args.dataset or "builtin")
     return model, tokenizer, problems, settings, args.max_total_tokens or 4096
 
 
-def main() -> None:
+def main() -> int:
     args = parse_args()
     import torch
     from transformers import PrinterCallback, TrainerCallback
@@ -151,7 +152,12 @@ def main() -> None:
     started = time.perf_counter()
     trainer.train()
     print(f"trained in {time.perf_counter() - started:.1f} s")
+    final = os.path.join(args.output_dir, "final")
+    trainer.save_model(final)
+    tokenizer.save_pretrained(final)
+    print(f"saved the trained model in {final}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("examples/trl_tool_cir.py", main, extra="trl"))

@@ -1,7 +1,8 @@
 """Play scripted episodes of every environment on the built-in problems, offline.
 
 Run ``python -m mathattempt_env``. The scripted policy answers wrongly first and then gives
-the gold answer, so each environment's feedback, rewards and episode end are shown.
+the gold answer, so each environment's feedback, rewards and episode end are shown; in
+``ToolMath-v0`` it first runs a line of Python in the sandbox and reads the output.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ SCRIPTS = {
     "SingleTurnMath-v0": ["wrong"],
     "MultiAttemptMath-v0": ["nobox", "wrong", "right"],
     "S2RMath-v0": ["trajectory"],
+    "ToolMath-v0": ["code", "right"],
 }
 
 
@@ -23,6 +25,8 @@ def _say(kind: str, gold: str) -> str:
         return "I think the answer is 7."
     if kind == "wrong":
         return r"Let me compute. The answer is $\boxed{-9999}$."
+    if kind == "code":  # the sandbox runs it and the output block is the next observation
+        return "Let me compute it.\n```python\nprint(6 * 7)\n```\n```output"
     if kind == "right":
         return rf"Let me compute again. The answer is $\boxed{{{gold}}}$."
     return (
@@ -49,11 +53,18 @@ def main() -> None:
         for kind in script:
             action = _say(kind, unwrapped.problem.answer)
             obs, reward, terminated, truncated, info = env.step(action)
-            grade = info["grade"]
-            print(
-                f"  step: extracted={grade.extracted!r} correct={grade.correct} reward={reward} "
-                f"terminated={terminated} truncated={truncated}"
-            )
+            if kind == "code":
+                tool = info["tool"]
+                print(
+                    f"  step: tool call, status={tool['status']!r} output={tool['output']!r} "
+                    f"layers={'+'.join(tool['layers'])} reward={reward} terminated={terminated}"
+                )
+            else:
+                grade = info["grade"]
+                print(
+                    f"  step: extracted={grade.extracted!r} correct={grade.correct} "
+                    f"reward={reward} terminated={terminated} truncated={truncated}"
+                )
             if obs:
                 print(f"  observation: {obs!r}")
             if "actions" in info:

@@ -18,11 +18,11 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from mathattempt_env.errors import ConfigError, MathAttemptError
+from mathattempt_env.errors import ConfigError, MathAttemptError, install_hint
 
 if TYPE_CHECKING:
     from mathattempt_env.eval.backends import ChatBackend
@@ -34,14 +34,122 @@ BACKENDS = ("hf", "vllm", "openai")
 SOME_FAILED = 3
 
 
+def strict_parser(**kwargs: Any) -> argparse.ArgumentParser:
+    """An argument parser that refuses abbreviated flags (``--seed`` is not ``--seeds``).
+
+    Every command of the package and its examples uses one, so a mistyped flag is an error
+    instead of a silently different run. Sub-command parsers made from it refuse them too.
+
+    Example:
+        >>> parser = strict_parser(prog="demo", exit_on_error=False)
+        >>> _ = parser.add_argument("--seeds", type=int)
+        >>> parser.parse_args(["--seeds", "3"]).seeds
+        3
+        >>> parser.parse_known_args(["--seed", "3"])[1]
+        ['--seed', '3']
+    """
+    kwargs.setdefault("allow_abbrev", False)
+    return argparse.ArgumentParser(**kwargs)
+
+
+#: Python modules that only an extra installs, and the extra that does.
+EXTRA_MODULES = {
+    "torch": "eval",
+    "transformers": "eval",
+    "matplotlib": "eval",
+    "tqdm": "eval",
+    "aiohttp": "eval",
+    "trl": "trl",
+    "datasets": "datasets",
+    "verl": "verl",
+    "pettingzoo": "pettingzoo",
+    "pyseccomp": "tool",
+}
+
+
+def run_command(prog: str, body: Callable[[], int], extra: str | None = None) -> int:
+    """Run a command's ``body``; report a mistake in one line on stderr, exit status 2.
+
+    A configuration or data error, an unknown env id, and a module that an extra installs
+    (named with the extra to install) are one line each, without a traceback; anything else
+    is a bug and keeps its traceback.
+
+    Args:
+        prog: the command's name, the start of each message.
+        body: the command; returns the exit status.
+        extra: the extra that installs everything this command needs, when one does.
+
+    Example:
+        >>> def needs_torch() -> int:
+        ...     raise ModuleNotFoundError("No module named 'torch'", name="torch")
+        >>> run_command("demo", needs_torch, extra="trl")  # doctest: +ELLIPSIS
+        2
+    """
+    import gymnasium
+
+    try:
+        return body()
+    except (MathAttemptError, gymnasium.error.Error) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+    except ModuleNotFoundError as error:
+        top = (error.name or "").split(".")[0]
+        if top not in EXTRA_MODULES:
+            raise
+        needed = extra or EXTRA_MODULES[top]
+        print(
+            f"{prog}: error: this needs the {needed!r} extra (no module named {top!r}): "
+            f"{install_hint(needed)}",
+            file=sys.stderr,
+        )
+    return 2
+
+
+def load_model(name: str) -> tuple[Any, Any]:
+    """A causal language model and its tokenizer (left padding), from a folder or the hub.
+
+    Raises:
+        ConfigError: it cannot be loaded (the first line of the reason).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, padding_side="left")
+        model = AutoModelForCausalLM.from_pretrained(name, dtype="auto")
+    except (OSError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise ConfigError(f"--model {name!r}: could not load it: {reason}") from None
+    return model, tokenizer
+
+
+def json_object(flag: str, text: str) -> dict[str, Any]:
+    """The JSON object a flag was given, or a one-line error naming the flag.
+
+    Example:
+        >>> json_object("--env-kwargs", '{"attempts": 3}')
+        {'attempts': 3}
+        >>> json_object("--env-kwargs", "attempts=3")
+        Traceback (most recent call last):
+        ...
+        mathattempt_env.errors.ConfigError: --env-kwargs: not JSON (...): 'attempts=3'
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{flag}: not JSON ({error}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{flag}: expected a JSON object, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from mathattempt_env import __version__
 
-    parser = argparse.ArgumentParser(prog="mathattempt", description="mathattempt_env tools")
+    parser = strict_parser(prog="mathattempt", description="mathattempt_env tools")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "eval",
+        allow_abbrev=False,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="accuracy within k attempts on math benchmarks, for any model",
         description="Evaluate a model with the multi-attempt protocol (greedy, feedback from "
@@ -118,6 +226,7 @@ async def _evaluate(args: argparse.Namespace) -> tuple[str, int]:
     from mathattempt_env.eval.runner import (
         SUMMARY,
         EvalConfig,
+        check_env,
         load_datasets,
         parse_attempts,
         pending,
@@ -130,12 +239,7 @@ async def _evaluate(args: argparse.Namespace) -> tuple[str, int]:
     _positive("--concurrency", args.concurrency)
     if args.compare is not None and not (args.compare / RESULTS).is_file():
         raise ConfigError(f"--compare: {args.compare} has no {RESULTS}")
-    try:
-        env_kwargs = json.loads(args.env_kwargs)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"--env-kwargs: not JSON ({error}): {args.env_kwargs!r}") from None
-    if not isinstance(env_kwargs, dict):
-        raise ConfigError(f"--env-kwargs: expected a JSON object, got {args.env_kwargs!r}")
+    env_kwargs = json_object("--env-kwargs", args.env_kwargs)
     config = EvalConfig(
         env=args.env,
         env_kwargs=env_kwargs,
@@ -152,7 +256,9 @@ async def _evaluate(args: argparse.Namespace) -> tuple[str, int]:
         progress=not args.no_progress,
     )
     # Cheap checks first, so a typo is not reported after a model has loaded.
-    load_datasets(config)
+    tasks = load_datasets(config)
+    if tasks:
+        check_env(config, tasks[0][1])
     if check_resumable(config.out, config.identity()) and pending(config) == 0:
         summary = write_report(config, args.model, args.compare)  # no model needed
     else:
@@ -183,20 +289,21 @@ async def _evaluate(args: argparse.Namespace) -> tuple[str, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, 2: bad input, 3: some failed)."""
     args = _parser().parse_args(argv)
-    try:
-        text, status = asyncio.run(_evaluate(args))
-    except MathAttemptError as error:
-        print(f"mathattempt {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            f"mathattempt {args.command}: interrupted; finished episodes are in {args.out}, "
-            "run the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
-    print(text, end="")
-    return status
+
+    def body() -> int:
+        try:
+            text, status = asyncio.run(_evaluate(args))
+        except KeyboardInterrupt:
+            print(
+                f"mathattempt {args.command}: interrupted; finished episodes are in {args.out}, "
+                "run the same command to resume",
+                file=sys.stderr,
+            )
+            return 130
+        print(text, end="")
+        return status
+
+    return run_command(f"mathattempt {args.command}", body, extra="eval")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ Example:
 
 from __future__ import annotations
 
+from mathattempt_env.errors import unknown_name
+
 #: Registered ids and their entry points.
 ENV_IDS: dict[str, str] = {
     "SingleTurnMath-v0": "mathattempt_env.envs.single_turn:SingleTurnMathEnv",
@@ -25,3 +27,23 @@ def register_envs() -> None:
     for env_id, entry_point in ENV_IDS.items():
         if env_id not in registry:
             register(id=env_id, entry_point=entry_point, disable_env_checker=False)
+
+
+def check_env_id(env_id: object) -> None:
+    """Raise a one-line error for an id Gymnasium does not know, naming ours.
+
+    Raises:
+        ConfigError: ``env_id`` is not registered (with the closest of our ids).
+
+    Example:
+        >>> import mathattempt_env
+        >>> check_env_id("MultiAttemptMath-v0")
+        >>> check_env_id("MultiAtemptMath-v0")
+        Traceback (most recent call last):
+        ...
+        mathattempt_env.errors.ConfigError: unknown env id 'MultiAtemptMath-v0'; did you mean ...
+    """
+    from gymnasium.envs.registration import registry
+
+    if not isinstance(env_id, str) or env_id not in registry:
+        raise unknown_name("env id", env_id, ENV_IDS)

@@ -5,7 +5,8 @@
 # attempts U{1..5}, 3,000 model tokens per episode. Needs GPUs and a full OpenRLHF install.
 #   examples/openrlhf/run.sh ppo    # PPO: GAE with a critic, one episode per prompt
 #   examples/openrlhf/run.sh rloo   # RLOO: 256 prompts x 4 episodes, leave-one-out baseline
-# Further arguments are passed to OpenRLHF.
+# Further arguments are passed to OpenRLHF. TRAIN_DATASET names the dataset (math_train);
+# MATHATTEMPT_DATA_DIR reads its JSONL file from a folder instead of the Hugging Face hub.
 set -euo pipefail
 ALGO=${1:?usage: run.sh ppo|rloo [openrlhf arguments...]}
 shift
@@ -19,7 +20,7 @@ case "$ALGO" in
                      --rollout.n_samples_per_prompt 4) ;;
     *) echo "run.sh: expected ppo or rloo, got $ALGO" >&2; exit 2 ;;
 esac
-python examples/openrlhf/prepare_data.py --dataset "${TRAIN_DATASET:-hendrycks_math}" \
+python examples/openrlhf/prepare_data.py --dataset "${TRAIN_DATASET:-math_train}" \
     --out data/openrlhf/train.jsonl
 AGENT=$(python -c "import mathattempt_env.adapters.openrlhf as m; print(m.__file__)")
 export MATHATTEMPT_ENV=MultiAttemptMath-v0

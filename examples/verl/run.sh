@@ -6,6 +6,8 @@
 #   examples/verl/run.sh s2r_rloo            # RLOO on S2RMath-v0 (trajectory mode)
 #   examples/verl/run.sh tool_cir            # CIR-style: REINFORCE++ on ToolMath-v0 (Python tool)
 # Further arguments are Hydra overrides. The settings are in the YAML files beside this script.
+# TRAIN_DATASET and VAL_DATASET name the datasets (math_train, math500); MATHATTEMPT_DATA_DIR
+# reads their JSONL files from a folder instead of the Hugging Face hub.
 set -euo pipefail
 CONFIG=${1:?usage: run.sh multi_attempt_ppo|multi_attempt_rloo|s2r_rloo|tool_cir [overrides...]}
 shift
@@ -17,7 +19,7 @@ case "$CONFIG" in
     *) ENV=MultiAttemptMath-v0; PREFIX=; DATA_ARGS=(--attempts 1 5 --max-total-tokens 3000) ;;
 esac
 python examples/verl/prepare_data.py --env "$ENV" "${DATA_ARGS[@]}" \
-    --dataset "${TRAIN_DATASET:-hendrycks_math}" --out "data/mathattempt/${PREFIX}train.parquet"
+    --dataset "${TRAIN_DATASET:-math_train}" --out "data/mathattempt/${PREFIX}train.parquet"
 python examples/verl/prepare_data.py --env "$ENV" "${DATA_ARGS[@]}" \
     --dataset "${VAL_DATASET:-math500}" --out "data/mathattempt/${PREFIX}val.parquet"
 python -m verl.trainer.main_ppo --config-path "$PWD/examples/verl" --config-name "$CONFIG" "$@"

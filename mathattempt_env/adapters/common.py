@@ -7,6 +7,7 @@ from typing import Any
 
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.grading import grade
+from mathattempt_env.registration import check_env_id
 from mathattempt_env.rewards import RewardScheme
 from mathattempt_env.types import ActionRecord, Grade, Problem
 
@@ -40,6 +41,7 @@ def make_envs(
     """
     import gymnasium as gym  # the ids are registered by importing mathattempt_env
 
+    check_env_id(env_id)
     if tokenizer is not None and "length_fn" not in env_kwargs:
         from mathattempt_env.rollout.chat import TokenCounter
 

@@ -23,12 +23,15 @@ Example:
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import socket
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from mathattempt_env.data.validate import to_problems
-from mathattempt_env.errors import ConfigError, DatasetError, install_hint, lookup
+from mathattempt_env.errors import ConfigError, install_hint, lookup
 from mathattempt_env.grading.spans import boxed_answers
 from mathattempt_env.types import Problem
 
@@ -112,6 +115,38 @@ def map_rows(rows: Any, mapping: str | Mapping_, source: str, split: str = "") -
     return to_problems(mapped, source)
 
 
+#: Seconds the hub's address may take to answer before it counts as unreachable.
+HUB_PROBE_TIMEOUT = 3.0
+
+
+def hub_unreachable() -> str:
+    """Why the Hugging Face hub cannot be used now, or ``""`` when it may be.
+
+    Offline mode (``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE``) or no TCP connection to the
+    endpoint (``HF_ENDPOINT``, default ``https://huggingface.co``) within
+    :data:`HUB_PROBE_TIMEOUT` seconds: a loader then fails at once instead of after the
+    hub client's retries.
+
+    Example:
+        >>> import os
+        >>> os.environ["HF_HUB_OFFLINE"] = "1"
+        >>> hub_unreachable()
+        'HF_HUB_OFFLINE=1'
+        >>> del os.environ["HF_HUB_OFFLINE"]
+    """
+    for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on"):
+            return f"{variable}={os.environ[variable]}"
+    endpoint = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT).close()
+    except OSError as error:
+        return f"{host}:{port} is not reachable: {error.strerror or error}"
+    return ""
+
+
 def load_hf(
     path: str,
     *,
@@ -133,8 +168,9 @@ def load_hf(
         source: the tag for ``Problem.source`` (default: the mapping name or ``path``).
 
     Raises:
-        ConfigError: the ``datasets`` package is not installed.
-        DatasetError: bad rows, or the dataset could not be loaded.
+        ConfigError: the ``datasets`` package is not installed, or the dataset could not be
+            loaded (its message says why).
+        DatasetError: bad rows, each named.
     """
     try:
         datasets = importlib.import_module("datasets")
@@ -146,5 +182,5 @@ def load_hf(
     try:
         rows = datasets.load_dataset(path, name, split=split, data_files=data_files)
     except Exception as e:  # datasets raises many types: network, missing config, bad files
-        raise DatasetError(path, [f"could not load split {split!r}: {e}"]) from e
+        raise ConfigError(f"{path}: could not load split {split!r}: {e}") from e
     return map_rows(rows, mapping, tag, split)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mathattempt_env.data.builtin import BuiltinProblems
-from mathattempt_env.data.hf import load_hf
+from mathattempt_env.data.hf import hub_unreachable, load_hf
 from mathattempt_env.data.jsonl import read_jsonl
 from mathattempt_env.data.validate import to_problems
 from mathattempt_env.errors import ConfigError, unknown_name
@@ -91,10 +91,20 @@ def _named(name: str, data_dir: str | None) -> list[Problem]:
     folder = data_dir or os.environ.get("MATHATTEMPT_DATA_DIR")
     if spec.file and folder and os.path.isfile(os.path.join(folder, spec.file)):
         return read_jsonl(os.path.join(folder, spec.file))
+    where = f"data_dir (--data-dir) is {folder!r}" if folder else "no data_dir (--data-dir) is set"
     if spec.hf_path is None:
         raise ConfigError(
-            f"dataset {name!r} has no Hugging Face source: put {spec.file} in data_dir "
-            f"(or $MATHATTEMPT_DATA_DIR), or pass its path; data_dir={folder!r}"
+            f"dataset {name!r} has no Hugging Face source and {where}: put {spec.file} in a "
+            "folder and pass it as data_dir (--data-dir, or $MATHATTEMPT_DATA_DIR), or pass "
+            "the file's path"
+        )
+    unreachable = hub_unreachable()
+    if unreachable:
+        held = f"{spec.file} is not there" if folder else f"{spec.file} is not read from disk"
+        raise ConfigError(
+            f"dataset {name!r}: {where}, so {held}, and the Hugging Face hub cannot be used "
+            f"({unreachable}): pass --data-dir (data_dir=, or $MATHATTEMPT_DATA_DIR) with a "
+            f"folder holding {spec.file}, or the file's path"
         )
     return load_hf(
         spec.hf_path,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,7 +21,12 @@ from mathattempt_env.data import load_problems
 from mathattempt_env.data.validate import to_problems
 from mathattempt_env.envs.budget import Budget
 from mathattempt_env.envs.spaces import UnicodeText
-from mathattempt_env.errors import ConfigError, EpisodeFinishedError, MathAttemptError
+from mathattempt_env.errors import (
+    ConfigError,
+    EpisodeFinishedError,
+    MathAttemptError,
+    unknown_name,
+)
 from mathattempt_env.grading import DEFAULT_TIMEOUT, grade
 from mathattempt_env.grading.extract import BoxChoice, Think
 from mathattempt_env.prompts import Message
@@ -79,6 +85,20 @@ def draw_attempts(
     return int(rng.integers(bounds[0], bounds[1] + 1))
 
 
+def _options(env: object) -> list[str]:
+    """The keyword options of ``env``'s class and its bases (what ``gym.make`` may pass)."""
+    names = {"max_episode_steps", "disable_env_checker"}  # gym.make's own
+    for cls in type(env).__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            names.update(
+                p.name
+                for p in inspect.signature(init).parameters.values()
+                if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD
+            )
+    return sorted(names - {"self"})
+
+
 def _one_problem(value: Any) -> Problem:
     """A problem passed to ``reset(options={"problem": ...})``: a Problem or a row dict."""
     row = dict(value) if isinstance(value, dict) else value
@@ -129,7 +149,10 @@ class MathEnv(gym.Env[str, str]):
         box: BoxChoice = "last",
         think: Think = "auto",
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        if unknown:
+            raise unknown_name(f"{type(self).__name__} option", next(iter(unknown)), _options(self))
         for name, value in (("grade_timeout", grade_timeout), ("grade_budget", grade_budget)):
             if value is not None and (not isinstance(value, (int, float)) or not value > 0):
                 raise ConfigError(f"{name}: expected seconds > 0 or None, got {value!r}")

@@ -110,11 +110,13 @@ def plot_accuracy(
     ks: Sequence[int],
     title: str = "",
 ) -> None:
-    """Accuracy against attempts: one line per dataset and a bold average, per run.
+    """Accuracy against attempts: one line per dataset and their average, per run.
 
-    The first run is drawn solid; a second (``--compare``) dashed, in the same colours. With
-    one dataset the average is that dataset's line, so it is not drawn again on top of it.
-    The y axis is 0-100%.
+    Every line has a colour of its own: each dataset a hue, the first run its dark shade and
+    a second run (``--compare``) its light shade, dashed, with square markers. The average
+    is a thin dotted line drawn beneath the datasets' lines, so a dataset whose line
+    coincides with it stays visible; with one dataset the average is that dataset's line and
+    is not drawn again. The y axis is 0-100%.
 
     Args:
         path: the PNG to write.
@@ -128,23 +130,28 @@ def plot_accuracy(
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
-    names = [n for n in runs[0][1]["accuracy"] if n != "average"] + ["average"]
-    colours = {name: f"C{i}" for i, name in enumerate(names)}
-    colours["average"] = "black"
+    # tab20 holds ten hues, each as a dark and a light shade; tab20c ten more pairs.
+    shades = plt.get_cmap("tab20").colors + plt.get_cmap("tab20c").colors
+    hues = {name: i for i, name in enumerate(n for n in runs[0][1]["accuracy"] if n != "average")}
     for number, (label, summary) in enumerate(runs):
-        style = "-" if number == 0 else "--"
+        style, marker = ("-", "o") if number == 0 else ("--", "s")
         datasets = [n for n in summary["accuracy"] if n != "average"]
         for name, row in summary["accuracy"].items():
-            if name == "average" and len(datasets) == 1:
+            average = name == "average"
+            if average and len(datasets) == 1:
                 continue  # the same line as the one dataset's
             shown = [k for k in ks if k in row]
             axes.plot(
                 shown,
                 [100 * row[k] for k in shown],
-                style,
-                marker="o",
-                color=colours.setdefault(name, f"C{len(colours)}"),
-                linewidth=2.5 if name == "average" else 1.4,
+                ":" if average else style,
+                marker=marker,
+                markersize=3 if average else 5,
+                color=("black" if number == 0 else "dimgray")
+                if average
+                else shades[(2 * hues.setdefault(name, len(hues)) + min(number, 1)) % 40],
+                linewidth=1.2 if average else 1.6,
+                zorder=1 if average else 3,
                 label=f"{name} ({label})" if len(runs) > 1 else name,
                 clip_on=False,
             )

@@ -20,6 +20,7 @@ from mathattempt_env.eval.episodes import play
 from mathattempt_env.eval.metrics import accuracy_at_k, summarize
 from mathattempt_env.eval.report import plot_accuracy, summary_markdown
 from mathattempt_env.eval.results import ResultsLog, failed, read_results
+from mathattempt_env.registration import check_env_id
 from mathattempt_env.types import Problem
 
 #: Bumped when the evaluation protocol changes in a way that changes results.
@@ -110,6 +111,20 @@ def _make_env(
     if "attempts" in env.option_names():
         options["attempts"] = max(config.ks)
     return env, options
+
+
+def check_env(config: EvalConfig, problem: Problem) -> None:
+    """Make the env once, so a wrong ``--env`` or option is reported before a model loads.
+
+    Raises:
+        ConfigError: an unknown env id, an unknown or bad option, or not one of ours.
+    """
+    try:
+        check_env_id(config.env)
+    except ConfigError as error:
+        raise ConfigError(f"--env: {error}") from None
+    env, _ = _make_env(config, problem)
+    env.close()
 
 
 def load_datasets(config: EvalConfig) -> list[tuple[str, Problem]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from mathattempt_env.errors import MathAttemptError
 from mathattempt_env.grading import grade
 
 EXAMPLES = [
@@ -21,7 +22,7 @@ EXAMPLES = [
 
 def main() -> None:
     """Parse arguments and print one verdict per line."""
-    parser = argparse.ArgumentParser(prog="python -m mathattempt_env.grading")
+    parser = argparse.ArgumentParser(allow_abbrev=False, prog="python -m mathattempt_env.grading")
     parser.add_argument("response", nargs="?")
     parser.add_argument("gold", nargs="?")
     parser.add_argument("--boxed-only", action="store_true")
@@ -29,7 +30,10 @@ def main() -> None:
     args = parser.parse_args()
     pairs = EXAMPLES if args.response is None or args.gold is None else [(args.response, args.gold)]
     for response, gold in pairs:
-        result = grade(response, gold, boxed_only=args.boxed_only, timeout=args.timeout)
+        try:
+            result = grade(response, gold, boxed_only=args.boxed_only, timeout=args.timeout)
+        except MathAttemptError as error:  # a bad option, said in one line
+            parser.error(str(error))
         print(f"{result.correct!s:5} {result.reason:10} {result.extracted!r:28} gold={gold!r}")
 
 

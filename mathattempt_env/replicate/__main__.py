@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mathattempt_env.errors import MathAttemptError
+from mathattempt_env.cli import run_command, strict_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run or resume the experiment; print the report. Exit 2 on a configuration error."""
-    from mathattempt_env.replicate.run import run
     from mathattempt_env.replicate.settings import PRESETS
 
-    parser = argparse.ArgumentParser(
+    parser = strict_parser(
         prog="python -m mathattempt_env.replicate",
         description="Train a tiny model on the multi-attempt task and on the single-turn task, "
         "then evaluate both with the multi-attempt protocol (the paper's k-curve, on a CPU).",
@@ -31,19 +29,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     preset = "quick" if args.quick else "mini" if args.mini else "full"
     settings = PRESETS[preset]
-    try:
-        if args.seeds is not None:
-            settings = dataclasses.replace(settings, seeds=args.seeds)
-        out = args.out or Path("runs") / f"replicate-{preset}"
+    if args.seeds is not None:
+        settings = dataclasses.replace(settings, seeds=args.seeds)
+    out = args.out or Path("runs") / f"replicate-{preset}"
+
+    def body() -> int:
+        from mathattempt_env.replicate.run import run
+
         started = time.perf_counter()
         run(out, settings, progress=not args.no_progress)
-    except MathAttemptError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print((out / "summary.md").read_text())
-    print(f"wrote {out}/summary.md, curves.png, training.png "
-          f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
-    return 0
+        print((out / "summary.md").read_text())
+        print(f"wrote {out}/summary.md, curves.png, training.png "
+              f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
+        return 0
+
+    return run_command("python -m mathattempt_env.replicate", body, extra="eval")
 
 
 if __name__ == "__main__":

@@ -163,8 +163,37 @@ def test_hf_gsm8k_shape_takes_the_text_after_the_marker(tmp_path):
     path = write_jsonl(tmp_path / "gsm8k.jsonl", rows)
     problems = load_hf("json", mapping="gsm8k", split="train", data_files=str(path))
     assert [p.answer for p in problems] == [r["answer"] for r in source]
-    with pytest.raises(DatasetError, match="could not load split 'test'"):
+    with pytest.raises(ConfigError, match="could not load split 'test'"):
         load_hf("json", mapping="gsm8k", split="test", data_files=str(path))
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends
+
+
+@pytest.mark.parametrize("offline", ["HF_HUB_OFFLINE", "endpoint"])
+def test_a_named_dataset_offline_fails_at_once_and_names_data_dir(monkeypatch, offline):
+    import time
+
+    monkeypatch.delenv("MATHATTEMPT_DATA_DIR", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    if offline == "HF_HUB_OFFLINE":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:  # a hub that refuses connections, as a machine without network sees it
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as caught:
+        load_problems("math500")
+    assert time.monotonic() - started < 5  # no retries against an unreachable hub
+    message = str(caught.value)
+    assert "--data-dir" in message and "math500.jsonl" in message and "bad row" not in message
+    with pytest.raises(ConfigError, match="is '/nowhere', so math500.jsonl is not there"):
+        load_problems("math500", data_dir="/nowhere")
 
 
 def test_hf_simplerl_zoo_shape(tmp_path):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -23,46 +22,20 @@ from .conftest import DATA
 pytestmark = pytest.mark.needs_shared
 
 
+STANDIN = Path(__file__).with_name("vllm_standin")
+
+
 @pytest.fixture
 def fake_vllm(monkeypatch, tiny_dir):
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """vLLM's offline API backed by the tiny model (``vllm_standin``); yields its batch sizes."""
+    monkeypatch.syspath_prepend(str(STANDIN))
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    import vllm
 
-    calls = []
-    stops = []
-
-    class SamplingParams:
-        def __init__(self, temperature: float, max_tokens: int, stop=None,
-                     include_stop_str_in_output: bool = False) -> None:  # fmt: skip
-            self.temperature, self.max_tokens = temperature, max_tokens
-            self.stop, self.include_stop_str_in_output = stop, include_stop_str_in_output
-
-    class LLM:
-        def __init__(self, model: str, seed: int) -> None:
-            self.tokenizer = AutoTokenizer.from_pretrained(model)
-            self.model = AutoModelForCausalLM.from_pretrained(model)
-
-        def get_tokenizer(self):
-            return self.tokenizer
-
-        def generate(self, prompts, params, use_tqdm):
-            calls.append(len(prompts))
-            stops.append(params.stop)
-            outputs = []
-            for prompt in prompts:
-                ids = torch.tensor([prompt["prompt_token_ids"]])
-                new = self.model.generate(ids, max_new_tokens=params.max_tokens, do_sample=False,
-                                          eos_token_id=self.tokenizer.eos_token_id,
-                                          pad_token_id=self.tokenizer.pad_token_id)[0, ids.shape[1]:]  # fmt: skip
-                completion = types.SimpleNamespace(token_ids=new.tolist())
-                outputs.append(types.SimpleNamespace(outputs=[completion]))
-            return outputs
-
-    module = types.ModuleType("vllm")
-    module.LLM, module.SamplingParams = LLM, SamplingParams
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    module.stops = stops  # the stop strings of each generate call
-    return calls
+    vllm.calls.clear()
+    vllm.stops.clear()
+    yield vllm.calls
+    sys.modules.pop("vllm", None)
 
 
 def test_vllm_backend_batches_concurrent_episodes(fake_vllm, tiny_dir, tmp_path):

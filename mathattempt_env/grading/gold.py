@@ -25,6 +25,8 @@ from mathattempt_env.grading.spans import brace_matches
 from mathattempt_env.grading.triggers import DEBRIS
 from mathattempt_env.grading.values import Choice, Prose, Raw, SetOf, Text, Union, Value
 
+#: Thinking tags: a response's answer is read after ``</think>``, so no gold can hold one.
+THINK_TAGS = ("<think>", "</think>")
 #: Longest gold answer accepted, in characters.
 MAX_GOLD_CHARS = 100_000
 
@@ -54,7 +56,8 @@ def check_gold(gold: object) -> None:
 
     Raises:
         InvalidGoldError: not a string, NUL or lone surrogates, too long, unbalanced braces,
-            a dangling backslash, or a chat-template marker (responses are cut there).
+            a dangling backslash, or a chat-template marker or thinking tag (responses are
+            cut there, or read only after ``</think>``).
     """
     if not isinstance(gold, str):
         raise InvalidGoldError(gold, f"expected a string, got {type(gold).__name__}")
@@ -68,7 +71,7 @@ def check_gold(gold: object) -> None:
     stripped = gold.rstrip()
     if (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
         raise InvalidGoldError(gold, "ends with a dangling backslash")
-    marker = next((m for m in DEBRIS if m in gold), None)
+    marker = next((m for m in (*DEBRIS, *THINK_TAGS) if m in gold), None)
     if marker is not None:  # a response is cut there: none could ever state this gold
         raise InvalidGoldError(gold, f"contains the chat-template marker {marker}")
 

@@ -189,7 +189,7 @@ def main() -> int:
     if single_turn_rloo:
         trainer = RLOOTrainer(
             model=model,
-            reward_funcs=[make_reward_func("paper-single")],
+            reward_funcs=[make_reward_func("paper-single", tokenizer=tokenizer)],
             args=RLOOConfig(**common),
             train_dataset=dataset,
             processing_class=tokenizer,

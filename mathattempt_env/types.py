@@ -10,8 +10,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -174,3 +174,73 @@ class Turn(str):
         turn.length = length
         turn.cut = bool(cut)
         return turn
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """How an env grades one answer: the one home of these choices, validated once.
+
+    Every path that grades like an env (its step, the trainers' reward functions, evaluation,
+    the servers) carries this, as a dict of env options (:meth:`to_dict`), and rebuilds it
+    (:meth:`from_dict`), so a choice made for training is the one evaluation makes.
+
+    Attributes:
+        box: with several complete ``\\boxed{}``, grade the ``"last"`` or the ``"first"``.
+        think: ``"auto"``, ``"open"`` (the chat template opened ``<think>``: a response without
+            ``</think>`` was cut mid-thought) or ``"none"``.
+        grade_timeout: seconds one grade may take (``None``: the grader's default).
+        grade_budget: seconds all grades of one step may take (``None``: twice the timeout).
+
+    Raises:
+        ConfigError: a value out of its range (with the field's name), or an unknown key.
+
+    Example:
+        >>> config = GradingConfig.from_dict({"think": "open", "attempts": 3}, strict=False)
+        >>> config.think, config.to_dict()
+        ('open', {'box': 'last', 'think': 'open'})
+        >>> GradingConfig(think="opn")
+        Traceback (most recent call last):
+        ...
+        mathattempt_env.errors.ConfigError: think: expected 'auto', 'open' or 'none', got 'opn'
+    """
+
+    box: Literal["last", "first"] = "last"
+    think: Literal["auto", "open", "none"] = "auto"
+    grade_timeout: float | None = None
+    grade_budget: float | None = None
+
+    def __post_init__(self) -> None:
+        from mathattempt_env.errors import ConfigError
+
+        if self.box not in ("first", "last"):
+            raise ConfigError(f"box: expected 'first' or 'last', got {self.box!r}")
+        if self.think not in ("auto", "open", "none"):
+            raise ConfigError(f"think: expected 'auto', 'open' or 'none', got {self.think!r}")
+        for name in ("grade_timeout", "grade_budget"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+            ):
+                raise ConfigError(f"{name}: expected seconds > 0 or None, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The env options that rebuild this config (``None`` values left out)."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+    @classmethod
+    def from_dict(cls, options: Mapping[str, Any] | None, *, strict: bool = True) -> GradingConfig:
+        """The config in ``options``.
+
+        With ``strict=False``, other keys (an env's other options, ``attempts`` and the like)
+        are ignored; otherwise they are an error.
+        """
+        from mathattempt_env.errors import unknown_name
+
+        names = [f.name for f in fields(cls)]
+        options = dict(options or {})
+        extra = [key for key in options if key not in names]
+        if extra and strict:
+            raise unknown_name("grading option", extra[0], names)
+        return cls(**{key: value for key, value in options.items() if key in names})

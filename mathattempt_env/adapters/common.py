@@ -2,29 +2,87 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.grading import grade
 from mathattempt_env.registration import check_env_id
-from mathattempt_env.rewards import RewardScheme
-from mathattempt_env.types import ActionRecord, Grade, Problem
+from mathattempt_env.types import Grade, GradingConfig, Problem
 
 
-def score_answer(
-    scheme: RewardScheme, text: str, gold: str, *, box: str = "last"
-) -> tuple[float, Grade]:
-    """A single-turn reward: grade ``text`` against ``gold`` and score it with ``scheme``.
+class StepScorer:
+    """A single-turn reward built from an env: one real ``reset`` and ``step`` per response.
+
+    So a trainer's reward function grades exactly as one step of that env would: the same
+    extraction (``box``, ``think``), time limit and reward scheme, because it *is* that step.
+    Each thread steps its own env.
+
+    Args:
+        env_id: a registered env id whose first step is graded (default ``SingleTurnMath-v0``).
+        **env_options: its options (``reward=``, ``box=``, ``think=``, ``grade_timeout=``...).
+
+    Raises:
+        ConfigError: an unknown env id or option.
 
     Example:
-        >>> from mathattempt_env.rewards import get_reward
-        >>> score_answer(get_reward("paper-single"), r"\\boxed{5}", "4")[0]
-        -0.5
+        >>> score = StepScorer(reward="paper-single")
+        >>> score(r"so \\boxed{4}", "4")[0], score(r"\\boxed{5}", "4")[0], score("4", "4")[0]
+        (1.0, -0.5, -1.0)
+        >>> StepScorer(think="open")(r"so maybe \\boxed{4} ... wait", "4")[0]
+        -1.0
     """
-    verdict = grade(text, gold, boxed_only=True, box=box)  # type: ignore[arg-type]
-    record = ActionRecord("solve", verdict)
-    return scheme([record], new=1, final=True, truncated=False).reward, verdict
+
+    def __init__(self, env_id: str = "SingleTurnMath-v0", **env_options: Any) -> None:
+        self.env_id = env_id
+        self.env_options = {"dataset": [_PLACEHOLDER], **env_options}
+        self._local = threading.local()
+        self._env()  # a bad id or option fails here, not at the first reward
+
+    def _env(self) -> Any:
+        env = getattr(self._local, "env", None)
+        if env is None:
+            (env,) = make_envs(self.env_id, 1, self.env_options)
+            self._local.env = env
+        return env
+
+    def __call__(self, text: str, gold: str, question: str = "") -> tuple[float, Grade]:
+        """The reward and grade of ``text`` as the first step of an episode on ``gold``."""
+        env = self._env()
+        problem = {"id": "reward", "problem": question or "(the trainer's prompt)", "answer": gold}
+        env.reset(options={"problem": problem})
+        _, reward, _, _, info = env.step(text)
+        return float(reward), info["grade"]
+
+
+_PLACEHOLDER = {"id": "placeholder", "problem": "What is $1+1$?", "answer": "2"}
+
+
+def grading_options(env_kwargs: Any) -> dict[str, Any]:
+    """The grading options (:class:`~mathattempt_env.types.GradingConfig`) of an env's options.
+
+    The options are a dict, its JSON text (verl's ``extra_info`` carries it so), or ``None``.
+    A single-turn reward takes these from a multi-turn run's options; ``attempts`` and the
+    like do not apply to one step.
+
+    Raises:
+        ConfigError: a grading option out of range, or text that is not JSON.
+
+    Example:
+        >>> grading_options({"attempts": [1, 5], "think": "open"})
+        {'box': 'last', 'think': 'open'}
+        >>> grading_options('{"box": "first"}')
+        {'box': 'first', 'think': 'auto'}
+    """
+    if isinstance(env_kwargs, str):
+        try:
+            env_kwargs = json.loads(env_kwargs)
+        except json.JSONDecodeError:
+            raise ConfigError(f"env_kwargs: not JSON: {env_kwargs!r}") from None
+    if not isinstance(env_kwargs, dict):
+        env_kwargs = {}
+    return GradingConfig.from_dict(env_kwargs, strict=False).to_dict()
 
 
 def make_envs(
@@ -32,8 +90,9 @@ def make_envs(
 ) -> list[Any]:
     """``count`` fresh environments of ``env_id``.
 
-    With a ``tokenizer`` (and no ``length_fn`` of the caller's), the envs measure text in its
-    tokens, so a tool's output counts toward the token budget in the model's unit.
+    With a ``tokenizer`` the envs measure text in its tokens (so a tool's output counts toward
+    the token budget in the model's unit) and take ``think`` from its chat template, as
+    evaluation does; ``length_fn`` or ``think`` in ``env_kwargs`` win.
 
     Example:
         >>> [env.spec.id for env in make_envs("S2RMath-v0", 2, {})]
@@ -42,10 +101,11 @@ def make_envs(
     import gymnasium as gym  # the ids are registered by importing mathattempt_env
 
     check_env_id(env_id)
-    if tokenizer is not None and "length_fn" not in env_kwargs:
-        from mathattempt_env.rollout.chat import TokenCounter
+    if tokenizer is not None:
+        from mathattempt_env.rollout.chat import TokenCounter, think_of
 
-        env_kwargs = {**env_kwargs, "length_fn": TokenCounter(tokenizer)}
+        env_kwargs = {"length_fn": TokenCounter(tokenizer), "think": think_of(tokenizer),
+                      **env_kwargs}  # fmt: skip
     return [gym.make(env_id, **env_kwargs) for _ in range(count)]
 
 

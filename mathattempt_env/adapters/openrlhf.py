@@ -33,6 +33,7 @@ Needs the ``openrlhf`` extra and ``pip install --no-deps "openrlhf==0.11.2"``.
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import json
 import os
@@ -43,8 +44,7 @@ from typing import Any
 import torch
 from openrlhf.utils.agent import AgentInstanceBase, MultiTurnAgentExecutor
 
-from mathattempt_env.adapters.common import make_envs, score_answer
-from mathattempt_env.rewards import get_reward
+from mathattempt_env.adapters.common import StepScorer, grading_options, make_envs
 from mathattempt_env.rollout.chat import ChatMarkup, render
 from mathattempt_env.types import Turn
 
@@ -202,24 +202,34 @@ def _response(query: str, prompt: str) -> str:
     return query.rsplit(marker, 1)[-1] if marker in query else query
 
 
+@functools.lru_cache(maxsize=16)
+def _scorer(reward: str, env_kwargs: str) -> StepScorer:
+    return StepScorer(reward=reward, **grading_options(json.loads(env_kwargs or "{}")))
+
+
 def reward_func(
     queries: Sequence[str], prompts: Sequence[str], labels: Sequence[str]
 ) -> dict[str, Any]:
     """OpenRLHF's remote reward function: grade each response against its label.
 
     ``queries`` are prompt + response as decoded text; the response is what follows the
-    prompt. The scheme is ``MATHATTEMPT_REWARD`` (default ``paper-single``).
+    prompt. Each is graded as one step of ``SingleTurnMath-v0``: the scheme is
+    ``MATHATTEMPT_REWARD`` (default ``paper-single``), and the grading options among
+    ``MATHATTEMPT_ENV_KWARGS`` (``box``, ``think``, ``grade_timeout``) apply, as in the agent.
 
     Example:
         >>> out = reward_func(["Q: 1+1? A: \\\\boxed{2}<|im_end|>"], ["Q: 1+1? A: "], ["2"])
         >>> out["rewards"].tolist(), out["extra_logs"]["correct"].tolist()
         ([1.0], [1.0])
     """
-    scheme = get_reward(os.environ.get("MATHATTEMPT_REWARD", "paper-single"))
+    scorer = _scorer(
+        os.environ.get("MATHATTEMPT_REWARD", "paper-single"),
+        os.environ.get("MATHATTEMPT_ENV_KWARGS", ""),
+    )
     rewards, correct, timed_out = [], [], []
     for query, prompt, label in zip(queries, prompts, labels, strict=True):
         text = _response(str(query), str(prompt)).replace("<|im_end|>", "")
-        reward, verdict = score_answer(scheme, text, str(label))
+        reward, verdict = scorer(text, str(label))
         rewards.append(reward)
         correct.append(float(verdict.correct))
         timed_out.append(float(verdict.timed_out))

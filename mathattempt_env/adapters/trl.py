@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from mathattempt_env.adapters.common import ProblemIndex, make_envs, score_answer
+from mathattempt_env.adapters.common import ProblemIndex, StepScorer, make_envs
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rewards import get_reward
 from mathattempt_env.rollout import EpisodeDriver
 from mathattempt_env.rollout.batching import Batcher, BatchResult
+from mathattempt_env.rollout.chat import think_of
 from mathattempt_env.rollout.hf import HFGenerator
 
 
@@ -257,12 +258,19 @@ def _text(completion: Any) -> str:
 
 
 def make_reward_func(
-    reward: str = "paper-single", *, box: str = "last", on_timeout: str = "wrong"
+    reward: str = "paper-single",
+    *,
+    box: str = "last",
+    on_timeout: str = "wrong",
+    tokenizer: Any = None,
+    env_id: str = "SingleTurnMath-v0",
+    **env_options: Any,
 ) -> Callable[..., list[float | None]]:
     """A single-turn reward function for ``RLOOTrainer`` / ``GRPOTrainer``.
 
-    It grades each completion against the dataset's ``answer`` column with this package's
-    grader and scores it with a reward scheme from the registry.
+    Each completion is the first step of an episode of ``env_id`` on the dataset's ``answer``
+    column (:class:`~mathattempt_env.adapters.common.StepScorer`), so it is graded and
+    rewarded exactly as that env's step would.
 
     Args:
         reward: a reward-scheme name (``"paper-single"``: +1 / -0.5 boxed but wrong / -1 no
@@ -271,24 +279,29 @@ def make_reward_func(
         on_timeout: what a grade that ran out of time gives: ``"wrong"`` (the default, the
             scheme's reward for a wrong answer) or ``"drop"`` (``None``: TRL leaves the
             completion out of the baseline and the gradient).
+        tokenizer: the policy's tokenizer: when its chat template opens ``<think>``, a
+            completion without ``</think>`` was cut mid-thought (``think="open"``), as
+            evaluation reads it. ``think=`` in ``env_options`` wins.
+        env_id: the env whose step this is.
+        **env_options: more options of that env (``think``, ``grade_timeout``, ...).
 
     Example:
         >>> reward = make_reward_func()
         >>> reward(completions=[r"so \\boxed{4}", r"\\boxed{5}", "4"], answer=["4", "4", "4"])
         [1.0, -0.5, -1.0]
     """
-    scheme = get_reward(reward)
-    if box not in ("first", "last"):
-        raise ConfigError(f"box: expected 'first' or 'last', got {box!r}")
     if on_timeout not in ("wrong", "drop"):
         raise ConfigError(f"on_timeout: expected 'wrong' or 'drop', got {on_timeout!r}")
+    options = {"think": think_of(tokenizer), **env_options}
+    scorer = StepScorer(env_id, reward=reward, box=box, **options)
+    scheme = get_reward(reward)
 
     def math_reward(
         completions: Sequence[Any], answer: Sequence[str], **kwargs: Any
     ) -> list[float | None]:
         rewards: list[float | None] = []
         for completion, gold in zip(completions, answer, strict=True):
-            value, verdict = score_answer(scheme, _text(completion), str(gold), box=box)
+            value, verdict = scorer(_text(completion), str(gold))
             rewards.append(None if verdict.timed_out and on_timeout == "drop" else value)
         return rewards
 

@@ -18,6 +18,7 @@ Needs the ``verl`` extra. Importing this module imports verl.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Sequence
@@ -31,10 +32,9 @@ from verl.experimental.agent_loop.agent_loop import (
     register,
 )
 
-from mathattempt_env.adapters.common import make_envs, score_answer
+from mathattempt_env.adapters.common import StepScorer, grading_options, make_envs
 from mathattempt_env.data import load_problems
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.rewards import get_reward
 from mathattempt_env.rollout import EpisodeDriver
 
 #: The name the agent loop is registered under.
@@ -47,16 +47,21 @@ def compute_score(
     ground_truth: str,
     extra_info: dict[str, Any] | None = None,
     reward: str = "paper-single",
+    think: str | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Verl's custom reward function: grade one response against its ground truth.
+    """Verl's custom reward function: grade one response as one step of ``SingleTurnMath-v0``.
 
     Args:
         data_source: the row's data source (logged, not used).
         solution_str: the decoded response.
         ground_truth: the gold answer.
-        extra_info: the row's extra info (unused).
+        extra_info: the row's extra info; the grading options among its ``env_kwargs``
+            (``box``, ``think``, ``grade_timeout``: ``export_parquet(..., think="open")``
+            writes them) apply. The agent loop takes ``think`` from the tokenizer's chat
+            template itself.
         reward: a reward-scheme name (``reward.custom_reward_function.reward_kwargs.reward``).
+        think: ``"open"`` when the chat template opens ``<think>`` (overrides the row's).
         **kwargs: other keyword arguments verl passes; ignored.
 
     Returns:
@@ -71,7 +76,12 @@ def compute_score(
         >>> out["score"], out["reason"], out["timed_out"]
         (-1.0, 'no-answer', False)
     """
-    score, verdict = score_answer(get_reward(reward), str(solution_str), str(ground_truth))
+    options = grading_options((extra_info or {}).get("env_kwargs"))
+    if think is not None:
+        options["think"] = think
+    score, verdict = _scorer(reward, tuple(sorted(options.items())))(
+        str(solution_str), str(ground_truth)
+    )
     return {
         "score": score,
         "correct": verdict.correct,
@@ -79,6 +89,11 @@ def compute_score(
         "reason": verdict.reason,
         "timed_out": verdict.timed_out,
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _scorer(reward: str, options: tuple[tuple[str, Any], ...]) -> StepScorer:
+    return StepScorer(reward=reward, **dict(options))
 
 
 def verl_rows(

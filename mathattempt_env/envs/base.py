@@ -31,7 +31,14 @@ from mathattempt_env.grading import DEFAULT_TIMEOUT, grade
 from mathattempt_env.grading.extract import BoxChoice, Think
 from mathattempt_env.prompts import Message
 from mathattempt_env.rewards import RewardScheme, get_reward
-from mathattempt_env.types import ActionRecord, Grade, Problem, RewardBreakdown, Turn
+from mathattempt_env.types import (
+    ActionRecord,
+    Grade,
+    GradingConfig,
+    Problem,
+    RewardBreakdown,
+    Turn,
+)
 
 #: The longest observation (prompt or feedback turn), in characters.
 MAX_OBSERVATION_CHARS = 65_536
@@ -153,16 +160,12 @@ class MathEnv(gym.Env[str, str]):
     ) -> None:
         if unknown:
             raise unknown_name(f"{type(self).__name__} option", next(iter(unknown)), _options(self))
-        for name, value in (("grade_timeout", grade_timeout), ("grade_budget", grade_budget)):
-            if value is not None and (not isinstance(value, (int, float)) or not value > 0):
-                raise ConfigError(f"{name}: expected seconds > 0 or None, got {value!r}")
+        #: How this env grades an answer (validated there); every path that grades as this
+        #: env does carries it (``self.grading.to_dict()``).
+        self.grading = GradingConfig(box, think, grade_timeout, grade_budget)
         self.problems = load_problems(dataset, data_dir=data_dir)
         self.reward_scheme = get_reward(self.default_reward if reward is None else reward)
         self.budget = Budget(max_response_length, max_total_length, length_fn)
-        if box not in ("first", "last"):
-            raise ConfigError(f"box: expected 'first' or 'last', got {box!r}")
-        if think not in ("auto", "open", "none"):
-            raise ConfigError(f"think: expected 'auto', 'open' or 'none', got {think!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
         self.box: BoxChoice = box

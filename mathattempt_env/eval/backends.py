@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from mathattempt_env.errors import MathAttemptError
 from mathattempt_env.prompts import Message
 from mathattempt_env.rollout.batching import Batcher, BatchResult
-from mathattempt_env.rollout.chat import TokenCounter, render
+from mathattempt_env.rollout.chat import TokenCounter, opens_think, render
 from mathattempt_env.rollout.turns import finish_turn
 
 
@@ -123,10 +123,7 @@ class _TemplatedBackend:
 
         DeepSeek-R1's does; then a reply without ``</think>`` was cut mid-thought.
         """
-        rendered = self.tokenizer.apply_chat_template(
-            [{"role": "user", "content": "x"}], add_generation_prompt=True, tokenize=False
-        )
-        return str(rendered).rstrip().endswith("<think>")
+        return opens_think(self.tokenizer)
 
     @functools.cached_property
     def _special(self) -> set[int]:

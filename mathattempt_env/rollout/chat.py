@@ -46,6 +46,37 @@ def render(tokenizer: ChatTokenizer, messages: Sequence[Message], *, generation:
     return text
 
 
+def opens_think(tokenizer: Any) -> bool:
+    """Whether ``tokenizer``'s chat template opens a ``<think>`` block for the model.
+
+    DeepSeek-R1's does: then a reply without ``</think>`` was cut mid-thought, and the envs
+    take ``think="open"``. Evaluation and every training path decide it here.
+
+    Example:
+        >>> class R1:
+        ...     def apply_chat_template(self, messages, **kwargs):
+        ...         return "<|User|>x<|Assistant|><think>"
+        >>> opens_think(R1())
+        True
+    """
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "x"}], add_generation_prompt=True, tokenize=False
+    )
+    return str(rendered).rstrip().endswith("<think>")
+
+
+def think_of(tokenizer: Any) -> str:
+    """The envs' ``think`` option for a model with this tokenizer: ``"open"`` or ``"auto"``.
+
+    Example:
+        >>> think_of(None)
+        'auto'
+    """
+    if tokenizer is None or not hasattr(tokenizer, "apply_chat_template"):
+        return "auto"
+    return "open" if opens_think(tokenizer) else "auto"
+
+
 def markup_between(head: str, before: str, after: str, *, content: str, emitted: str) -> str:
     """The text to append after a model turn so that the context reads as ``after``.
 

@@ -1,0 +1,81 @@
+"""One response, one gold, one set of options: the same reward from every path.
+
+The env's own step (``SingleTurnMath-v0``), TRL's reward function, verl's ``compute_score``
+and OpenRLHF's ``reward_func`` must agree, for any response: cut thinking, several boxes, no
+box, a code block. Before issue 24 the trainers' functions could not take ``think`` and
+rewarded an interim box inside unfinished thinking that the env (and evaluation) call cut.
+"""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import mathattempt_env  # noqa: F401
+from mathattempt_env.adapters import openrlhf, trl, verl
+
+GOLD = "4"
+PIECES = [
+    "so maybe it is \\boxed{4} ... wait",
+    "\\boxed{4}",
+    "\\boxed{5}",
+    "\\boxed{4} and then \\boxed{6}",
+    "<think>",
+    "</think>",
+    "The answer is 4.",
+    "```python\nprint(2 + 2)\n```\n```output\n4\n```\n",
+    "\\boxed{",
+    "Hmm, that is not right.",
+    " ",
+    "\n",
+]
+RESPONSES = st.lists(st.sampled_from(PIECES), min_size=0, max_size=6).map("".join)
+
+
+def _env_reward(response: str, think: str) -> float:
+    env = gym.make("SingleTurnMath-v0", think=think)
+    env.reset(options={"problem": {"id": "p", "problem": "What is $2+2$?", "answer": GOLD}})
+    return float(env.step(response)[1])
+
+
+@pytest.fixture(scope="module")
+def trainers():
+    return {think: trl.make_reward_func("paper-single", think=think) for think in ("auto", "open")}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(response=RESPONSES, think=st.sampled_from(["auto", "open"]))
+@example(response="so maybe it is \\boxed{4} ... wait", think="open")  # the issue's case
+@example(response="<think>so \\boxed{4}</think> \\boxed{4}", think="open")
+def test_every_path_gives_the_env_steps_reward(response, think, trainers, monkeypatch) -> None:
+    expected = _env_reward(response, think)
+    assert trainers[think](completions=[response], answer=[GOLD]) == [expected]
+    row = {"env_kwargs": json.dumps({"attempts": [1, 5], "think": think})}
+    assert verl.compute_score("math500", response, GOLD, extra_info=row)["score"] == expected
+    monkeypatch.setenv("MATHATTEMPT_ENV_KWARGS", json.dumps({"think": think}))
+    prompt = "Q: What is 2+2? A: "
+    out = openrlhf.reward_func([prompt + response], [prompt], [GOLD])
+    assert out["rewards"].tolist() == [expected]
+
+
+def test_the_issue_case_is_cut_under_an_open_think_template() -> None:
+    response = "so maybe it is \\boxed{2} ... wait"
+    assert _env_reward(response, "open") == -1.0
+    assert trl.make_reward_func(think="open")(completions=[response], answer=["2"]) == [-1.0]
+    assert trl.make_reward_func()(completions=[response], answer=["2"]) == [1.0]  # "auto"
+
+
+def test_the_think_option_comes_from_the_tokenizer_chat_template() -> None:
+    class OpensThink:
+        def apply_chat_template(self, messages, **kwargs):
+            return "<|User|>x<|Assistant|><think>\n"
+
+    reward = trl.make_reward_func(tokenizer=OpensThink())
+    assert reward(completions=["so \\boxed{2} ... wait"], answer=["2"]) == [-1.0]
+    assert reward(completions=["hmm</think> so \\boxed{2}"], answer=["2"]) == [1.0]

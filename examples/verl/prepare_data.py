@@ -23,6 +23,11 @@ def main() -> int:
     parser.add_argument("--attempts", type=int, nargs=2, default=None, metavar=("MIN", "MAX"))
     parser.add_argument("--max-total-tokens", type=int, default=3000)
     parser.add_argument("--env-kwargs", default="{}", help="more env arguments, as JSON")
+    parser.add_argument(
+        "--tokenizer",
+        default=None,
+        help="the policy's tokenizer (a folder or hub id): think is read from its chat template",
+    )
     args = parser.parse_args()
     from mathattempt_env.adapters.verl import export_parquet
 
@@ -37,6 +42,7 @@ def main() -> int:
         env_id=args.env,
         limit=args.limit,
         max_total_tokens=args.max_total_tokens,
+        tokenizer=args.tokenizer,
         **env_kwargs,
     )
     print(f"wrote {count} rows to {args.out}")

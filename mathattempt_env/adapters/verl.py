@@ -36,6 +36,7 @@ from mathattempt_env.adapters.common import StepScorer, grading_options, make_en
 from mathattempt_env.data import load_problems
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rollout import EpisodeDriver
+from mathattempt_env.rollout.chat import think_of
 
 #: The name the agent loop is registered under.
 AGENT_NAME = "mathattempt"
@@ -106,9 +107,14 @@ def verl_rows(
     data_dir: str | None = None,
     max_total_tokens: int | None = None,
     max_turn_tokens: int | None = None,
+    tokenizer: Any = None,
     **env_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """A dataset's problems as verl rows.
+
+    With the policy's ``tokenizer`` (or a tokenizer folder's path), the rows' ``env_kwargs``
+    take ``think`` from its chat template, so :func:`compute_score` reads a reply as the
+    agent loop and evaluation do; ``think`` in ``env_kwargs`` wins.
 
     ``prompt`` is the environment's opening for the problem (what a single-turn run shows the
     model); the agent loop rebuilds the opening itself from ``extra_info``, which also holds
@@ -123,6 +129,12 @@ def verl_rows(
         ('mathattempt', 'MultiAttemptMath-v0')
     """
     problems = load_problems(dataset, data_dir=data_dir)
+    if tokenizer is not None and "think" not in env_kwargs:
+        if isinstance(tokenizer, str):
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+        env_kwargs = {**env_kwargs, "think": think_of(tokenizer)}
     (env,) = make_envs(env_id, 1, {"dataset": problems, **env_kwargs})
     source = data_source or (dataset if isinstance(dataset, str) else "custom")
     rows = []

@@ -79,3 +79,21 @@ def test_the_think_option_comes_from_the_tokenizer_chat_template() -> None:
     reward = trl.make_reward_func(tokenizer=OpensThink())
     assert reward(completions=["so \\boxed{2} ... wait"], answer=["2"]) == [-1.0]
     assert reward(completions=["hmm</think> so \\boxed{2}"], answer=["2"]) == [1.0]
+
+
+def test_verl_rows_carry_think_from_the_tokenizer_to_compute_score() -> None:
+    class OpensThink:
+        def apply_chat_template(self, messages, **kwargs):
+            return "<|User|>x<|Assistant|><think>\n"
+
+    problems = [{"id": "p", "problem": "What is $1+1$?", "answer": "2"}]
+    (row,) = verl.verl_rows(problems, env_id="SingleTurnMath-v0", tokenizer=OpensThink())
+    assert json.loads(row["extra_info"]["env_kwargs"]) == {"think": "open"}
+    cut = "so \\boxed{2} ... wait"
+    assert verl.compute_score("x", cut, "2", extra_info=row["extra_info"])["score"] == -1.0
+    assert (
+        verl.compute_score("x", "hmm</think> \\boxed{2}", "2", extra_info=row["extra_info"])[
+            "score"
+        ]
+        == 1.0
+    )

@@ -152,7 +152,7 @@ def probe() -> frozenset[str]:
         layers.add("landlock")
     if seccomp_available():
         layers.add("seccomp")
-    from mathattempt_env.sandbox import jail  # it reads this module's roots
+    from mathattempt_env.sandbox import jail  # one way only: jail imports nothing from here
 
     if jail.jail_available():
         layers.add("namespaces")

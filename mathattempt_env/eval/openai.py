@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import Sequence
 from typing import Any
 
 from mathattempt_env.eval.backends import BackendError, Reply
 from mathattempt_env.prompts import Message
+from mathattempt_env.retry import RetryPolicy
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -65,10 +65,10 @@ class OpenAIBackend:
         self.retries = retries
         self.backoff = backoff
         self.seed = seed
+        self.policy = RetryPolicy(retries, backoff, seed)
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._limit = asyncio.Semaphore(concurrency)
         self._session: Any = None
-        self._jitter = random.Random(seed)  # a private RNG; the global one is never touched
 
     async def _client(self) -> Any:
         if self._session is None:
@@ -116,10 +116,8 @@ class OpenAIBackend:
             body.update(stop=list(stop), include_stop_str_in_output=True)
         session = await self._client()
         failure = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                delay = self.backoff * 2 ** (attempt - 1)
-                await asyncio.sleep(delay * (1 + 0.25 * self._jitter.random()))
+        for delay in self.policy.delays():
+            await asyncio.sleep(delay)
             try:
                 async with (
                     self._limit,
@@ -140,7 +138,7 @@ class OpenAIBackend:
                 failure = f"{error.__class__.__name__}: {error}"[:500]
                 continue
         raise BackendError(
-            f"{self.base_url}: no answer after {self.retries + 1} tries; last: {failure}"
+            f"{self.base_url}: no answer after {self.policy.tries} tries; last: {failure}"
         )
 
     def count_tokens(self, text: str) -> int:

@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 import urllib.error
@@ -33,6 +32,7 @@ import urllib.request
 from typing import Any
 
 from mathattempt_env.errors import ConfigError
+from mathattempt_env.retry import RetryPolicy
 from mathattempt_env.sandbox.pool import ToolResult
 from mathattempt_env.sandbox.supervise import MAX_OUTPUT
 
@@ -106,16 +106,13 @@ class RemoteSandbox:
         for name, value in (("rate", rate), ("burst", burst), ("concurrency", concurrency)):
             if value is not None and not value > 0:
                 raise ConfigError(f"{name}: expected a positive number, got {value!r}")
-        if retries < 0 or backoff < 0:
-            raise ConfigError(f"retries and backoff: expected >= 0, got {retries}, {backoff}")
+        self.policy = RetryPolicy(retries, backoff, seed)
         self.url = url
         self.layers = LAYERS
         self.retries, self.backoff, self.slack = retries, backoff, slack
         self.max_output = max_output
         self._bucket = _Bucket(rate, burst) if rate else None
         self._slots = threading.BoundedSemaphore(concurrency)
-        self._jitter = random.Random(seed)
-        self._jitter_lock = threading.Lock()
         self.infrastructure_errors = 0
         self.retried = 0
 
@@ -126,12 +123,10 @@ class RemoteSandbox:
             {"code": str(code), "language": "python", "run_timeout": float(timeout)}
         ).encode()
         failure = ""
-        for attempt in range(self.retries + 1):
+        for attempt, delay in enumerate(self.policy.delays()):
             if attempt:
                 self.retried += 1
-                with self._jitter_lock:
-                    jitter = 1 + 0.25 * self._jitter.random()
-                time.sleep(self.backoff * 2 ** (attempt - 1) * jitter)
+                time.sleep(delay)
             if self._bucket is not None:
                 self._bucket.take()
             try:
@@ -143,7 +138,7 @@ class RemoteSandbox:
             except _Fatal as error:
                 return self._failed(f"{self.url}: {error}", started)
         return self._failed(
-            f"{self.url}: no answer after {self.retries + 1} tries; last: {failure}", started
+            f"{self.url}: no answer after {self.policy.tries} tries; last: {failure}", started
         )
 
     def _failed(self, note: str, started: float) -> ToolResult:

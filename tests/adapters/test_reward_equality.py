@@ -2,13 +2,16 @@
 
 The env's own step (``SingleTurnMath-v0``), TRL's reward function, verl's ``compute_score``
 and OpenRLHF's ``reward_func`` must agree, for any response: cut thinking, several boxes, no
-box, a code block. Before issue 24 the trainers' functions could not take ``think`` and
+box, a code block; and ``mathattempt eval`` (its env made as ``run_eval`` makes it, with
+``think`` from the backend's chat template) must call it correct exactly when they reward it. Before issue 24 the trainers' functions could not take ``think`` and
 rewarded an interim box inside unfinished thinking that the env (and evaluation) call cut.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -17,6 +20,10 @@ from hypothesis import strategies as st
 
 import mathattempt_env  # noqa: F401
 from mathattempt_env.adapters import openrlhf, trl, verl
+from mathattempt_env.eval.backends import Reply
+from mathattempt_env.eval.episodes import play
+from mathattempt_env.eval.runner import EvalConfig, _make_env
+from mathattempt_env.types import Problem
 
 GOLD = "4"
 PIECES = [
@@ -42,6 +49,30 @@ def _env_reward(response: str, think: str) -> float:
     return float(env.step(response)[1])
 
 
+class _Replies:
+    """A backend whose model says ``text``, under a template that opens ``<think>`` or not."""
+
+    name = "scripted"
+
+    def __init__(self, text: str, opens_think: bool) -> None:
+        self.text, self.opens_think = text, opens_think
+
+    async def chat(self, messages, max_tokens, stop=()) -> Reply:
+        return Reply(self.text, max(1, len(self.text) // 4), cut=False)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _eval_correct(response: str, think: str) -> bool:
+    config = EvalConfig(env="SingleTurnMath-v0", datasets=["x"], ks=[1], out=Path("unused"),
+                        model="scripted", backend="hf", progress=False)  # fmt: skip
+    problem = Problem(id="p", problem="What is $2+2$?", answer=GOLD)
+    backend = _Replies(response, opens_think=think == "open")
+    env, options = _make_env(config, problem, "open" if backend.opens_think else "auto", backend)
+    return bool(asyncio.run(play(env, backend, options=options, max_tokens=100_000))["correct"])
+
+
 @pytest.fixture(scope="module")
 def trainers():
     return {think: trl.make_reward_func("paper-single", think=think) for think in ("auto", "open")}
@@ -62,6 +93,7 @@ def test_every_path_gives_the_env_steps_reward(response, think, trainers, monkey
     prompt = "Q: What is 2+2? A: "
     out = openrlhf.reward_func([prompt + response], [prompt], [GOLD])
     assert out["rewards"].tolist() == [expected]
+    assert _eval_correct(response, think) is (expected == 1.0)
 
 
 def test_the_issue_case_is_cut_under_an_open_think_template() -> None:

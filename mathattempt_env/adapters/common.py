@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Sequence
@@ -57,6 +58,25 @@ class StepScorer:
 
 
 _PLACEHOLDER = {"id": "placeholder", "problem": "What is $1+1$?", "answer": "2"}
+
+
+def shared_scorer(reward: str, env_kwargs: Any = None) -> StepScorer:
+    """The single-turn :class:`StepScorer` for a scheme and some grading options, made once.
+
+    ``env_kwargs`` is read by :func:`grading_options`. For reward functions that a trainer
+    calls per response (verl, OpenRLHF).
+
+    Example:
+        >>> shared_scorer("paper-single", '{"think": "open"}') is shared_scorer(
+        ...     "paper-single", {"think": "open", "attempts": [1, 5]})
+        True
+    """
+    return _scorer(reward, tuple(sorted(grading_options(env_kwargs).items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _scorer(reward: str, options: tuple[tuple[str, Any], ...]) -> StepScorer:
+    return StepScorer(reward=reward, **dict(options))
 
 
 def grading_options(env_kwargs: Any) -> dict[str, Any]:

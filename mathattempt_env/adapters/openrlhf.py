@@ -33,7 +33,6 @@ Needs the ``openrlhf`` extra and ``pip install --no-deps "openrlhf==0.11.2"``.
 from __future__ import annotations
 
 import contextvars
-import functools
 import hashlib
 import json
 import os
@@ -44,7 +43,7 @@ from typing import Any
 import torch
 from openrlhf.utils.agent import AgentInstanceBase, MultiTurnAgentExecutor
 
-from mathattempt_env.adapters.common import StepScorer, grading_options, make_envs
+from mathattempt_env.adapters.common import make_envs, shared_scorer
 from mathattempt_env.rollout.chat import ChatMarkup, render
 from mathattempt_env.types import Turn
 
@@ -202,11 +201,6 @@ def _response(query: str, prompt: str) -> str:
     return query.rsplit(marker, 1)[-1] if marker in query else query
 
 
-@functools.lru_cache(maxsize=16)
-def _scorer(reward: str, env_kwargs: str) -> StepScorer:
-    return StepScorer(reward=reward, **grading_options(json.loads(env_kwargs or "{}")))
-
-
 def reward_func(
     queries: Sequence[str], prompts: Sequence[str], labels: Sequence[str]
 ) -> dict[str, Any]:
@@ -222,9 +216,9 @@ def reward_func(
         >>> out["rewards"].tolist(), out["extra_logs"]["correct"].tolist()
         ([1.0], [1.0])
     """
-    scorer = _scorer(
+    scorer = shared_scorer(
         os.environ.get("MATHATTEMPT_REWARD", "paper-single"),
-        os.environ.get("MATHATTEMPT_ENV_KWARGS", ""),
+        os.environ.get("MATHATTEMPT_ENV_KWARGS") or None,
     )
     rewards, correct, timed_out = [], [], []
     for query, prompt, label in zip(queries, prompts, labels, strict=True):

@@ -18,7 +18,6 @@ Needs the ``verl`` extra. Importing this module imports verl.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Sequence
@@ -32,7 +31,7 @@ from verl.experimental.agent_loop.agent_loop import (
     register,
 )
 
-from mathattempt_env.adapters.common import StepScorer, grading_options, make_envs
+from mathattempt_env.adapters.common import grading_options, make_envs, shared_scorer
 from mathattempt_env.data import load_problems
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rollout import EpisodeDriver
@@ -80,9 +79,7 @@ def compute_score(
     options = grading_options((extra_info or {}).get("env_kwargs"))
     if think is not None:
         options["think"] = think
-    score, verdict = _scorer(reward, tuple(sorted(options.items())))(
-        str(solution_str), str(ground_truth)
-    )
+    score, verdict = shared_scorer(reward, options)(str(solution_str), str(ground_truth))
     return {
         "score": score,
         "correct": verdict.correct,
@@ -90,11 +87,6 @@ def compute_score(
         "reason": verdict.reason,
         "timed_out": verdict.timed_out,
     }
-
-
-@functools.lru_cache(maxsize=64)
-def _scorer(reward: str, options: tuple[tuple[str, Any], ...]) -> StepScorer:
-    return StepScorer(reward=reward, **dict(options))
 
 
 def verl_rows(

@@ -101,8 +101,10 @@ def main() -> int:
 
     model, tokenizer, problems, settings, budget = load(args)
     env_kwargs = {
-        "dataset": problems, "reward": "plus-minus-one", "max_tool_calls": args.max_tool_calls,
-    }  # fmt: skip
+        "dataset": problems,
+        "reward": "plus-minus-one",
+        "tool_options": {"max_calls": args.max_tool_calls},
+    }
     rollout = make_rollout_func(ENV, max_total_tokens=budget, seed=args.seed, **env_kwargs)
     config = GRPOConfig(
         output_dir=args.output_dir,

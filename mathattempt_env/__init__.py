@@ -1,8 +1,8 @@
 """mathattempt_env: Gymnasium text environments for reinforcement learning on math reasoning.
 
-Importing the package registers ``SingleTurnMath-v0``, ``MultiAttemptMath-v0`` and
-``S2RMath-v0`` with Gymnasium. It is light: it does not import sympy, torch or any trainer,
-and the environments' modules load on the first ``gym.make``.
+Importing the package registers ``SingleTurnMath-v0``, ``MultiAttemptMath-v0``,
+``S2RMath-v0`` and ``ToolMath-v0`` with Gymnasium. It is light: it does not import sympy,
+torch or any trainer, and the environments' modules load on the first ``gym.make``.
 
 Example:
     >>> import mathattempt_env
@@ -20,7 +20,15 @@ from mathattempt_env.errors import (
     MathAttemptError,
 )
 from mathattempt_env.registration import ENV_IDS, register_envs
-from mathattempt_env.types import ActionRecord, Grade, Problem, RewardBreakdown, Turn
+from mathattempt_env.types import (
+    ActionRecord,
+    Grade,
+    GradingConfig,
+    Problem,
+    RewardBreakdown,
+    StepInfo,
+    Turn,
+)
 
 __version__ = "0.1.0"
 
@@ -48,10 +56,12 @@ __all__ = [
     "DatasetError",
     "EpisodeFinishedError",
     "Grade",
+    "GradingConfig",
     "InvalidGoldError",
     "MathAttemptError",
     "Problem",
     "RewardBreakdown",
+    "StepInfo",
     "Turn",
     "__version__",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 import mathattempt_env
-from mathattempt_env.envs import MathEnv
+from mathattempt_env.envs import surface
 
 SCRIPTS = {
     "SingleTurnMath-v0": ["wrong"],
@@ -46,14 +46,13 @@ def main() -> None:
     for env_id, script in SCRIPTS.items():
         env = gym.make(env_id)
         obs, info = env.reset(seed=0, options={"index": 1})
-        unwrapped = env.unwrapped
-        assert isinstance(unwrapped, MathEnv)
+        unwrapped = surface(env)
         print(f"== {env_id} (reward scheme {unwrapped.reward_scheme.name!r})")
         print(f"observation: {obs!r}")
         for kind in script:
             action = _say(kind, unwrapped.problem.answer)
             obs, reward, terminated, truncated, info = env.step(action)
-            if kind == "code":
+            if info["kind"] == "tool":
                 tool = info["tool"]
                 print(
                     f"  step: tool call, status={tool['status']!r} output={tool['output']!r} "
@@ -67,7 +66,7 @@ def main() -> None:
                 )
             if obs:
                 print(f"  observation: {obs!r}")
-            if "actions" in info:
+            if info["kind"] == "trajectory":  # S²R: each action of the generation
                 for a in info["actions"]:
                     print(f"    {a['type']:6s} reward={a['reward']:+.0f} context={a['context']!r}")
             if terminated or truncated:

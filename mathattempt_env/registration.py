@@ -16,8 +16,10 @@ ENV_IDS: dict[str, str] = {
     "SingleTurnMath-v0": "mathattempt_env.envs.single_turn:SingleTurnMathEnv",
     "MultiAttemptMath-v0": "mathattempt_env.envs.multi_attempt:MultiAttemptMathEnv",
     "S2RMath-v0": "mathattempt_env.envs.s2r:S2RMathEnv",
-    "ToolMath-v0": "mathattempt_env.envs.tool_math:ToolMathEnv",
+    "ToolMath-v0": "mathattempt_env.envs.single_turn:SingleTurnMathEnv",
 }
+#: The options an id is registered with (what makes ``ToolMath-v0`` the tool env).
+ENV_KWARGS: dict[str, dict[str, str]] = {"ToolMath-v0": {"tool": "python", "prompt": "tir"}}
 
 
 def register_envs() -> None:
@@ -26,7 +28,12 @@ def register_envs() -> None:
 
     for env_id, entry_point in ENV_IDS.items():
         if env_id not in registry:
-            register(id=env_id, entry_point=entry_point, disable_env_checker=False)
+            register(
+                id=env_id,
+                entry_point=entry_point,
+                kwargs=dict(ENV_KWARGS.get(env_id, {})),
+                disable_env_checker=False,
+            )
 
 
 def check_env_id(env_id: object) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 
 @dataclass(frozen=True)
@@ -244,3 +244,85 @@ class GradingConfig:
         if extra and strict:
             raise unknown_name("grading option", extra[0], names)
         return cls(**{key: value for key, value in options.items() if key in names})
+
+
+#: What a step did: ``"reset"`` (the info ``reset`` returns), ``"answer"`` (a graded attempt
+#: or solution), ``"tool"`` (a tool call ran; nothing was graded), ``"verify"`` (an S²R
+#: self-verification, judged) or ``"trajectory"`` (a whole S²R generation, every action in it
+#: judged).
+StepKind = Literal["reset", "answer", "tool", "verify", "trajectory"]
+
+
+class _StepInfoKeys(TypedDict):
+    """The keys every :class:`StepInfo` has."""
+
+    kind: StepKind
+    problem_id: str
+    index: int
+    source: str
+    messages: list[dict[str, str]]
+    attempt: int
+    attempts: int
+    attempts_left: int
+    length_used: int
+    grade: Grade | None
+    correct: bool
+    cut: bool
+    grade_timed_out: bool
+    reward_components: dict[str, float]
+    records: tuple[ActionRecord, ...]
+    actions: list[dict[str, Any]]
+    action_rewards: tuple[float, ...]
+    tool: dict[str, Any]
+    tool_calls: int
+    sandbox_errors: int
+
+
+class StepInfo(_StepInfoKeys, total=False):
+    """The ``info`` dict of every env id's ``reset`` and ``step``: the same keys everywhere.
+
+    Gymnasium keeps ``info`` a dict; this is its declared shape. Consumers read ``kind`` to
+    tell a step's kind, never a key's presence. The keys marked optional depend on the data or
+    the configuration, not on the env id: they are left out rather than ``None`` so that
+    Gymnasium's vector envs can batch them (with a mask).
+
+    Keys:
+        kind: the :data:`StepKind` of this step.
+        problem_id, index, source: the episode's problem (``index`` -1 for one given in
+            ``reset`` options).
+        messages: the whole conversation as role/content dicts (a new list each step).
+        attempt: solutions graded so far; attempts: the episode's budget of them;
+            attempts_left: the budget minus ``attempt``.
+        length_used: what the episode's responses used, in the budget's unit.
+        grade: the :class:`Grade` of this step's (last) solution, ``None`` when the step
+            graded none; correct: ``grade.correct`` (``False`` without a grade).
+        cut: a length budget (the env's or the producer's) cut this step's text.
+        grade_timed_out: a grade of this step ran out of time and scored as wrong.
+        reward_components: this step's reward, by component (``{}`` at reset).
+        records: every :class:`ActionRecord` of the episode.
+        actions: one dict per record: ``type``, ``span``, its reward under the env's scheme,
+            S²R's reward-context key, and ``correct``/``extracted`` (solves) or ``verdict``,
+            ``target_correct``, ``verdict_correct`` (verifications).
+        action_rewards: this step's reward per new action (what per-action credit uses).
+        tool: this step's tool call (``code``, ``status``, ``output``, ``infrastructure_error``
+            and the sandbox's report), ``{}`` when the step called none.
+        tool_calls: tool calls in the current (or just graded) attempt.
+        sandbox_errors: the env's tool infrastructure failures so far (never a reward).
+        length_left: (optional) what the next response may use; left out without a limit.
+        level, subject: (optional) the problem's, when the data has them.
+        s2r_metrics: (optional) S²R envs, at the episode's end: :func:`~mathattempt_env.
+            rewards.s2r_metrics` of its actions.
+
+    Example:
+        >>> import gymnasium as gym, mathattempt_env
+        >>> _, info = gym.make("S2RMath-v0").reset(seed=0)
+        >>> info["kind"], StepInfo.__required_keys__ <= set(info)
+        ('reset', True)
+        >>> sorted(StepInfo.__optional_keys__)
+        ['length_left', 'level', 's2r_metrics', 'subject']
+    """
+
+    length_left: int
+    level: int
+    subject: str
+    s2r_metrics: dict[str, float | None]

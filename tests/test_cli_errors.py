@@ -90,7 +90,7 @@ EVAL_MATH500 = ["--dataset", "math500", "--data-dir", str(DATA), "--model", "now
         ),
         (
             [*EVAL, "--env-kwargs", '{"attempt": 3}', *EVAL_MATH500],
-            "unknown MultiAttemptMathEnv option 'attempt'; did you mean 'attempts'?",
+            "--env-kwargs: unknown MultiAttemptMath-v0 option 'attempt'; did you mean 'attempts'?",
         ),
         ([*EVAL, "--env-kwargs", "attempts=3", *EVAL_MATH500], "--env-kwargs: not JSON"),
         ([*MAIN_JOB, "--dataset", "hendrycks_math", "--model", "nowhere"], "unknown dataset"),

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 case "$CONFIG" in
     s2r_*) ENV=S2RMath-v0; PREFIX=s2r_; DATA_ARGS=(--max-total-tokens 8000) ;;
     tool_*) ENV=ToolMath-v0; PREFIX=tool_; DATA_ARGS=(--max-total-tokens 4096
-        --env-kwargs '{"reward": "plus-minus-one", "max_tool_calls": 2}') ;;
+        --env-kwargs '{"reward": "plus-minus-one", "tool_options": {"max_calls": 2}}') ;;
     *) ENV=MultiAttemptMath-v0; PREFIX=; DATA_ARGS=(--attempts 1 5 --max-total-tokens 3000) ;;
 esac
 python examples/verl/prepare_data.py --env "$ENV" "${DATA_ARGS[@]}" \

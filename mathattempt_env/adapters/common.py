@@ -111,8 +111,9 @@ def make_envs(
     """``count`` fresh environments of ``env_id``.
 
     With a ``tokenizer`` the envs measure text in its tokens (so a tool's output counts toward
-    the token budget in the model's unit) and take ``think`` from its chat template, as
-    evaluation does; ``length_fn`` or ``think`` in ``env_kwargs`` win.
+    the token budget in the model's unit; ``length_unit="tokens"``) and take ``think`` from its
+    chat template, as evaluation does; ``length_fn``, ``length_unit="chars"`` or ``think`` in
+    ``env_kwargs`` win.
 
     Example:
         >>> [env.spec.id for env in make_envs("S2RMath-v0", 2, {})]
@@ -124,8 +125,10 @@ def make_envs(
     if tokenizer is not None:
         from mathattempt_env.rollout.chat import TokenCounter, think_of
 
-        env_kwargs = {"length_fn": TokenCounter(tokenizer), "think": think_of(tokenizer),
-                      **env_kwargs}  # fmt: skip
+        measured: dict[str, Any] = {}
+        if env_kwargs.get("length_unit") != "chars" and "length_fn" not in env_kwargs:
+            measured = {"length_fn": TokenCounter(tokenizer), "length_unit": "tokens"}
+        env_kwargs = {**measured, "think": think_of(tokenizer), **env_kwargs}
     return [gym.make(env_id, **env_kwargs) for _ in range(count)]
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
-import json
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -44,6 +43,9 @@ import torch
 from openrlhf.utils.agent import AgentInstanceBase, MultiTurnAgentExecutor
 
 from mathattempt_env.adapters.common import make_envs, shared_scorer
+from mathattempt_env.envs.config import EnvConfig
+from mathattempt_env.envs.surface import surface
+from mathattempt_env.errors import ConfigError
 from mathattempt_env.rollout.chat import ChatMarkup, render
 from mathattempt_env.types import Turn
 
@@ -66,7 +68,9 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
         self.tokenizer = _TOKENIZER.get()
         self.chat = ChatMarkup(self.tokenizer)
         # The episode's model-token budget is part of the env's construction.
-        kwargs = {**self.env_kwargs, "max_total_length": self.max_total_tokens}
+        kwargs = {
+            **self.env_kwargs, "max_total_length": self.max_total_tokens, "length_unit": "tokens"
+        }  # fmt: skip
         (self.env,) = make_envs(self.env_id, 1, kwargs, self.tokenizer)
         self.history: list[dict[str, str]] = []
         self.total = 0.0
@@ -99,15 +103,14 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
         text, emitted = self._content(str(states["action_text"]))
         # No end-of-turn token: generation stopped at OpenRLHF's length limit, unless it
         # stopped at a tool's stop string (configure it in OpenRLHF's sampling ``stop``).
-        tool = getattr(self.env.unwrapped, "tool", None)
-        calls = tool is not None and text.rstrip().endswith(tool.format.stop)
+        calls = any(text.rstrip().endswith(stop) for stop in surface(self.env).stop)
         observation, reward, terminated, truncated, info = self.env.step(
             Turn(text, cut=not emitted and not calls)
         )
         self.total += float(reward)
         done = bool(terminated or truncated)
         feedback = ""
-        if not done and "tool" in info:
+        if not done and info["kind"] == "tool":
             feedback = observation  # the tool's output, inside the same assistant turn
         elif not done:
             messages = info["messages"]
@@ -122,8 +125,8 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
             "done": done,
             "sampling_params": states.get("sampling_params"),
             "extra_logs": {
-                "attempts": float(info.get("attempt", 0)),
-                "correct": float(bool(info.get("correct", False))),
+                "attempts": float(info["attempt"]),
+                "correct": float(info["correct"]),
                 "truncated": float(bool(truncated)),
             },
         }
@@ -183,11 +186,18 @@ def make_agent_executor(
 
 def _from_environ() -> type[MathAgentExecutor]:
     budget = os.environ.get("MATHATTEMPT_MAX_TOTAL_TOKENS", "3000")
-    return make_agent_executor(
+    try:
+        tokens = int(budget) if budget.strip().lower() != "none" else None
+    except ValueError:
+        raise ConfigError(
+            f"MATHATTEMPT_MAX_TOTAL_TOKENS: expected an int or 'none', got {budget!r}"
+        ) from None
+    config = EnvConfig.parse(
         os.environ.get("MATHATTEMPT_ENV", "MultiAttemptMath-v0"),
-        max_total_tokens=int(budget) if budget.strip().lower() != "none" else None,
-        **json.loads(os.environ.get("MATHATTEMPT_ENV_KWARGS", "{}")),
+        os.environ.get("MATHATTEMPT_ENV_KWARGS", "{}"),
+        where="MATHATTEMPT_ENV_KWARGS",
     )
+    return make_agent_executor(config.env_id, max_total_tokens=tokens, **config.options)
 
 
 #: The executor OpenRLHF loads from this file (configured from the environment variables).

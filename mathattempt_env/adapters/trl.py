@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from mathattempt_env.adapters.common import ProblemIndex, StepScorer, make_envs
+from mathattempt_env.envs.surface import surface
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rewards import get_reward
 from mathattempt_env.rollout import EpisodeDriver
@@ -58,12 +59,13 @@ def problem_dataset(
     from datasets import Dataset
 
     (env,) = make_envs(env_id, 1, env_kwargs)
-    count = len(env.unwrapped.problems) if limit is None else limit
+    core = surface(env)
+    count = len(core.problems) if limit is None else limit
     rows: dict[str, list[Any]] = {"prompt": [], "answer": [], "problem_id": []}
     for index in range(count):
         _, info = env.reset(seed=index, options={"index": index})
         rows["prompt"].append(info["messages"])
-        rows["answer"].append(env.unwrapped.problem.answer)
+        rows["answer"].append(core.problem.answer)
         rows["problem_id"].append(info["problem_id"])
     return Dataset.from_dict(rows)
 
@@ -82,10 +84,7 @@ def _vllm_batch(trainer: Any) -> Callable[[list[list[int]], int | None], BatchRe
 
 def user_turn(env: Any, problem: str) -> str:
     """The user turn in which ``env`` poses ``problem`` (its prompt template's wording)."""
-    template = getattr(env, "prompt", None)
-    if template is None:
-        return problem
-    turns = [m for m in template.messages(problem) if m["role"] == "user"]
+    turns = [m for m in surface(env).pose(problem) if m["role"] == "user"]
     return str(turns[-1]["content"]) if turns else problem
 
 
@@ -130,7 +129,7 @@ class EnvRollout:
             )  # fmt: skip
         envs = self._envs[: len(prompts)]
         if self._index is None:
-            core = envs[0].unwrapped
+            core = surface(envs[0])
             self._index = ProblemIndex(core.problems, lambda text: user_turn(core, text))
         indices = [self._index.find(prompt) for prompt in prompts]
         options = [{"index": index} for index in indices]

@@ -33,6 +33,7 @@ from verl.experimental.agent_loop.agent_loop import (
 
 from mathattempt_env.adapters.common import grading_options, make_envs, shared_scorer
 from mathattempt_env.data import load_problems
+from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rollout import EpisodeDriver
 from mathattempt_env.rollout.chat import think_of
@@ -127,7 +128,8 @@ def verl_rows(
 
             tokenizer = AutoTokenizer.from_pretrained(tokenizer)
         env_kwargs = {**env_kwargs, "think": think_of(tokenizer)}
-    (env,) = make_envs(env_id, 1, {"dataset": problems, **env_kwargs})
+    config = EnvConfig.parse(env_id, env_kwargs, where="verl_rows env options")
+    (env,) = make_envs(env_id, 1, {"dataset": problems, **config.options})
     source = data_source or (dataset if isinstance(dataset, str) else "custom")
     rows = []
     for index in range(len(problems) if limit is None else min(limit, len(problems))):
@@ -145,7 +147,7 @@ def verl_rows(
                     "problem": problem.problem,
                     "answer": problem.answer,
                     "env_id": env_id,
-                    "env_kwargs": json.dumps(env_kwargs, sort_keys=True),
+                    "env_kwargs": json.dumps(config.options, sort_keys=True),
                     **({"max_total_tokens": max_total_tokens} if max_total_tokens else {}),
                     **({"max_turn_tokens": max_turn_tokens} if max_turn_tokens else {}),
                 },
@@ -165,10 +167,7 @@ def export_parquet(path: str, dataset: str | Sequence[Any] = "builtin", **kwargs
     """
     import pandas as pd
 
-    try:
-        rows = verl_rows(dataset, **kwargs)
-    except TypeError as error:
-        raise ConfigError(f"export_parquet: env arguments must be JSON values ({error})") from None
+    rows = verl_rows(dataset, **kwargs)  # the env options are checked there (EnvConfig)
     pd.DataFrame(rows).to_parquet(path, index=False)
     return len(rows)
 
@@ -200,8 +199,11 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
                     f"no {field!r}; write the dataset with mathattempt_env.adapters.verl."
                     "export_parquet"
                 )
-        env_kwargs = json.loads(extra.get("env_kwargs") or "{}")
-        (env,) = make_envs(extra["env_id"], 1, env_kwargs, self.tokenizer)
+        config = EnvConfig.parse(
+            extra["env_id"], extra.get("env_kwargs") or "{}",
+            where=f"verl row {extra.get('problem_id')!r} extra_info.env_kwargs",
+        )  # fmt: skip
+        (env,) = make_envs(config.env_id, 1, dict(config.options), self.tokenizer)
         response_length = int(self.rollout_config.response_length)
         budget = int(extra.get("max_total_tokens") or response_length)
         metrics = {"generate_sequences": 0.0}

@@ -12,14 +12,22 @@ from mathattempt_env.envs.multi_attempt import MultiAttemptMathEnv
 from mathattempt_env.envs.s2r import S2RMathEnv
 from mathattempt_env.envs.single_turn import SingleTurnMathEnv
 from mathattempt_env.envs.spaces import UnicodeText
+from mathattempt_env.envs.surface import EnvSurface, surface
+from mathattempt_env.envs.tooluse import TOOLS, Tool, ToolUse, make_tool
 
 __all__ = [
     "MAX_ACTION_CHARS",
     "MAX_OBSERVATION_CHARS",
+    "TOOLS",
     "Budget",
+    "EnvSurface",
     "MathEnv",
     "MultiAttemptMathEnv",
     "S2RMathEnv",
     "SingleTurnMathEnv",
+    "Tool",
+    "ToolUse",
     "UnicodeText",
+    "make_tool",
+    "surface",
 ]

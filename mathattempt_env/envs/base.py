@@ -1,7 +1,9 @@
 """The shared core of the math environments: problems, budgets, grading, messages and info.
 
-Subclasses implement ``_opening`` (the first turns) and ``step``; everything else lives here
-once, so the single-turn, multi-attempt and S²R environments behave alike.
+Subclasses implement ``pose`` (the opening turns for a question) and ``_answer`` (what a
+finished turn does: grade, score, feedback); everything else lives here once: problems,
+budgets, grading, the tool seam (:mod:`~mathattempt_env.envs.tooluse`) and the one ``info``
+record (:class:`~mathattempt_env.types.StepInfo`), so every env id behaves alike.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import dataclasses
 import hashlib
 import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -19,8 +21,11 @@ from gymnasium.envs.registration import EnvSpec
 
 from mathattempt_env.data import load_problems
 from mathattempt_env.data.validate import to_problems
+from mathattempt_env.envs.actions import describe
 from mathattempt_env.envs.budget import Budget
 from mathattempt_env.envs.spaces import UnicodeText
+from mathattempt_env.envs.tool import ToolCall
+from mathattempt_env.envs.tooluse import Tool, ToolUse, make_tool
 from mathattempt_env.errors import (
     ConfigError,
     EpisodeFinishedError,
@@ -37,6 +42,8 @@ from mathattempt_env.types import (
     GradingConfig,
     Problem,
     RewardBreakdown,
+    StepInfo,
+    StepKind,
     Turn,
 )
 
@@ -47,6 +54,11 @@ MAX_ACTION_CHARS = 1_000_000
 #: Seconds each grade of a step still gets once the step's grading budget is spent.
 MIN_GRADE_SECONDS = 0.01
 _NOT_STARTED = "no episode has started; call reset() first"
+#: The tool's options that were env options before the tool seam, and their new names.
+_TOOL_OPTIONS = {
+    "tool_format": "fmt", "max_tool_calls": "max_calls", "tool_replay": "replay",
+    "isolation": "isolation", "sandbox_url": "sandbox_url", "sandbox_options": "sandbox_options",
+}  # fmt: skip
 
 
 class ActionTypeError(MathAttemptError, TypeError):
@@ -92,10 +104,16 @@ def draw_attempts(
     return int(rng.integers(bounds[0], bounds[1] + 1))
 
 
-def _options(env: object) -> list[str]:
-    """The keyword options of ``env``'s class and its bases (what ``gym.make`` may pass)."""
+def option_names(env_class: type) -> list[str]:
+    """The keyword options of an env class and its bases (what ``gym.make`` may pass).
+
+    Example:
+        >>> from mathattempt_env.envs import SingleTurnMathEnv
+        >>> "tool_options" in option_names(SingleTurnMathEnv)
+        True
+    """
     names = {"max_episode_steps", "disable_env_checker"}  # gym.make's own
-    for cls in type(env).__mro__:
+    for cls in env_class.__mro__:
         init = cls.__dict__.get("__init__")
         if init is not None:
             names.update(
@@ -124,6 +142,10 @@ class MathEnv(gym.Env[str, str]):
         max_response_length: the most one response may use, in ``length_fn`` units.
         max_total_length: the most all responses of an episode may use together.
         length_fn: measures a response (default ``len``: characters).
+        length_unit: what the limits count: ``"chars"`` (``length_fn`` is ``len``) or
+            ``"tokens"`` (``length_fn`` counts tokens); default: ``"chars"`` with ``len``,
+            ``"tokens"`` with any other ``length_fn``. It travels with the limits
+            (:class:`~mathattempt_env.envs.config.EnvConfig`), so 3,000 never changes unit.
         data_dir: a folder with named datasets' JSONL files.
         grade_timeout: seconds one grade may take (default: the grader's, 2 s).
         grade_budget: seconds all the grades of one step may take together (default: twice
@@ -136,6 +158,12 @@ class MathEnv(gym.Env[str, str]):
             ``<think>`` means the response was cut mid-thought), ``"open"`` (the chat
             template opened ``<think>`` in the prompt, as DeepSeek-R1's does, so a response
             without ``</think>`` was cut and earns no answer) or ``"none"`` (tags ignored).
+        tool: ``None``, a tool's name from :data:`~mathattempt_env.envs.tooluse.TOOLS`
+            (``"python"``: code run in the sandbox; ``"calculator"``: exact arithmetic) or a
+            :class:`~mathattempt_env.envs.tooluse.Tool`. A step that calls it gets the output
+            back and earns 0; the attempt goes on in the same turn (``ToolMath-v0``).
+        tool_options: keyword arguments of the named tool (the python tool's ``fmt``,
+            ``isolation``, ``max_calls``, ``replay``, ``sandbox_url``, ``sandbox_options``).
         render_mode: ``None`` or ``"ansi"`` (the conversation as text).
     """
 
@@ -150,22 +178,34 @@ class MathEnv(gym.Env[str, str]):
         max_response_length: int | None = None,
         max_total_length: int | None = None,
         length_fn: Callable[[str], int] = len,
+        length_unit: str | None = None,
         data_dir: str | None = None,
         grade_timeout: float | None = None,
         grade_budget: float | None = None,
         box: BoxChoice = "last",
         think: Think = "auto",
+        tool: str | Tool | None = None,
+        tool_options: Mapping[str, Any] | None = None,
         render_mode: str | None = None,
         **unknown: Any,
     ) -> None:
+        moved = [name for name in unknown if name in _TOOL_OPTIONS]
+        if moved:
+            raise ConfigError(
+                f"{moved[0]}: the tool's options go in tool_options, e.g. "
+                f"tool_options={{{_TOOL_OPTIONS[moved[0]]!r}: {unknown[moved[0]]!r}}}"
+            )
         if unknown:
-            raise unknown_name(f"{type(self).__name__} option", next(iter(unknown)), _options(self))
+            raise unknown_name(
+                f"{type(self).__name__} option", next(iter(unknown)), option_names(type(self))
+            )
         #: How this env grades an answer (validated there); every path that grades as this
         #: env does carries it (``self.grading.to_dict()``).
         self.grading = GradingConfig(box, think, grade_timeout, grade_budget)
         self.problems = load_problems(dataset, data_dir=data_dir)
         self.reward_scheme = get_reward(self.default_reward if reward is None else reward)
-        self.budget = Budget(max_response_length, max_total_length, length_fn)
+        unit = length_unit or ("chars" if length_fn is len else "tokens")
+        self.budget = Budget(max_response_length, max_total_length, length_fn, unit)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
         self.box: BoxChoice = box
@@ -175,6 +215,9 @@ class MathEnv(gym.Env[str, str]):
         self._grade_until = 0.0  # the current step's grading deadline (perf_counter)
         self._grade_timed_out = False  # a grade of the current step ran out of time
         self.render_mode = render_mode
+        self.tool = make_tool(tool, tool_options)
+        self.tool_use = ToolUse(self.tool) if self.tool is not None else None
+        self._calls: tuple[ToolCall, ...] = ()  # the tool calls of the turn just graded
         self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
         self.action_space = UnicodeText(MAX_ACTION_CHARS)
         self._problem: Problem | None = None
@@ -234,7 +277,35 @@ class MathEnv(gym.Env[str, str]):
         return index
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
+        """Draw the episode's settings from ``options`` and pose ``problem``."""
+        return self.pose(problem.problem)
+
+    def pose(self, question: str) -> list[Message]:
+        """The messages that open an episode on ``question`` (nothing is drawn or changed).
+
+        Example:
+            >>> from mathattempt_env.envs import SingleTurnMathEnv
+            >>> [m["role"] for m in SingleTurnMathEnv().pose("What is 2 + 2?")]
+            ['system', 'user']
+        """
         raise NotImplementedError
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        """Strings that end a generation early: the tool's call string, if the env has one."""
+        return (self.tool.stop,) if self.tool is not None else ()
+
+    @property
+    def uses_tools(self) -> bool:
+        """Whether a step may run a tool (seconds of work: drivers step it off their loop)."""
+        return self.tool is not None
+
+    def attempt_counts(self) -> tuple[int, int, int]:
+        """``(attempt, attempts, attempts_left)``: solutions graded, the budget, what is left."""
+        made = sum(record.kind == "solve" for record in self.records)
+        return made, self.attempts, max(self.attempts - made, 0)
+
+    attempts = 1  # the episode's budget of graded solutions; subclasses draw it at reset
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -255,9 +326,12 @@ class MathEnv(gym.Env[str, str]):
         self.budget = self._episode_budget(options)
         self.records = []
         self.used = 0
+        self._calls = ()
+        if self.tool_use is not None:
+            self.tool_use.reset()
         self.messages = self._opening(self._problem, options)
         observation = self._observe(self.messages)
-        return observation, self._info()
+        return observation, self._info("reset")
 
     def option_names(self) -> tuple[str, ...]:
         """The keys ``reset(options=...)`` accepts.
@@ -321,6 +395,40 @@ class MathEnv(gym.Env[str, str]):
         self._grade_timed_out = False
         return text, cut or over or marked
 
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Take one model turn: run the tool call it makes, or end the turn and judge it.
+
+        See the env's class docstring; ``info`` is a
+        :class:`~mathattempt_env.types.StepInfo`.
+        """
+        text, cut = self._accept(action)
+        self._calls = ()
+        if self.tool_use is not None:
+            use = self.tool_use
+            call = None if cut else use.call(text)
+            if call is not None:
+                self.used += self.budget.length_fn(call.shown)  # tool output counts, as published
+                if len(use.calls) > 1:
+                    self.messages.pop()  # the turn so far, replaced by its longer version
+                self.messages.append({"role": "assistant", "content": use.turn})
+                if not self.budget.exhausted(self.used):
+                    info = self._info("tool", tool={**call.info, "call": len(use.calls)})
+                    return call.shown, 0.0, False, False, info
+                text, cut = "", True  # the tool output spent the budget: the turn ends cut
+            if use.calls:
+                self.messages.pop()
+            text, self._calls = use.finish(text)
+        return self._answer(text, cut)
+
+    def _answer(self, text: str, cut: bool) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Judge a finished turn (``text`` includes its tool outputs); see :meth:`step`."""
+        raise NotImplementedError
+
+    def _tool_fields(self) -> dict[str, Any]:
+        """The turn's tool use, for its :class:`~mathattempt_env.types.ActionRecord`."""
+        failed = bool(self._calls) and bool(self._calls[-1].info.get("failed"))
+        return {"tool_calls": len(self._calls), "tool_failed": failed}
+
     def _grade(self, text: str) -> Grade:
         """Grade one solution within what is left of the step's grading budget."""
         left = max(self._grade_until - time.perf_counter(), MIN_GRADE_SECONDS)
@@ -338,16 +446,33 @@ class MathEnv(gym.Env[str, str]):
     def _end(self, reason: str) -> None:
         self._end_reason = reason
 
-    def _info(self, **extra: Any) -> dict[str, Any]:
+    def _info(self, kind: StepKind, **extra: Any) -> dict[str, Any]:
+        """The step's :class:`~mathattempt_env.types.StepInfo`; ``extra`` sets its values."""
         problem = self.problem
-        info: dict[str, Any] = {
+        attempt, attempts, attempts_left = self.attempt_counts()
+        use = self.tool_use
+        info: StepInfo = {
+            "kind": kind,
             "problem_id": problem.id,
             "index": self._index,
             "source": problem.source,
             # A new list each step; the message dicts themselves are never changed once made.
             "messages": list(self.messages),
+            "attempt": attempt,
+            "attempts": attempts,
+            "attempts_left": attempts_left,
             "length_used": self.used,
+            "grade": None,
+            "correct": False,
+            "cut": False,
             "grade_timed_out": self._grade_timed_out,
+            "reward_components": {},
+            "records": tuple(self.records),
+            "actions": [],
+            "action_rewards": (),
+            "tool": {},
+            "tool_calls": len(use.calls) if kind == "tool" and use else len(self._calls),
+            "sandbox_errors": self.tool.infrastructure_errors if self.tool is not None else 0,
         }
         left = self.budget.allowance(self.used)
         if left is not None:  # left out without a limit, so vector envs can batch infos
@@ -357,8 +482,27 @@ class MathEnv(gym.Env[str, str]):
             info["level"] = problem.level
         if problem.subject is not None:
             info["subject"] = problem.subject
-        info.update(extra)
-        return info
+        result: dict[str, Any] = dict(info)
+        result.update(extra)
+        return result
+
+    def _judged(
+        self, kind: StepKind, breakdown: RewardBreakdown, *, cut: bool, done: bool,
+        truncated: bool, **extra: Any,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The info of a step that judged actions: the last solve's grade, rewards, actions."""
+        solves = [record for record in self.records if record.kind == "solve"]
+        verdict = solves[-1].grade if solves else None
+        return self._info(
+            kind,
+            grade=verdict,
+            correct=verdict is not None and verdict.correct,
+            cut=cut,
+            reward_components=dict(breakdown.components),
+            action_rewards=tuple(breakdown.action_rewards),
+            actions=describe(self.records, self.reward_scheme, final=done, truncated=truncated),
+            **extra,
+        )
 
     def render(self) -> str | None:
         """The conversation so far as text (``render_mode="ansi"``)."""

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 from mathattempt_env.errors import ConfigError
 
+#: The units a length budget may be in.
+UNITS = ("chars", "tokens")
+
 
 def _limit(name: str, value: int | None) -> int | None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
@@ -35,17 +38,30 @@ class Budget:
         total: the most all responses of an episode may use together, or ``None`` (the
             multi-attempt paper trains with 3,000 tokens).
         length_fn: measures a response; must be monotone in the prefix length.
+        unit: what ``length_fn`` counts, so a limit never travels without its unit:
+            ``"chars"`` (``length_fn`` is ``len``) or ``"tokens"`` (a token counter; a
+            transport that carries the limits rebuilds it from the receiver's tokenizer).
     """
 
     per_step: int | None = None
     total: int | None = None
     length_fn: Callable[[str], int] = len
+    unit: str = "chars"
 
     def __post_init__(self) -> None:
         _limit("max_response_length", self.per_step)
         _limit("max_total_length", self.total)
         if not callable(self.length_fn):
             raise ConfigError(f"length_fn: expected a callable, got {self.length_fn!r}")
+        if self.unit not in UNITS:
+            raise ConfigError(f"length_unit: expected 'chars' or 'tokens', got {self.unit!r}")
+        if (self.unit == "chars") != (self.length_fn is len):
+            raise ConfigError(
+                "length_unit: 'chars' is measured by len and only by len"
+                if self.unit == "chars"
+                else "length_unit: 'tokens' needs length_fn, a token counter (make_envs(..., "
+                "tokenizer) and the trainer adapters pass one built from the tokenizer)"
+            )
 
     def allowance(self, used: int) -> int | None:
         """How much the next response may use, given ``used`` so far; ``None`` for no limit."""

@@ -5,21 +5,19 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from mathattempt_env.envs.base import MathEnv, attempt_range, draw_attempts
-from mathattempt_env.envs.tool import PythonTool, ToolCall
+from mathattempt_env.envs.answer import AnswerEnv
+from mathattempt_env.envs.base import attempt_range, draw_attempts
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.prompts import (
     FeedbackTemplate,
     Message,
     PromptTemplate,
     get_feedback,
-    get_prompt,
 )
-from mathattempt_env.prompts.tools import ToolFormat
-from mathattempt_env.types import ActionRecord, Problem
+from mathattempt_env.types import Grade, Problem
 
 
-class MultiAttemptMathEnv(MathEnv):
+class MultiAttemptMathEnv(AnswerEnv):
     r"""Multi-attempt question answering, as in "Learning from Failures in Multi-Attempt RL".
 
     ## Description
@@ -58,23 +56,22 @@ class MultiAttemptMathEnv(MathEnv):
       attempt with attempts and budget left is graded and the episode goes on).
 
     ## Info
-    ``problem_id``, ``attempt`` (attempts made), ``attempts`` (the budget),
+    A :class:`~mathattempt_env.types.StepInfo`, as every env's: ``kind`` (``"answer"``, or
+    ``"tool"`` for a tool call), ``attempt`` (attempts made), ``attempts`` (the budget),
     ``attempts_left``, ``grade`` (the :class:`~mathattempt_env.types.Grade` of this
-    attempt), ``correct``, ``reward_components``, ``records``, ``cut``, ``messages``,
-    ``length_used``, ``grade_timed_out`` (a grade of this step ran out of time; it scored as
-    wrong).
+    attempt), ``correct``, ``reward_components``, ``records``, ``actions``, ``cut``,
+    ``messages``, ``length_used``, ``grade_timed_out`` (a grade of this step ran out of time;
+    it scored as wrong), ``tool``, ``tool_calls``, ``sandbox_errors``.
 
     ## Arguments
     ``attempts`` (int or ``(min, max)``, default ``(1, 5)``); ``prompt`` (``"multi-attempt"``
     or ``"repeat-question"``, or a :class:`~mathattempt_env.prompts.PromptTemplate`);
     ``feedback`` (``"binary"``, ``"none"``, ``"answer"``, ``"repeat-question"``, or a
     template; default: the prompt's own); ``feedback_role`` (default: the template's,
-    ``"system"``); the Python tool (see ``ToolMath-v0``): ``tool`` (``None`` or
-    ``"python"``), ``tool_format``, ``max_tool_calls``, ``tool_replay``, ``isolation``,
-    ``sandbox_url`` and ``sandbox_options``; and the shared arguments of
-    :class:`~mathattempt_env.envs.base.MathEnv`:
+    ``"system"``); and the shared arguments of :class:`~mathattempt_env.envs.base.MathEnv`:
     ``dataset``, ``reward``, ``max_response_length``, ``max_total_length``, ``length_fn``,
-    ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``think``, ``render_mode``.
+    ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``think``, ``tool`` and
+    ``tool_options`` (a tool, e.g. ``tool="python"``, as in ``ToolMath-v0``), ``render_mode``.
 
     ## Version History
     - v0: initial release; the published prompt and feedback strings.
@@ -93,42 +90,17 @@ class MultiAttemptMathEnv(MathEnv):
     """
 
     default_prompt = "multi-attempt"
-    default_attempts: int | tuple[int, int] = (1, 5)
 
     def __init__(
         self,
-        attempts: int | tuple[int, int] | None = None,
+        attempts: int | tuple[int, int] = (1, 5),
         prompt: str | PromptTemplate | None = None,
         feedback: str | FeedbackTemplate | None = None,
         feedback_role: str | None = None,
-        tool: str | None = None,
-        tool_format: str | ToolFormat = "qwen-tir",
-        isolation: str = "auto",
-        max_tool_calls: int | None = None,
-        tool_replay: bool | None = None,
-        sandbox_url: str | None = None,
-        sandbox_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        if tool not in (None, "python"):
-            raise ConfigError(f"tool: expected None or 'python', got {tool!r}")
-        self.tool = (
-            PythonTool(
-                tool_format,
-                isolation=isolation,
-                max_calls=max_tool_calls,
-                replay=tool_replay,
-                sandbox_url=sandbox_url,
-                sandbox_options=sandbox_options,
-            )  # fmt: skip
-            if tool == "python"
-            else None
-        )
-        self._turn = ""  # the current attempt's text so far: model text and tool outputs
-        self._calls: list[ToolCall] = []
-        self.attempt_range = attempt_range(self.default_attempts if attempts is None else attempts)
-        self.prompt = get_prompt(self.default_prompt if prompt is None else prompt)
+        super().__init__(prompt=prompt, **kwargs)
+        self.attempt_range = attempt_range(attempts)
         template = get_feedback(self.prompt.feedback if feedback is None else feedback)
         if feedback_role is not None:
             template = dataclasses.replace(template, role=feedback_role)
@@ -145,87 +117,10 @@ class MultiAttemptMathEnv(MathEnv):
         return (*super().option_names(), "attempts")
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
-        self._turn, self._calls = "", []
         self.attempts = draw_attempts(self.attempt_range, options, self.np_random)
-        return self.prompt.messages(problem.problem, attempts=self.attempts)
+        return self.pose(problem.problem)
 
-    def _info(self, **extra: Any) -> dict[str, Any]:
-        made = len(self.records)
-        return super()._info(
-            attempt=made, attempts=self.attempts, attempts_left=self.attempts - made, **extra
+    def _feedback(self, attempts_left: int, verdict: Grade) -> list[Message]:
+        return self.feedback.messages(
+            attempts_left=attempts_left, answer=verdict.extracted, question=self.problem.problem
         )
-
-    def _tool_step(self, text: str) -> tuple[str, dict[str, Any]] | None:
-        """Run a tool call the attempt so far makes; ``None`` when it makes none."""
-        assert self.tool is not None
-        call = self.tool.respond(self._turn + text, self._calls)
-        if call is None:
-            return None
-        self._calls.append(call)
-        self._turn += text + call.shown
-        self.used += self.budget.length_fn(call.shown)  # tool output counts, as in the anchors
-        if len(self._calls) > 1:
-            self.messages.pop()  # the turn so far, replaced by its longer version
-        self.messages.append({"role": "assistant", "content": self._turn})
-        info = {**call.info, "call": len(self._calls)}
-        return call.shown, info
-
-    def _tool_info(self) -> dict[str, Any]:
-        if self.tool is None:
-            return {}
-        return {"tool_calls": len(self._calls), "sandbox_errors": self.tool.infrastructure_errors}
-
-    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        """Grade one attempt; give feedback or end the episode. See the class docstring."""
-        text, cut = self._accept(action)
-        if self.tool is not None:
-            called = None if cut else self._tool_step(text)
-            if called is not None and not self.budget.exhausted(self.used):
-                observation, call = called
-                info = self._info(
-                    tool=call, correct=False, cut=False, records=tuple(self.records),
-                    **self._tool_info(),
-                )  # fmt: skip
-                return observation, 0.0, False, False, info
-            if called is not None:  # the tool output spent the budget: the attempt ends cut
-                text, cut = "", True
-            if self._calls:
-                self.messages.pop()
-            text = self._turn + text
-        verdict = self._grade(text)
-        failed = bool(self._calls) and bool(self._calls[-1].info.get("failed"))
-        self.records.append(
-            ActionRecord(
-                "solve", verdict, cut=cut, span=(0, len(text)),
-                tool_calls=len(self._calls), tool_failed=failed,
-            )
-        )  # fmt: skip
-        self.messages.append({"role": "assistant", "content": text})
-        tool_info = self._tool_info()
-        self._turn, self._calls = "", []
-        left = self.attempts - len(self.records)
-        out_of_room = self.budget.exhausted(self.used) or cut and left == 0
-        terminated = verdict.correct or (left == 0 and not out_of_room)
-        truncated = not verdict.correct and out_of_room
-        done = terminated or truncated
-        breakdown = self._score(1, final=done, truncated=truncated)
-        observation = ""
-        if done:
-            self._end(
-                "solved" if verdict.correct else "budget spent" if truncated else "no attempts left"
-            )
-        else:
-            turns = self.feedback.messages(
-                attempts_left=left, answer=verdict.extracted, question=self.problem.problem
-            )
-            self.messages.extend(turns)
-            observation = self._observe(turns)
-        info = self._info(
-            grade=verdict,
-            correct=verdict.correct,
-            cut=cut,
-            reward_components=dict(breakdown.components),
-            records=tuple(self.records),
-            **tool_info,
-        )
-        return observation, breakdown.reward, terminated, truncated, info

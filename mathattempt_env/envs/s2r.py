@@ -2,62 +2,17 @@ r"""``S2RMath-v0``: solve, self-verify and self-correct (S²R), in trajectory or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
 from typing import Any
 
+from mathattempt_env.envs.actions import describe
 from mathattempt_env.envs.base import MathEnv, attempt_range, draw_attempts
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.prompts import Message, S2RFormat
-from mathattempt_env.rewards import RewardScheme, S2RProcess, context_keys, s2r_metrics
-from mathattempt_env.types import ActionRecord, Problem
+from mathattempt_env.rewards import s2r_metrics
+from mathattempt_env.types import ActionRecord, Problem, StepKind
 
-_PROCESS = S2RProcess()
-
-
-def describe(
-    records: Sequence[ActionRecord],
-    scheme: RewardScheme,
-    *,
-    final: bool = False,
-    truncated: bool = False,
-) -> list[dict[str, Any]]:
-    """One dict per action: type, span, correctness or verdict, reward, context key.
-
-    ``reward`` is the action's reward under the env's configured scheme
-    (:meth:`~mathattempt_env.rewards.RewardScheme.action_rewards`); ``context`` is S²R's
-    reward-context key, from the actions' correctness (their ±1 process rewards).
-
-    Example:
-        >>> from mathattempt_env.rewards import get_reward
-        >>> from mathattempt_env.types import Grade
-        >>> s = ActionRecord("solve", Grade(False, True, "4", "numeric"), span=(0, 9))
-        >>> describe([s, s], get_reward("s2r-process"))[1]["reward"]
-        -1.0
-        >>> [a["reward"] for a in describe([s, s], get_reward("s2r-outcome"), final=True)]
-        [0.0, -1.0]
-    """
-    rewards = scheme.action_rewards(records, final=final, truncated=truncated)
-    process = (
-        rewards
-        if isinstance(scheme, S2RProcess)
-        else _PROCESS.action_rewards(records, final=final, truncated=truncated)
-    )
-    keys = context_keys(records, process)
-    actions = []
-    for record, reward, key in zip(records, rewards, keys, strict=True):
-        action: dict[str, Any] = {"type": record.kind, "span": record.span}
-        if record.kind == "solve":
-            assert record.grade is not None
-            action.update(correct=record.correct, extracted=record.grade.extracted)
-        else:
-            action.update(
-                verdict=record.verdict,
-                target_correct=record.target_correct,
-                verdict_correct=record.verdict_right,
-            )
-        action.update(reward=reward, context=key)
-        actions.append(action)
-    return actions
+__all__ = ["S2RMathEnv", "describe"]
 
 
 class S2RMathEnv(MathEnv):
@@ -104,17 +59,19 @@ class S2RMathEnv(MathEnv):
       solutions; truncated when the length budget runs out first.
 
     ## Info
-    ``actions``, ``records``, ``grade`` (of the last solve), ``correct``,
-    ``reward_components``, ``attempt``, ``attempts_left``, ``messages``,
-    ``grade_timed_out`` (a grade of this step ran out of the step's grading budget), and at the end
-    ``s2r_metrics`` (see :func:`mathattempt_env.rewards.s2r_metrics`, which also aggregates
-    many episodes).
+    A :class:`~mathattempt_env.types.StepInfo`, as every env's. ``kind`` is
+    ``"trajectory"`` (trajectory mode), ``"answer"`` or ``"verify"`` (interactive), or
+    ``"tool"``; ``actions`` describes every solve and verify with its reward and context
+    key; ``grade`` is the last solve's; at the end, ``s2r_metrics`` (see
+    :func:`mathattempt_env.rewards.s2r_metrics`, which also aggregates many episodes).
+    Trajectory mode counts one generation: ``attempts`` is 1.
 
     ## Arguments
     ``mode``, ``attempts`` (interactive: the most solutions, an int or ``(min, max)``,
     default 4), ``format`` (an
     :class:`~mathattempt_env.prompts.S2RFormat`), and the shared arguments of
-    :class:`~mathattempt_env.envs.base.MathEnv`.
+    :class:`~mathattempt_env.envs.base.MathEnv`, ``tool`` included: with ``tool="python"``
+    the generation may run code while it solves and verifies (S²R with a tool).
 
     ## Version History
     - v0: initial release.
@@ -158,9 +115,13 @@ class S2RMathEnv(MathEnv):
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
         if self.mode == "interactive":
             self.attempts = draw_attempts(self.attempt_range, options, self.np_random)
+        return self.pose(problem.problem)
+
+    def pose(self, question: str) -> list[Message]:
+        """The system prompt and the question (see :class:`~mathattempt_env.envs.MathEnv`)."""
         return [
             {"role": "system", "content": self.format.system},
-            {"role": "user", "content": problem.problem},
+            {"role": "user", "content": question},
         ]
 
     def _next_kind(self) -> str:
@@ -170,10 +131,12 @@ class S2RMathEnv(MathEnv):
     def _solves(self) -> list[ActionRecord]:
         return [r for r in self.records if r.kind == "solve"]
 
-    def _info(self, **extra: Any) -> dict[str, Any]:
+    def attempt_counts(self) -> tuple[int, int, int]:
+        """Solutions graded, the budget, what is left (trajectory mode: one generation)."""
         made = len(self._solves())
-        left = self.attempts - made if self.mode == "interactive" else int(made == 0)
-        return super()._info(attempt=made, attempts_left=left, **extra)
+        if self.mode == "interactive":
+            return made, self.attempts, max(self.attempts - made, 0)
+        return made, 1, int(not self.records)
 
     def _record(self, kind: str, text: str, start: int, end: int, cut: bool) -> ActionRecord:
         piece = text[start:end]
@@ -184,9 +147,8 @@ class S2RMathEnv(MathEnv):
         verdict = self.format.verdict(piece)
         return ActionRecord("verify", None, verdict, target, cut=cut, span=(start, end))
 
-    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+    def _answer(self, text: str, cut: bool) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Score a trajectory, or one solve / verify turn; see the class docstring."""
-        text, cut = self._accept(action)
         self.messages.append({"role": "assistant", "content": text})
         if self.mode == "trajectory":
             pieces = self.format.split(text) or [("solve", 0, 0)]
@@ -197,7 +159,9 @@ class S2RMathEnv(MathEnv):
                 )
             terminated, truncated = not cut, cut
             new = len(pieces)
+            step_kind: StepKind = "trajectory"
         else:
+            step_kind = "verify" if self._next_kind() == "verify" else "answer"
             self.records.append(self._record(self._next_kind(), text, 0, len(text), cut))
             new = 1
             last = self.records[-1]
@@ -205,6 +169,8 @@ class S2RMathEnv(MathEnv):
             spent = last.kind == "verify" and len(self._solves()) >= self.attempts
             truncated = not accepted and (cut or self.budget.exhausted(self.used))
             terminated = not truncated and (accepted or spent)
+        if self._calls:  # the turn's tool use, on its last action (tool-error-penalty reads it)
+            self.records[-1] = dataclasses.replace(self.records[-1], **self._tool_fields())
         done = terminated or truncated
         breakdown = self._score(new, final=done, truncated=truncated)
         observation = ""
@@ -216,18 +182,8 @@ class S2RMathEnv(MathEnv):
             turn = {"role": self.format.role, "content": request}
             self.messages.append(turn)
             observation = self._observe([turn])
-        solves = self._solves()
         extra: dict[str, Any] = {}
         if done:
             extra["s2r_metrics"] = s2r_metrics([self.records])
-        info = self._info(
-            grade=solves[-1].grade if solves else None,
-            correct=bool(solves) and solves[-1].correct,
-            cut=cut,
-            reward_components=dict(breakdown.components),
-            action_rewards=breakdown.action_rewards,
-            actions=describe(self.records, self.reward_scheme, final=done, truncated=truncated),
-            records=tuple(self.records),
-            **extra,
-        )
+        info = self._judged(step_kind, breakdown, cut=cut, done=done, truncated=truncated, **extra)
         return observation, breakdown.reward, terminated, truncated, info

@@ -2,19 +2,18 @@ r"""``SingleTurnMath-v0``: one answer per problem (the DeepSeek-R1-style task)."
 
 from __future__ import annotations
 
-from typing import Any
-
-from mathattempt_env.envs.multi_attempt import MultiAttemptMathEnv
-from mathattempt_env.prompts import PromptTemplate
+from mathattempt_env.envs.answer import AnswerEnv
 
 
-class SingleTurnMathEnv(MultiAttemptMathEnv):
+class SingleTurnMathEnv(AnswerEnv):
     r"""Single-turn question answering: one response, graded, then the episode ends.
 
     ## Description
     The policy sees a system prompt ("Please reason step by step, and put your final answer
-    within \boxed{}.") and a problem, and answers once. It is the multi-attempt environment
-    with a budget of one attempt, so grading, budgets and info are the same.
+    within \boxed{}.") and a problem, and answers once. It shares the multi-attempt env's
+    answering step (:class:`~mathattempt_env.envs.answer.AnswerEnv`) with a budget of one
+    attempt, so grading, budgets and info are the same. ``ToolMath-v0`` is this env
+    registered with ``tool="python"`` and the ``"tir"`` prompt.
 
     ## Action Space
     :class:`~mathattempt_env.envs.spaces.UnicodeText` of up to 1,000,000 characters.
@@ -36,9 +35,12 @@ class SingleTurnMathEnv(MultiAttemptMathEnv):
     After the one step: terminated, or truncated if a length budget cut the response and it
     was not correct.
 
+    ## Info
+    A :class:`~mathattempt_env.types.StepInfo`, as every env's (``attempts`` is 1).
+
     ## Arguments
     ``prompt`` (default ``"step-by-step"``) and the shared arguments of
-    :class:`~mathattempt_env.envs.base.MathEnv`.
+    :class:`~mathattempt_env.envs.base.MathEnv` (``tool`` among them).
 
     ## Version History
     - v0: initial release.
@@ -51,11 +53,3 @@ class SingleTurnMathEnv(MultiAttemptMathEnv):
     """
 
     default_prompt = "step-by-step"
-    default_attempts = 1
-
-    def __init__(self, prompt: str | PromptTemplate | None = None, **kwargs: Any) -> None:
-        super().__init__(attempts=1, prompt=prompt, **kwargs)
-
-    def option_names(self) -> tuple[str, ...]:
-        """The keys ``reset(options=...)`` accepts."""
-        return tuple(name for name in super().option_names() if name != "attempts")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mathattempt_env.envs.base import MathEnv
+import gymnasium as gym
+
+from mathattempt_env.envs.surface import EnvSurface, surface
 from mathattempt_env.eval.backends import ChatBackend
-from mathattempt_env.grading import grade
+from mathattempt_env.grading import DEFAULT_TIMEOUT, grade
 from mathattempt_env.rollout.loop import play_episode
 from mathattempt_env.types import ActionRecord, Turn
 
@@ -31,13 +33,14 @@ def _grade(record: ActionRecord, lenient: bool | None) -> dict[str, Any]:
     }
 
 
-def _lenient(env: MathEnv, text: str, record: ActionRecord) -> bool | None:
+def _lenient(env: EnvSurface, text: str, record: ActionRecord) -> bool | None:
     """The lenient reading of one solution (``None`` for a verification)."""
     if record.kind != "solve":
         return None
     start, end = record.span
     piece = text[start:end] if end > start else text
-    return grade(piece, env.problem.answer, timeout=env.grade_timeout, think=env.think).correct
+    timeout = env.grading.grade_timeout or DEFAULT_TIMEOUT
+    return grade(piece, env.problem.answer, timeout=timeout, think=env.grading.think).correct
 
 
 #: What the results keep of each tool call (the code and output are in the transcript).
@@ -47,12 +50,11 @@ _CALL_FIELDS = ("status", "cut", "wall_s", "infrastructure_error")
 class _ChatPolicy:
     """Turns from a chat backend; each solution also gets its lenient reading."""
 
-    def __init__(self, env: MathEnv, backend: ChatBackend) -> None:
+    def __init__(self, env: EnvSurface, backend: ChatBackend) -> None:
         self.env, self.backend = env, backend
         self.lenient: list[bool | None] = []
         self.calls: list[dict[str, Any]] = []
-        tool = getattr(env, "tool", None)
-        self.stop: tuple[str, ...] = (tool.format.stop,) if tool is not None else ()
+        self.stop: tuple[str, ...] = surface(env).stop
 
     async def turn(self, info: dict[str, Any], limit: int | None) -> Turn:
         messages, budget = list(info["messages"]), int(limit or 1)
@@ -63,7 +65,7 @@ class _ChatPolicy:
         return Turn(reply.text, length=reply.tokens, cut=reply.cut)
 
     def observe(self, turn: Turn, observation: str, info: dict[str, Any], done: bool) -> None:
-        if "tool" in info:
+        if info["kind"] == "tool":
             call = info["tool"]
             self.calls.append({key: call.get(key) for key in _CALL_FIELDS})
             return
@@ -73,7 +75,7 @@ class _ChatPolicy:
 
 
 async def play(
-    env: MathEnv, backend: ChatBackend, *, options: dict[str, Any], max_tokens: int
+    env: gym.Env[str, str], backend: ChatBackend, *, options: dict[str, Any], max_tokens: int
 ) -> dict[str, Any]:
     """Play one episode and describe it as a JSON-ready dict.
 
@@ -95,7 +97,7 @@ async def play(
         tool env, ``tool_calls`` (each call's ``status``, ``cut``, ``wall_s`` and
         ``infrastructure_error``).
     """
-    policy = _ChatPolicy(env, backend)
+    policy = _ChatPolicy(surface(env), backend)
     played = await play_episode(env, policy, seed=0, options=options, max_total_length=max_tokens)
     info, lenient = played.info, policy.lenient
     terminated, truncated = played.terminated, played.truncated
@@ -111,7 +113,7 @@ async def play(
         "correct": bool(solves) and solves[-1].correct,
         "lenient_first_correct": next((n for n, ok in enumerate(read, start=1) if ok), None),
         "lenient_correct": bool(read) and bool(read[-1]),
-        "tokens": env.used,
+        "tokens": info["length_used"],
         "terminated": bool(terminated),
         "truncated": bool(truncated),
     }

@@ -13,7 +13,8 @@ from typing import Any
 import gymnasium as gym
 
 from mathattempt_env.data import load_problems
-from mathattempt_env.envs.base import MathEnv
+from mathattempt_env.envs.config import EnvConfig
+from mathattempt_env.envs.surface import has_surface, surface
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.eval.backends import BackendError, ChatBackend
 from mathattempt_env.eval.episodes import play
@@ -96,19 +97,20 @@ class EvalConfig:
 
 def _make_env(
     config: EvalConfig, problem: Problem, think: str = "auto", backend: Any = None
-) -> tuple[MathEnv, dict[str, Any]]:
+) -> tuple[gym.Env[str, str], dict[str, Any]]:
     reserved = {"dataset", "think"} & set(config.env_kwargs)
     if reserved:
         raise ConfigError(f"--env-kwargs: {sorted(reserved)} are set by the evaluation itself")
-    kwargs: dict[str, Any] = {**config.env_kwargs, "dataset": [problem], "think": think}
+    env_config = EnvConfig.parse(config.env, config.env_kwargs, where="--env-kwargs")
+    local: dict[str, Any] = {"dataset": [problem], "think": think}
     count = getattr(backend, "count_tokens", None)
     if count is not None:  # a tool's output counts toward the token budget, in tokens
-        kwargs["length_fn"] = count
-    env = gym.make(config.env, **kwargs).unwrapped
-    if not isinstance(env, MathEnv):
+        local.update(length_fn=count, length_unit="tokens")
+    env = env_config.make(**local).unwrapped
+    if not has_surface(env):
         raise ConfigError(f"--env: {config.env!r} is not a mathattempt_env environment")
     options: dict[str, Any] = {"index": 0}
-    if "attempts" in env.option_names():
+    if "attempts" in surface(env).option_names():
         options["attempts"] = max(config.ks)
     return env, options
 

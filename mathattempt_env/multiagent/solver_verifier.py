@@ -176,10 +176,15 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
         super().__init__()
         if "mode" in env_kwargs:
             raise ConfigError(f"mode: the game is always interactive, got {env_kwargs['mode']!r}")
+        if env_kwargs.get("tool") is not None:
+            raise ConfigError(
+                f"tool: the solver-verifier game has no tool turns, got {env_kwargs['tool']!r}"
+            )
         # The referee: an interactive S2R env grades, reads verdicts, keeps budgets, ends games.
         self.referee = S2RMathEnv(
             mode="interactive", attempts=attempts, format=format, **env_kwargs
         )
+        self._ref: dict[str, Any] = {}  # the referee's StepInfo: all the game reads of it
         self.schemes = {
             SOLVER: get_reward(reward),
             VERIFIER: get_reward(VerifierReward() if verifier_reward is None else verifier_reward),
@@ -247,7 +252,7 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
                 f"expected {list(RESET_OPTIONS)}",
                 stacklevel=2,
             )
-        self.referee.reset(
+        _, self._ref = self.referee.reset(
             seed=seed, options={k: v for k, v in options.items() if k in RESET_OPTIONS}
         )
         self.agents = list(self.possible_agents)
@@ -257,7 +262,7 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
         self._components = {agent: {} for agent in self.agents}
-        opening = self.prompt.messages(self.problem.problem, attempts=self.referee.attempts)
+        opening = self.prompt.messages(self.problem.problem, attempts=self._ref["attempts"])
         self.views = {SOLVER: list(opening), VERIFIER: []}
         self._pending = {SOLVER: list(opening), VERIFIER: []}
         self.turns = []
@@ -281,16 +286,16 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
             self.illegal_move(agent, f"expected a str action, got {type(action).__name__}")
             return
         self._cumulative_rewards[agent] = 0.0
-        _, _, terminated, truncated, _ = self.referee.step(action)  # type: ignore[arg-type]
-        record = self.referee.records[-1]
+        _, _, terminated, truncated, self._ref = self.referee.step(action)  # type: ignore[arg-type]
+        record = self._ref["records"][-1]
         # The referee's copy of the response, after its budgets cut it.
         text = next(
-            m["content"] for m in reversed(self.referee.messages) if m["role"] == "assistant"
+            m["content"] for m in reversed(self._ref["messages"]) if m["role"] == "assistant"
         )
         self.views[agent].append({"role": "assistant", "content": text})
         done = terminated or truncated
         for member in self.agents:
-            own = [r for r in self.referee.records if r.kind == _KIND[member]]
+            own = [r for r in self._ref["records"] if r.kind == _KIND[member]]
             breakdown = self.schemes[member](
                 own, new=int(member == agent), final=done, truncated=truncated
             )
@@ -359,7 +364,7 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
     def _solver_shown(self, text: str) -> list[Message]:
         """The verifier's turn that shows it the solver's latest attempt."""
         if self.verifier_sees == "answer":
-            grade = self.referee.records[-1].grade
+            grade = self._ref["records"][-1].grade
             extracted = grade.extracted if grade is not None else None
             text = (
                 rf"\boxed{{{extracted}}}"
@@ -373,17 +378,17 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
 
     def _critique(self, text: str) -> list[Message]:
         """The solver's feedback turn(s) after the verifier did not accept."""
-        solves = [r for r in self.referee.records if r.kind == "solve"]
+        solves = [r for r in self._ref["records"] if r.kind == "solve"]
         grade = solves[-1].grade
         return self.feedback.messages(
-            attempts_left=self.referee.attempts - len(solves),
+            attempts_left=self._ref["attempts"] - len(solves),
             answer=None if grade is None else grade.extracted,
             question=self.problem.problem,
             critique=text,
         )
 
     def _attempt(self) -> int:
-        return sum(r.kind == "solve" for r in self.referee.records)
+        return int(self._ref["attempt"])
 
     def _turn(self, agent: str, record: ActionRecord, text: str) -> dict[str, Any]:
         turn: dict[str, Any] = {
@@ -410,24 +415,24 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
         return turn
 
     def _make_infos(self) -> dict[str, dict[str, Any]]:
-        records = tuple(self.referee.records)
+        records = tuple(self._ref["records"])
         solves = [r for r in records if r.kind == "solve"]
         shared: dict[str, Any] = {
             "roles": dict(ROLES),
             "active_agent": self.agent_selection,
             "problem_id": self.problem.id,
-            "index": self.referee.index,
+            "index": self._ref["index"],
             "source": self.problem.source,
             "attempt": len(solves),
-            "attempts": self.referee.attempts,
-            "attempts_left": self.referee.attempts - len(solves),
+            "attempts": self._ref["attempts"],
+            "attempts_left": self._ref["attempts"] - len(solves),
             "grades": tuple(r.grade for r in solves),
             "verdicts": tuple(r.verdict for r in records if r.kind == "verify"),
             "correct": bool(solves) and solves[-1].correct,
             "turns": tuple(self.turns),
             "verifier_metrics": verifier_metrics([records]),
             "records": records,
-            "length_used": self.referee.used,
+            "length_used": self._ref["length_used"],
             "end_reason": self._end_reason,
         }
         # Optional metadata is left out, not None, as in the single-agent envs.

@@ -110,7 +110,12 @@ class ToolFormat:
         return shown
 
 
-TOOL_FORMATS: dict[str, ToolFormat] = {"qwen-tir": ToolFormat("qwen-tir")}
+TOOL_FORMATS: dict[str, ToolFormat] = {
+    "qwen-tir": ToolFormat("qwen-tir"),
+    # This package's own calculator protocol: the qwen-tir shape with a ``calculator`` fence,
+    # one expression per line, exact arithmetic in-process (no sandbox), so calls are cheap.
+    "calculator": ToolFormat("calculator", fence="```calculator", max_calls=8, timeout=1.0),
+}
 
 #: Prompts for the tool-integrated envs. ``tir`` is Qwen2.5-Math's tool-integrated
 #: instruction; ``r1-code`` is our wording of STILL-3's ``r1_code`` instruction (code between
@@ -128,6 +133,12 @@ TOOL_PROMPTS: dict[str, PromptTemplate] = {
         "Please reason step by step. You may write Python code between ```python and ```; "
         "its output will be shown between ```output and ```. Put your final answer within "
         "\\boxed{}.",
+    ),
+    "calculator": PromptTemplate(
+        "calculator",
+        "Please reason step by step. You may use a calculator: write arithmetic expressions, "
+        "one per line, between ```calculator and ```; their values will be shown between "
+        "```output and ```. Put your final answer within \\boxed{}.",
     ),
 }
 

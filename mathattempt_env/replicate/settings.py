@@ -12,12 +12,15 @@ from typing import Any
 
 from mathattempt_env.data.builtin import BuiltinProblems
 from mathattempt_env.data.validate import find_overlap
+from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.types import Problem
 
-#: The feedback after a wrong attempt quotes the answer ("Your answer 3 is incorrect ...").
-ENV_KWARGS: dict[str, Any] = {"feedback": "answer"}
 MULTI, SINGLE = "MultiAttemptMath-v0", "SingleTurnMath-v0"
+#: The multi-attempt arm's env: the feedback after a wrong attempt quotes the answer ("Your
+#: answer 3 is incorrect ..."). Checked once, as every transported env config is.
+ENV_CONFIG = EnvConfig(MULTI, {"feedback": "answer"})
+ENV_KWARGS: dict[str, Any] = dict(ENV_CONFIG.options)
 _DIVISOR = re.compile(r"divided by \$(\d+)\$")
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from mathattempt_env.envs.surface import surface
 from mathattempt_env.prompts import Message
 from mathattempt_env.replicate.settings import ENV_KWARGS, MULTI, SINGLE, divisor
 from mathattempt_env.types import Problem
@@ -59,7 +60,7 @@ def write_traces(
         env = multi if n % 2 == 0 else single
         _, info = env.reset(seed=int(rng.integers(2**31)), options={
             "index": int(rng.integers(len(problems)))})  # fmt: skip
-        m = divisor(env.unwrapped.problem)  # type: ignore[attr-defined]
+        m = divisor(surface(env).problem)
         rejected: list[int] = []
         while True:
             answer = _guess(m, rejected, rng, repeat_prob)

@@ -21,8 +21,8 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from mathattempt_env.envs.base import MathEnv
 from mathattempt_env.envs.budget import Budget
+from mathattempt_env.envs.surface import surface
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rollout.chat import ChatMarkup, ChatTokenizer, TokenCounter
 from mathattempt_env.rollout.episode import ActionSpan, Episode
@@ -32,13 +32,6 @@ from mathattempt_env.types import Turn
 
 GenerateResult = tuple[Sequence[int], Sequence[float] | None]
 Generate = Callable[..., GenerateResult | Awaitable[GenerateResult]]
-
-
-def _core(env: Any) -> MathEnv:
-    core = getattr(env, "unwrapped", env)
-    if not isinstance(core, MathEnv):
-        raise ConfigError(f"env: expected a mathattempt_env environment, got {type(core).__name__}")
-    return core
 
 
 class _TokenPolicy:
@@ -81,7 +74,7 @@ class _TokenPolicy:
     def observe(self, turn: Turn, observation: str, info: dict[str, Any], done: bool) -> None:
         if done:
             return
-        if "tool" in info:  # a tool's output, inside the same assistant turn: masked tokens
+        if info["kind"] == "tool":  # a tool's output, inside the same assistant turn: masked
             extra = self.driver.chat.encode(observation)
             self.response += extra
             self.mask += [0] * len(extra)
@@ -203,10 +196,8 @@ class EpisodeDriver:
         self, env: Any, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> Episode:
         """Run one episode (a coroutine); see :meth:`run`."""
-        core = _core(env)
-        tool = getattr(core, "tool", None)
-        stop = (*self.stop, tool.format.stop) if tool is not None else self.stop
-        policy = _TokenPolicy(self, stop)
+        core = surface(env)
+        policy = _TokenPolicy(self, (*self.stop, *core.stop))
         played = await play_episode(
             env,
             policy,
@@ -265,7 +256,7 @@ class EpisodeDriver:
             raise ConfigError(
                 f"run_many: {len(envs)} envs, {len(seeds)} seeds and {len(options)} options"
             )
-        if len({id(_core(env)) for env in envs}) != len(envs):
+        if len({id(surface(env)) for env in envs}) != len(envs):
             raise ConfigError("run_many: each concurrent episode needs its own env instance")
         runs = [
             self.arun(env, seed=seed, options=option)
@@ -303,11 +294,17 @@ def _actions(
     records_after: list[int],
     step_rewards: list[float],
 ) -> list[ActionSpan]:
-    """The episode's actions located in response tokens (S²R: each solve and verify)."""
-    described = info.get("actions")
-    if described is None:
+    """The episode's actions located in response tokens.
+
+    An S²R trajectory holds several actions in one turn: each is located by its span. Otherwise
+    each turn is one span with the reward its step paid (a tool env's call turns included), so
+    a turn's end-of-turn token belongs to it.
+    """
+    described = info["actions"]
+    if len(described) <= len(turns):
+        kinds = [a["type"] for a in described] if len(described) == len(turns) else []
         return [
-            ActionSpan("solve", start, end, reward, turn)
+            ActionSpan(kinds[turn] if kinds else "solve", start, end, reward, turn)
             for turn, ((start, end), reward) in enumerate(zip(turns, step_rewards, strict=True))
         ]
     spans = []

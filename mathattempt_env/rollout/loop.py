@@ -29,6 +29,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mathattempt_env.envs.surface import surface
 from mathattempt_env.types import Turn
 
 
@@ -108,7 +109,7 @@ async def play_episode(
             options.setdefault(key, value)
     _, info = env.reset(seed=seed, options=options)
     # A tool runs code for up to seconds: off the event loop, so other episodes go on.
-    threaded = getattr(getattr(env, "unwrapped", env), "tool", None) is not None
+    threaded = surface(env).uses_tools
     steps: list[Stepped] = []
     while True:
         turn = await policy.turn(info, info.get("length_left"))

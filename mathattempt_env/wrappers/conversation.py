@@ -16,8 +16,9 @@ from __future__ import annotations
 import gymnasium as gym
 from gymnasium import spaces
 
-from mathattempt_env.envs.base import MAX_ACTION_CHARS, MathEnv
+from mathattempt_env.envs.base import MAX_ACTION_CHARS
 from mathattempt_env.envs.spaces import UnicodeText
+from mathattempt_env.envs.surface import has_surface, surface
 
 Conversation = tuple[dict[str, str], ...]
 
@@ -37,13 +38,11 @@ class ConversationObservation(
     def __init__(self, env: gym.Env[str, str]):
         gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
-        if not isinstance(env.unwrapped, MathEnv):
+        if not has_surface(env.unwrapped):
             raise TypeError(f"expected a mathattempt_env environment, got {env.unwrapped!r}")
         message = spaces.Dict({"role": UnicodeText(16), "content": UnicodeText(MAX_ACTION_CHARS)})
         self.observation_space = spaces.Sequence(message, stack=False)
 
     def observation(self, observation: str) -> Conversation:
         """The conversation of the wrapped environment."""
-        unwrapped = self.env.unwrapped
-        assert isinstance(unwrapped, MathEnv)
-        return tuple(dict(m) for m in unwrapped.messages)
+        return tuple(dict(m) for m in surface(self.env).messages)

@@ -253,3 +253,19 @@ def test_agent_module_runs_tool_calls_with_the_output_outside_the_actions(
         between = tokenizer.decode(tokens[ranges[0][1] : ranges[1][0]])
         assert between == "\n5\n```\n"  # the tool's output, not an action
         assert out["reward"] == pytest.approx(float(out["scores"]))
+
+
+def test_bad_environment_variables_are_clear_errors(monkeypatch):
+    from mathattempt_env.errors import ConfigError
+
+    for variables, message in [
+        ({"MATHATTEMPT_ENV_KWARGS": '{"atempts": 3}'},
+         "MATHATTEMPT_ENV_KWARGS: unknown MultiAttemptMath-v0 option 'atempts'; did you mean"),
+        ({"MATHATTEMPT_ENV_KWARGS": "attempts=3"}, "MATHATTEMPT_ENV_KWARGS: not JSON"),
+        ({"MATHATTEMPT_ENV_KWARGS": '{"think": "opn"}'},
+         "MATHATTEMPT_ENV_KWARGS: think: expected 'auto', 'open' or 'none'"),
+        ({"MATHATTEMPT_ENV": "MultiAtemptMath-v0"}, "unknown env id 'MultiAtemptMath-v0'"),
+        ({"MATHATTEMPT_MAX_TOTAL_TOKENS": "lots"}, "MATHATTEMPT_MAX_TOTAL_TOKENS: expected an int"),
+    ]:  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            load_agent_module(adapter.__file__, monkeypatch, **variables)

@@ -219,8 +219,14 @@ def test_rows_without_our_extra_info_are_a_clear_error(tiny):
 
 
 def test_export_rejects_non_json_env_arguments(tmp_path, problems):
-    with pytest.raises(ConfigError, match="JSON"):
+    with pytest.raises(
+        ConfigError, match="length_fn: cannot travel in an env config; send length_unit"
+    ):
         export_parquet(str(tmp_path / "x.parquet"), problems, length_fn=len)
+    with pytest.raises(ConfigError, match="reward: expected a JSON value"):
+        export_parquet(str(tmp_path / "x.parquet"), problems, reward=object())
+    with pytest.raises(ConfigError, match="unknown MultiAttemptMath-v0 option 'atempts'"):
+        export_parquet(str(tmp_path / "x.parquet"), problems, atempts=3)
 
 
 EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples" / "verl"
@@ -268,7 +274,7 @@ def test_the_cir_config_composes_with_cirs_settings(tmp_path, problems):
     subprocess.run(
         [sys.executable, str(script), "--env", "ToolMath-v0", "--limit", "2", "--out", str(out),
          "--max-total-tokens", "4096",
-         "--env-kwargs", '{"reward": "plus-minus-one", "max_tool_calls": 2}'],
+         "--env-kwargs", '{"reward": "plus-minus-one", "tool_options": {"max_calls": 2}}'],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     import pyarrow.parquet as pq
@@ -276,7 +282,8 @@ def test_the_cir_config_composes_with_cirs_settings(tmp_path, problems):
     rows = pq.read_table(out).to_pylist()
     extra = rows[0]["extra_info"]
     assert extra["env_id"] == "ToolMath-v0" and extra["max_total_tokens"] == 4096
-    assert json.loads(extra["env_kwargs"]) == {"reward": "plus-minus-one", "max_tool_calls": 2}
+    assert json.loads(extra["env_kwargs"]) == {
+        "reward": "plus-minus-one", "tool_options": {"max_calls": 2}}  # fmt: skip
 
 
 def test_example_agent_loop_yaml_registers_our_loop(tiny):

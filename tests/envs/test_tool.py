@@ -49,7 +49,7 @@ def test_errors_show_the_last_traceback_line_and_long_output_is_cut():
 
 
 def test_the_call_budget_then_the_published_message():
-    env = make(max_tool_calls=2)
+    env = make(tool_options={"max_calls": 2})
     for _ in range(2):
         assert "42" in env.step(CALL)[0]
     obs, _, _, _, info = env.step(CALL)
@@ -100,8 +100,14 @@ def test_check_env_determinism_and_pickling():
 def test_bad_tool_arguments_are_clear_errors():
     from mathattempt_env.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="tool: expected None or 'python'"):
+    with pytest.raises(ConfigError, match="unknown tool 'bash'; Registered: calculator, python"):
         gym.make("MultiAttemptMath-v0", tool="bash")
+    with pytest.raises(ConfigError, match=r"tool_options=\{'max_calls': 2\}"):
+        gym.make("ToolMath-v0", max_tool_calls=2)  # the option moved into tool_options
+    with pytest.raises(ConfigError, match="unknown python tool option 'max_cals'"):
+        gym.make("ToolMath-v0", tool_options={"max_cals": 2})
+    with pytest.raises(ConfigError, match="only a tool named by a string takes options"):
+        gym.make("MultiAttemptMath-v0", tool_options={"max_calls": 2})
     with pytest.raises(ConfigError, match="isolation: expected 'auto' or 'none'"):
         tool_module.PythonTool(isolation="docker")
 

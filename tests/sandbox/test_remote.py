@@ -41,7 +41,7 @@ def stats(root: str) -> dict:
 
 def test_the_env_runs_its_calls_on_the_service():
     with service() as root:
-        env = gym.make("ToolMath-v0", sandbox_url=f"{root}/run_code")
+        env = gym.make("ToolMath-v0", tool_options={"sandbox_url": f"{root}/run_code"})
         env.reset(seed=0, options={"problem": {"problem": "6*7?", "answer": "42"}})
         obs, reward, _, _, info = env.step(CALL)
         assert (obs, reward) == ("\n42\n```\n", 0.0)
@@ -82,8 +82,8 @@ def test_busy_answers_are_retried_with_backoff():
 )
 def test_a_service_that_keeps_failing_is_an_infrastructure_error_never_a_reward(args, why):
     with service(*args) as root:
-        env = gym.make("ToolMath-v0", sandbox_url=f"{root}/run_code",
-                       sandbox_options={"retries": 2, "backoff": 0.01})  # fmt: skip
+        env = gym.make("ToolMath-v0", tool_options={
+            "sandbox_url": f"{root}/run_code", "sandbox_options": {"retries": 2, "backoff": 0.01}})  # fmt: skip
         env.reset(seed=0, options={"problem": {"problem": "6*7?", "answer": "42"}})
         obs, reward, _, _, info = env.step(CALL)
     assert obs == "\nThe tool is unavailable.\n```\n" and reward == 0.0
@@ -121,6 +121,7 @@ def test_the_rate_and_concurrency_limits_hold_under_many_threads():
 
 def test_bad_configuration_is_refused_with_the_field():
     with pytest.raises(ConfigError, match="sandbox_url"):
-        gym.make("ToolMath-v0", sandbox_url="ftp://example")
+        gym.make("ToolMath-v0", tool_options={"sandbox_url": "ftp://example"})
     with pytest.raises(ConfigError, match="rate"):
-        gym.make("ToolMath-v0", sandbox_url="http://x/run_code", sandbox_options={"rate": 0})
+        gym.make("ToolMath-v0", tool_options={
+            "sandbox_url": "http://x/run_code", "sandbox_options": {"rate": 0}})  # fmt: skip

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import torch
@@ -23,7 +25,9 @@ import mathattempt_env  # noqa: F401
 from mathattempt_env.data.builtin import BuiltinProblems
 from mathattempt_env.rollout import EpisodeDriver
 from mathattempt_env.rollout.hf import HFGenerator
-from mathattempt_env.rollout.tiny import tiny_qwen2, tiny_tokenizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's experiments/
+from experiments.tiny import tiny_qwen2, tiny_tokenizer  # noqa: E402
 
 SHAPES = {
     "tiny (64 wide, 2 layers)": dict(hidden_size=64, layers=2, heads=4, kv_heads=2),

@@ -38,6 +38,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -45,6 +46,8 @@ from mathattempt_env.cli import load_model, run_command, strict_parser
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 WARMUP_STEPS = 30  # supervised format steps before RL (tiny model only)
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,7 +90,9 @@ def load(args: argparse.Namespace):
 
     if args.model is None:
         from mathattempt_env.data.validate import find_overlap
-        from mathattempt_env.rollout.tiny import teach_format, tiny_qwen2
+
+        sys.path.insert(0, str(ROOT))  # the repository's experiments/ (not installed)
+        from experiments.tiny import teach_format, tiny_qwen2
 
         # Easy built-in problems (small remainders), so a tiny model is sometimes right. The
         # format warm-up, the RL problems and the held-out problems are three disjoint sets.

@@ -30,11 +30,14 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
 
 from mathattempt_env.cli import load_model, run_command, strict_parser
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 ENV = "ToolMath-v0"
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,7 +72,9 @@ def load(args: argparse.Namespace):
     if args.model is None:
         from mathattempt_env.data.builtin import BuiltinProblems
         from mathattempt_env.prompts.tools import TOOL_PROMPTS
-        from mathattempt_env.rollout.tiny import teach_format, tiny_qwen2
+
+        sys.path.insert(0, str(ROOT))  # the repository's experiments/ (not installed)
+        from experiments.tiny import teach_format, tiny_qwen2
 
         problems = list(BuiltinProblems(args.seed, size=64, levels=(1,), families=("remainder",)))
         model, tokenizer = tiny_qwen2(seed=args.seed)

@@ -4,7 +4,7 @@ Importing the package registers ``SingleTurnMath-v0``, ``MultiAttemptMath-v0``,
 ``S2RMath-v0`` and ``ToolMath-v0`` with Gymnasium. It is light: it does not import sympy,
 torch or any trainer, and the environments' modules load on the first ``gym.make``.
 
-Example:
+Examples:
     >>> import mathattempt_env
     >>> mathattempt_env.__version__
     '0.1.0'

@@ -6,7 +6,7 @@ server are reported in one line on stderr with exit status 2, without a tracebac
 whose backend failed after every retry are recorded and the run goes on; it then exits with
 status 3, and re-running the same command retries only those.
 
-Example:
+Examples:
     >>> args = _parser().parse_args(["eval", "--dataset", "math500", "--model", "m", "--out", "o"])
     >>> args.attempts, args.temperature, args.max_tokens, args.backend
     ('1-7', 0.0, 8000, 'hf')
@@ -40,7 +40,7 @@ def strict_parser(**kwargs: Any) -> argparse.ArgumentParser:
     Every command of the package and its examples uses one, so a mistyped flag is an error
     instead of a silently different run. Sub-command parsers made from it refuse them too.
 
-    Example:
+    Examples:
         >>> parser = strict_parser(prog="demo", exit_on_error=False)
         >>> _ = parser.add_argument("--seeds", type=int)
         >>> parser.parse_args(["--seeds", "3"]).seeds
@@ -79,7 +79,7 @@ def run_command(prog: str, body: Callable[[], int], extra: str | None = None) ->
         body: the command; returns the exit status.
         extra: the extra that installs everything this command needs, when one does.
 
-    Example:
+    Examples:
         >>> def needs_torch() -> int:
         ...     raise ModuleNotFoundError("No module named 'torch'", name="torch")
         >>> run_command("demo", needs_torch, extra="trl")  # doctest: +ELLIPSIS
@@ -124,7 +124,7 @@ def load_model(name: str) -> tuple[Any, Any]:
 def json_object(flag: str, text: str) -> dict[str, Any]:
     """The JSON object a flag was given, or a one-line error naming the flag.
 
-    Example:
+    Examples:
         >>> json_object("--env-kwargs", '{"attempts": 3}')
         {'attempts': 3}
         >>> json_object("--env-kwargs", "attempts=3")

@@ -3,7 +3,7 @@
 Model output never raises: it is graded as wrong, with a reason. These errors are for bad
 configuration and bad data, and their messages say what was expected, what was found, and where.
 
-Example:
+Examples:
     >>> from mathattempt_env.errors import InvalidGoldError, MathAttemptError
     >>> issubclass(InvalidGoldError, MathAttemptError) and issubclass(InvalidGoldError, ValueError)
     True
@@ -61,7 +61,7 @@ class DatasetError(MathAttemptError, ValueError):
         source: the dataset (a path or name).
         problems: one ``"row <id or line>: <what is wrong>"`` line per bad row.
 
-    Example:
+    Examples:
         >>> e = DatasetError("data.jsonl", ["line 3: missing field 'answer'"])
         >>> print(e)
         data.jsonl: 1 bad row
@@ -94,7 +94,7 @@ def unknown_name(kind: str, name: object, choices: Iterable[str]) -> ConfigError
     Returns:
         A :class:`ConfigError` to raise.
 
-    Example:
+    Examples:
         >>> print(unknown_name("reward scheme", "papr", ["paper", "binary"]))
         unknown reward scheme 'papr'; did you mean 'paper'? Registered: binary, paper
     """
@@ -121,7 +121,7 @@ def lookup(
     Raises:
         ConfigError: an unknown name (with a suggestion) or a value of the wrong type.
 
-    Example:
+    Examples:
         >>> lookup("colour", "red", {"red": 1}, int)
         1
     """
@@ -137,7 +137,7 @@ def lookup(
 def install_hint(extra: str) -> str:
     """How to install an extra: from the source folder (the package is not on an index).
 
-    Example:
+    Examples:
         >>> install_hint("eval")
         'pip install -e ".[eval]" (in the mathattempt_env source folder)'
     """

@@ -1,6 +1,6 @@
 """Gymnasium registration of the environment ids, by entry-point string (nothing is imported).
 
-Example:
+Examples:
     >>> import gymnasium as gym
     >>> import mathattempt_env
     >>> sorted(i for i in gym.registry if i in ENV_IDS)
@@ -42,7 +42,7 @@ def check_env_id(env_id: object) -> None:
     Raises:
         ConfigError: ``env_id`` is not registered (with the closest of our ids).
 
-    Example:
+    Examples:
         >>> import mathattempt_env
         >>> check_env_id("MultiAttemptMath-v0")
         >>> check_env_id("MultiAtemptMath-v0")

@@ -4,7 +4,7 @@ A retryable failure is tried again up to ``retries`` times; the wait before retr
 ``backoff * 2**(n-1)``, stretched by up to 25% of jitter from a private, seeded RNG (the
 global random state is never touched), so concurrent clients do not retry in step.
 
-Example:
+Examples:
     >>> policy = RetryPolicy(retries=3, backoff=0.5, seed=0)
     >>> [round(d, 3) for d in policy.delays()]
     [0.0, 0.606, 1.189, 2.21]

@@ -1,6 +1,6 @@
 """Frozen dataclasses shared by every layer of the package.
 
-Example:
+Examples:
     >>> from mathattempt_env.types import Grade
     >>> g = Grade(correct=True, formatted=True, extracted="4", reason="numeric")
     >>> g.correct, g.timed_out
@@ -56,7 +56,7 @@ class Problem:
         subject: a subject or family name, or ``None``.
         solution: a reference solution, or ``None``. It never appears in an observation.
 
-    Example:
+    Examples:
         >>> Problem(id="p1", problem="What is $2+2$?", answer="4").answer
         '4'
     """
@@ -94,7 +94,7 @@ class ActionRecord:
         tool_failed: the last of them ran and failed (an error, a timeout, a signal or an output
             flood: everything the code can cause; never a failure of the sandbox itself).
 
-    Example:
+    Examples:
         >>> g = Grade(correct=False, formatted=True, extracted="3", reason="numeric")
         >>> ActionRecord(kind="solve", grade=g).correct
         False
@@ -140,7 +140,7 @@ class RewardBreakdown:
         action_rewards: per-action rewards for the actions this step added, in order (used by
             process-level schemes; empty when a scheme does not define them).
 
-    Example:
+    Examples:
         >>> RewardBreakdown(1.0, {"outcome": 1.0}).reward
         1.0
     """
@@ -159,7 +159,7 @@ class Turn(str):
     limit the producer enforced, which the environment then treats exactly as its own cut.
     It is a ``str``, so it passes through any Gymnasium wrapper and space check.
 
-    Example:
+    Examples:
         >>> turn = Turn("The answer is", length=4, cut=True)
         >>> turn == "The answer is", turn.length, turn.cut
         (True, 4, True)
@@ -194,7 +194,7 @@ class GradingConfig:
     Raises:
         ConfigError: a value out of its range (with the field's name), or an unknown key.
 
-    Example:
+    Examples:
         >>> config = GradingConfig.from_dict({"think": "open", "attempts": 3}, strict=False)
         >>> config.think, config.to_dict()
         ('open', {'box': 'last', 'think': 'open'})
@@ -313,7 +313,7 @@ class StepInfo(_StepInfoKeys, total=False):
         s2r_metrics: (optional) S²R envs, at the episode's end: :func:`~mathattempt_env.
             rewards.s2r_metrics` of its actions.
 
-    Example:
+    Examples:
         >>> import gymnasium as gym, mathattempt_env
         >>> _, info = gym.make("S2RMath-v0").reset(seed=0)
         >>> info["kind"], StepInfo.__required_keys__ <= set(info)

@@ -19,7 +19,7 @@ from tests.shared import DATA
 ROOT = Path(__file__).resolve().parents[1]
 MAIN_JOB = [sys.executable, "examples/trl_multi_attempt.py"]
 EVAL = [sys.executable, "-m", "mathattempt_env.cli", "eval"]
-REPLICATE = [sys.executable, "-m", "mathattempt_env.replicate"]
+REPLICATE = [sys.executable, "-m", "experiments.replicate"]
 
 
 def _run(argv: list[str], limit: float = 60.0) -> tuple[int, str, str, float]:
@@ -120,7 +120,7 @@ _WITHOUT = (
     [
         ("torch", ["examples/trl_multi_attempt.py", "--max-steps", "1"], "trl"),
         ("trl", ["examples/trl_multi_attempt.py", "--max-steps", "1"], "trl"),
-        ("torch", ["mathattempt_env.replicate", "--mini", "--out", "{tmp}/r"], "eval"),
+        ("torch", ["experiments.replicate", "--mini", "--out", "{tmp}/r"], "eval"),
         (
             "torch",
             [

@@ -1,7 +1,7 @@
-"""Every command the README and the examples print runs as written, as far as a CPU allows.
+"""Every command the README, the docs and the examples print runs as written, as a CPU allows.
 
-The commands are read from the documents themselves: the README's ``bash`` blocks and its
-inline commands, the examples' docstrings and the launch scripts' usage lines. Each one is
+The commands are read from the documents themselves: the ``bash`` blocks and inline commands
+of the README and of every page in ``docs/``, the examples' docstrings and the launch scripts' usage lines. Each one is
 either run here or listed in :data:`NOT_RUN` with the reason; a new command in the docs that
 is neither fails :func:`test_every_documented_command_is_run_or_excused`.
 
@@ -70,8 +70,9 @@ def _without_comment(command: str) -> str:
 
 
 def documented() -> list[str]:
-    """Every command the README, the examples' docstrings and the launch scripts print."""
-    text = README.read_text(encoding="utf-8")
+    """Every command the README, the docs, the examples' docstrings and launch scripts print."""
+    pages = [README, *sorted((ROOT / "docs").rglob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     commands: list[str] = []
     for block in re.findall(r"^```bash\n(.*?)^```$", text, re.M | re.S):
         commands += [_without_comment(c) for c in _joined(block.splitlines())]
@@ -103,7 +104,7 @@ NOT_RUN = {
     "python -c": "the interpreter's flag in prose, not a command",
     "mathattempt eval --env ToolMath-v0": "a flag named in prose; the eval tests run the tool "
     "env (tests/eval/test_tool_eval.py)",
-    "python -m mathattempt_env.replicate": "the name of the replication in prose; its three "
+    "python -m experiments.replicate": "the name of the replication in prose; its three "
     "documented forms are run below",
     "python benchmarks/envs.py": "needs the bench extra (math-verify, GEM), which CI does not "
     "install; the README's tables come from it",
@@ -181,15 +182,15 @@ PLANS: dict[str, Plan] = {
     'python -c "from mathattempt_env.sandbox import probe; print(sorted(probe()))"': Plan(
         expect=("'rlimits'",)
     ),
-    "python -m mathattempt_env.replicate --mini": Plan(
+    "python -m experiments.replicate --mini": Plan(
         ["--no-progress"], timeout=900, files=("runs/replicate-mini/summary.md",)
     ),
     # The full and quick runs take 44 and 10 minutes: started as written, stopped once the
     # first model is training (settings resolved, problems written, the warm start begun).
-    "python -m mathattempt_env.replicate": Plan(
+    "python -m experiments.replicate": Plan(
         ["--no-progress"], stop_when="runs/replicate-full/seed0/warm"
     ),
-    "python -m mathattempt_env.replicate --quick": Plan(
+    "python -m experiments.replicate --quick": Plan(
         ["--no-progress"], stop_when="runs/replicate-quick/seed0/warm"
     ),
     "mathattempt --version": Plan(expect=("mathattempt 0.",)),
@@ -264,7 +265,7 @@ def workspace(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def real_model(tmp_path_factory) -> Path:
     """The tiny model, saved where a command names the real one."""
-    from mathattempt_env.rollout.tiny import tiny_qwen2
+    from experiments.tiny import tiny_qwen2
 
     folder = tmp_path_factory.mktemp("tiny-real")
     model, tokenizer = tiny_qwen2(seed=1)

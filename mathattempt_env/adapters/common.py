@@ -27,7 +27,7 @@ class StepScorer:
     Raises:
         ConfigError: an unknown env id or option.
 
-    Example:
+    Examples:
         >>> score = StepScorer(reward="paper-single")
         >>> score(r"so \\boxed{4}", "4")[0], score(r"\\boxed{5}", "4")[0], score("4", "4")[0]
         (1.0, -0.5, -1.0)
@@ -66,7 +66,7 @@ def shared_scorer(reward: str, env_kwargs: Any = None) -> StepScorer:
     ``env_kwargs`` is read by :func:`grading_options`. For reward functions that a trainer
     calls per response (verl, OpenRLHF).
 
-    Example:
+    Examples:
         >>> shared_scorer("paper-single", '{"think": "open"}') is shared_scorer(
         ...     "paper-single", {"think": "open", "attempts": [1, 5]})
         True
@@ -89,7 +89,7 @@ def grading_options(env_kwargs: Any) -> dict[str, Any]:
     Raises:
         ConfigError: a grading option out of range, or text that is not JSON.
 
-    Example:
+    Examples:
         >>> grading_options({"attempts": [1, 5], "think": "open"})
         {'box': 'last', 'think': 'open'}
         >>> grading_options('{"box": "first"}')
@@ -115,7 +115,7 @@ def make_envs(
     chat template, as evaluation does; ``length_fn``, ``length_unit="chars"`` or ``think`` in
     ``env_kwargs`` win.
 
-    Example:
+    Examples:
         >>> [env.spec.id for env in make_envs("S2RMath-v0", 2, {})]
         ['S2RMath-v0', 'S2RMath-v0']
     """
@@ -135,7 +135,7 @@ def make_envs(
 def question_of(prompt: Any) -> str:
     """The problem statement in a trainer's prompt: the text, or the last user turn's text.
 
-    Example:
+    Examples:
         >>> question_of([{"role": "system", "content": "Be brief."},
         ...              {"role": "user", "content": "What is 2+2?"}])
         'What is 2+2?'
@@ -162,7 +162,7 @@ class ProblemIndex:
         user_turn: how the environment poses a problem in its user turn (a prompt template
             may add an instruction around the statement); default: the statement itself.
 
-    Example:
+    Examples:
         >>> index = ProblemIndex([Problem("a", "What is 2+2?", "4")])
         >>> index.find([{"role": "user", "content": "What is 2+2?"}])
         0

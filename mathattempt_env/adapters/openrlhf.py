@@ -221,7 +221,7 @@ def reward_func(
     ``MATHATTEMPT_REWARD`` (default ``paper-single``), and the grading options among
     ``MATHATTEMPT_ENV_KWARGS`` (``box``, ``think``, ``grade_timeout``) apply, as in the agent.
 
-    Example:
+    Examples:
         >>> out = reward_func(["Q: 1+1? A: \\\\boxed{2}<|im_end|>"], ["Q: 1+1? A: "], ["2"])
         >>> out["rewards"].tolist(), out["extra_logs"]["correct"].tolist()
         ([1.0], [1.0])

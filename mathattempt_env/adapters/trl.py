@@ -51,7 +51,7 @@ def problem_dataset(
         limit: keep the first ``limit`` problems.
         **env_kwargs: passed to ``gym.make`` (``dataset=...`` and so on).
 
-    Example:
+    Examples:
         >>> rows = problem_dataset("SingleTurnMath-v0", limit=2)
         >>> rows.column_names, rows[0]["prompt"][-1]["role"]
         (['prompt', 'answer', 'problem_id'], 'user')
@@ -187,7 +187,7 @@ def make_rollout_func(
         functions: ``env_reward`` (the episode reward), ``env_attempts``, ``env_correct``,
         ``env_truncated``, ``env_grade_timed_out`` (a grade of the episode ran out of time).
 
-    Example:
+    Examples:
         >>> rollout = make_rollout_func("MultiAttemptMath-v0", attempts=(1, 5))
         >>> rollout.env_id, rollout.max_total_tokens
         ('MultiAttemptMath-v0', 3000)
@@ -209,7 +209,7 @@ def env_reward(
     An episode whose grade timed out keeps its reward (a timeout scores as wrong); use
     :func:`env_reward_dropping_timeouts` to leave such episodes out instead.
 
-    Example:
+    Examples:
         >>> env_reward(["a", "b"], env_reward=[1.0, -0.5])
         [1.0, -0.5]
     """
@@ -237,7 +237,7 @@ def env_reward_dropping_timeouts(
     the group baseline and gets no gradient, so a grader timeout neither punishes nor
     rewards the model.
 
-    Example:
+    Examples:
         >>> env_reward_dropping_timeouts(["a", "b"], [1.0, -1.0], env_grade_timed_out=[False, True])
         [1.0, None]
     """
@@ -284,7 +284,7 @@ def make_reward_func(
         env_id: the env whose step this is.
         **env_options: more options of that env (``think``, ``grade_timeout``, ...).
 
-    Example:
+    Examples:
         >>> reward = make_reward_func()
         >>> reward(completions=[r"so \\boxed{4}", r"\\boxed{5}", "4"], answer=["4", "4", "4"])
         [1.0, -0.5, -1.0]

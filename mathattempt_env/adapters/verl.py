@@ -70,7 +70,7 @@ def compute_score(
         bool}``; verl logs the extra keys, and ``timed_out`` marks a grade that ran out of
         time (scored as wrong).
 
-    Example:
+    Examples:
         >>> compute_score("math500", r"so \\boxed{\\frac{1}{2}}", "0.5")["score"]
         1.0
         >>> out = compute_score("math500", "no box", "0.5")
@@ -114,7 +114,7 @@ def verl_rows(
     ``max_total_tokens`` (the model-token budget per episode) and ``max_turn_tokens`` (per
     turn) when given.
 
-    Example:
+    Examples:
         >>> row = verl_rows(limit=1)[0]
         >>> sorted(row)
         ['ability', 'agent_name', 'data_source', 'extra_info', 'prompt', 'reward_model']

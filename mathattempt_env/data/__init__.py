@@ -1,6 +1,6 @@
 """Problem sources: built-in generated problems, JSONL files and Hugging Face datasets.
 
-Example:
+Examples:
     >>> from mathattempt_env.data import load_problems
     >>> load_problems("builtin")[0].id
     'builtin-0-0'

@@ -5,7 +5,7 @@ with gold answers written the way MATH writes them (``\frac{3}{4}``, ``(2, -1)``
 ``(-\infty, 2]``, ``1011_{2}``). Item ``i`` is drawn from its own generator seeded with
 ``(seed, i)``, so any item can be built alone, in any order, on any machine.
 
-Example:
+Examples:
     >>> problems = BuiltinProblems(seed=0)
     >>> p = problems[3]
     >>> p == BuiltinProblems(seed=0)[3], p.source, p.id
@@ -40,7 +40,7 @@ def _int(rng: Rng, low: int, high: int, nonzero: bool = False) -> int:
 def tex(value: Fraction | int) -> str:
     r"""A rational number in MATH's LaTeX form.
 
-    Example:
+    Examples:
         >>> tex(Fraction(-3, 4)), tex(Fraction(6, 3))
         ('-\\frac{3}{4}', '2')
     """
@@ -63,7 +63,7 @@ def _term(coefficient: int, power: str, first: bool) -> str:
 def polynomial(coefficients: Sequence[int], var: str = "x") -> str:
     """A polynomial in LaTeX from its coefficients, highest degree first.
 
-    Example:
+    Examples:
         >>> polynomial([2, 0, -1, 5])
         '2x^3 - x + 5'
     """
@@ -268,7 +268,7 @@ class BuiltinProblems(Sequence[Problem]):
         levels: the difficulty levels to draw from (1-5).
         families: the family names to draw from (default: all of :data:`FAMILIES`).
 
-    Example:
+    Examples:
         >>> BuiltinProblems(seed=1, size=5, levels=(1,), families=["gcd-lcm"])[0].subject
         'gcd-lcm'
     """

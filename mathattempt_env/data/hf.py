@@ -14,7 +14,7 @@ mapping                dataset                            answer taken from
 ``simplerl_zoo``       ``hkust-nlp/SimpleRL-Zoo-Data``    ``gt_answer`` (else ``answer``)
 =====================  =================================  =================================
 
-Example:
+Examples:
     >>> row = MAPPINGS["gsm8k"]({"question": "How many?", "answer": "2+3=5\n#### 1,005"}, 7, "test")
     >>> row["id"], row["answer"]
     ('gsm8k-test-7', '1005')
@@ -127,7 +127,7 @@ def hub_unreachable() -> str:
     :data:`HUB_PROBE_TIMEOUT` seconds: a loader then fails at once instead of after the
     hub client's retries.
 
-    Example:
+    Examples:
         >>> import os
         >>> os.environ["HF_HUB_OFFLINE"] = "1"
         >>> hub_unreachable()

@@ -9,7 +9,7 @@ and bad rows (missing or mistyped fields, ungradeable golds, lone surrogates, du
 A file is read and validated once per content: loading the same bytes again (``gym.make`` on
 a path an earlier load read) reuses the problems.
 
-Example:
+Examples:
     >>> import json, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "tiny.jsonl")
     >>> with open(path, "w") as f:
@@ -55,7 +55,7 @@ def parse_lines(data: bytes) -> tuple[list[dict[str, Any]], list[str], list[str]
     Lines are split on ``\\n`` only: JSON strings may contain U+2028 and other characters that
     ``str.splitlines`` would treat as line breaks. Blank lines are skipped.
 
-    Example:
+    Examples:
         >>> rows, labels, errors = parse_lines(b'{"a": 1}\\n\\n{"a": 1, "a": 2}\\n[1]\\n\\xff\\n')
         >>> rows, labels
         ([{'a': 1}], ['line 1'])

@@ -16,7 +16,7 @@ name               Hugging Face source (extra ``datasets``)  local file in ``dat
 A named dataset is read from ``data_dir`` (or the ``MATHATTEMPT_DATA_DIR`` environment
 variable) when the file is there, and from the Hugging Face hub otherwise.
 
-Example:
+Examples:
     >>> problems = load_problems("builtin")
     >>> len(problems), problems[0].source
     (10000, 'builtin')

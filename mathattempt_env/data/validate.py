@@ -1,6 +1,6 @@
 """Turn rows into :class:`~mathattempt_env.types.Problem` objects, naming every bad row.
 
-Example:
+Examples:
     >>> rows = [{"id": "a", "problem": "1+1?", "answer": "2"}, {"id": "a", "problem": "x"}]
     >>> to_problems(rows, "demo")
     Traceback (most recent call last):
@@ -158,7 +158,7 @@ def to_problems(
 def problem_key(text: str) -> str:
     """Normalize a problem statement for overlap checks: Unicode NFKC, case and spacing.
 
-    Example:
+    Examples:
         >>> problem_key("What is  $2+2$ ?\\n") == problem_key("what is $2 + 2$?")
         True
     """
@@ -172,7 +172,7 @@ def find_overlap(train: Sequence[Problem], evaluation: Sequence[Problem]) -> lis
     Use it to check that a training set does not contain evaluation problems, e.g. MATH
     train against MATH500.
 
-    Example:
+    Examples:
         >>> a = [Problem("t1", "What is 2+2?", "4")]
         >>> b = [Problem("e1", "what is 2 + 2?", "4"), Problem("e2", "What is 3+3?", "6")]
         >>> find_overlap(a, b)

@@ -1,6 +1,6 @@
 """The environments: single-turn, multi-attempt and S²R, and the text space they use.
 
-Example:
+Examples:
     >>> from mathattempt_env.envs import MultiAttemptMathEnv
     >>> MultiAttemptMathEnv().reset(seed=0)[1]["attempts"] in range(1, 6)
     True

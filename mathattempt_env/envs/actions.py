@@ -28,7 +28,7 @@ def describe(
     (:meth:`~mathattempt_env.rewards.RewardScheme.action_rewards`); ``context`` is S²R's
     reward-context key, from the actions' correctness (their ±1 process rewards).
 
-    Example:
+    Examples:
         >>> from mathattempt_env.rewards import get_reward
         >>> from mathattempt_env.types import Grade
         >>> s = ActionRecord("solve", Grade(False, True, "4", "numeric"), span=(0, 9))

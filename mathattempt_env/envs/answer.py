@@ -32,7 +32,7 @@ class AnswerEnv(MathEnv):
     def pose(self, question: str) -> list[Message]:
         """The prompt template's messages for ``question`` and this episode's budget.
 
-        Example:
+        Examples:
             >>> from mathattempt_env.envs import MultiAttemptMathEnv
             >>> env = MultiAttemptMathEnv(attempts=2)
             >>> "2 attempts" in env.pose("What is 2 + 2?")[0]["content"]

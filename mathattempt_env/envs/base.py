@@ -74,7 +74,7 @@ def _positive_int(name: str, value: Any) -> int:
 def attempt_range(attempts: Any) -> tuple[int, int]:
     """Validate an attempt budget: an int, or an inclusive ``(min, max)`` range.
 
-    Example:
+    Examples:
         >>> attempt_range(3), attempt_range((1, 5))
         ((3, 3), (1, 5))
     """
@@ -94,7 +94,7 @@ def draw_attempts(
 ) -> int:
     """An episode's attempt budget: ``options["attempts"]`` if given, else uniform in ``bounds``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> draw_attempts((1, 5), {"attempts": 2}, np.random.default_rng(0))
         2
@@ -107,7 +107,7 @@ def draw_attempts(
 def option_names(env_class: type) -> list[str]:
     """The keyword options of an env class and its bases (what ``gym.make`` may pass).
 
-    Example:
+    Examples:
         >>> from mathattempt_env.envs import SingleTurnMathEnv
         >>> "tool_options" in option_names(SingleTurnMathEnv)
         True
@@ -283,7 +283,7 @@ class MathEnv(gym.Env[str, str]):
     def pose(self, question: str) -> list[Message]:
         """The messages that open an episode on ``question`` (nothing is drawn or changed).
 
-        Example:
+        Examples:
             >>> from mathattempt_env.envs import SingleTurnMathEnv
             >>> [m["role"] for m in SingleTurnMathEnv().pose("What is 2 + 2?")]
             ['system', 'user']
@@ -336,7 +336,7 @@ class MathEnv(gym.Env[str, str]):
     def option_names(self) -> tuple[str, ...]:
         """The keys ``reset(options=...)`` accepts.
 
-        Example:
+        Examples:
             >>> from mathattempt_env.envs import MultiAttemptMathEnv
             >>> MultiAttemptMathEnv().option_names()
             ('index', 'problem', 'max_total_length', 'max_response_length', 'attempts')

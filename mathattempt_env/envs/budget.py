@@ -5,7 +5,7 @@ counter such as ``lambda s: len(tokenizer.encode(s))`` to budget in tokens. A re
 budget is cut at the longest prefix that fits, found by binary search, so ``length_fn`` is
 called O(log n) times.
 
-Example:
+Examples:
     >>> Budget(per_step=5).cut("abcdefgh", used=0)
     ('abcde', 5, True)
     >>> Budget(total=6).cut("abcd", used=4)

@@ -13,7 +13,7 @@ bounds on what could grow without limit (a line of 1,000 characters, nesting 100
 results of 10,000 bits, ``factorial`` and ``comb`` arguments up to 10,000). A line outside
 them shows ``Error: ...``; nothing raises.
 
-Example:
+Examples:
     >>> tool = CalculatorTool()
     >>> call = tool.respond("```calculator\n1/3 + 1/6\n2**100 % 7\nsqrt(2)\n```", [])
     >>> print(call.info["output"])
@@ -170,7 +170,7 @@ def _depth(tree: ast.AST) -> int:
 def evaluate(line: str) -> str:
     """One line's value as text, or ``"Error: ..."``; never raises.
 
-    Example:
+    Examples:
         >>> evaluate("comb(10, 3) / 4"), evaluate("import os"), evaluate("1/0")
         ('30', 'Error: not an expression', 'Error: division by zero')
     """

@@ -8,7 +8,7 @@ machines unchanged), the grading choices are valid
 rows (``extra_info``), OpenRLHF's environment variables, ``--env-kwargs`` and the
 replication's settings all go through it, so a setting is read the same way everywhere.
 
-Example:
+Examples:
     >>> config = EnvConfig("MultiAttemptMath-v0", {"attempts": [1, 5], "think": "open",
     ...                                              "max_total_length": 3000,
     ...                                              "length_unit": "tokens"})
@@ -150,7 +150,7 @@ class EnvConfig:
 
         ``where`` names the source in errors (``"--env-kwargs"``, ``"MATHATTEMPT_ENV_KWARGS"``).
 
-        Example:
+        Examples:
             >>> EnvConfig.parse("S2RMath-v0", '{"mode": "interactive"}', where="--env-kwargs")
             EnvConfig(env_id='S2RMath-v0', options={'mode': 'interactive'})
         """
@@ -171,7 +171,7 @@ class EnvConfig:
         Raises:
             ConfigError: the budget is in tokens and no ``length_fn`` is given.
 
-        Example:
+        Examples:
             >>> EnvConfig("SingleTurnMath-v0", {"reward": "binary"}).make().spec.kwargs["reward"]
             'binary'
         """

@@ -76,7 +76,7 @@ class MultiAttemptMathEnv(AnswerEnv):
     ## Version History
     - v0: initial release; the published prompt and feedback strings.
 
-    Example:
+    Examples:
         >>> env = MultiAttemptMathEnv(attempts=2)
         >>> obs, info = env.reset(seed=0, options={"index": 8})
         >>> obs.startswith("Please reason step by step") and info["attempts_left"]

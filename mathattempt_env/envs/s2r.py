@@ -76,7 +76,7 @@ class S2RMathEnv(MathEnv):
     ## Version History
     - v0: initial release.
 
-    Example:
+    Examples:
         >>> env = S2RMathEnv()
         >>> _ = env.reset(seed=0, options={"index": 8})
         >>> gold = env.problem.answer

@@ -45,7 +45,7 @@ class SingleTurnMathEnv(AnswerEnv):
     ## Version History
     - v0: initial release.
 
-    Example:
+    Examples:
         >>> env = SingleTurnMathEnv(reward="binary")
         >>> obs, info = env.reset(seed=3)
         >>> env.step("I am not sure.")[1:4]

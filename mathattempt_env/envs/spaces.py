@@ -6,7 +6,7 @@ up to ``max_length`` characters. It also works in ``AsyncVectorEnv`` with shared
 shared-memory functions are registered with Gymnasium's vector utilities (one int32 code point
 per character, plus a length slot per environment).
 
-Example:
+Examples:
     >>> space = UnicodeText(max_length=100)
     >>> space.contains(r"$\frac{\pi}{2}$ ∈ ℝ, \boxed{42} 🙂")
     True
@@ -44,7 +44,7 @@ class UnicodeText(Space[str]):
         max_length: the longest string the space holds.
         seed: seeds :meth:`sample`.
 
-    Example:
+    Examples:
         >>> UnicodeText(10, seed=0).sample() == UnicodeText(10, seed=0).sample()
         True
     """

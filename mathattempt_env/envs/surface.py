@@ -4,7 +4,7 @@ The driver, evaluation, the trainer adapters, the multi-agent referee and the se
 env through :func:`surface` and the :class:`~mathattempt_env.types.StepInfo` its ``reset`` and
 ``step`` return, never through other attributes. Whatever is not here may change.
 
-Example:
+Examples:
     >>> import gymnasium as gym, mathattempt_env
     >>> env = surface(gym.make("ToolMath-v0"))
     >>> env.stop, env.uses_tools, env.grading.box
@@ -75,7 +75,7 @@ _NAMES = (
 def has_surface(env: Any) -> bool:
     """Whether ``env`` (unwrapped) declares every name of :class:`EnvSurface`.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.envs import SingleTurnMathEnv
         >>> has_surface(SingleTurnMathEnv()), has_surface(object())
         (True, False)

@@ -35,7 +35,7 @@ and one for the network; ``"none"``: no sandbox, only when asked for), ``max_cal
 local sandbox) and ``sandbox_options`` (``rate``, ``concurrency``, ``retries``, ... of
 :class:`~mathattempt_env.sandbox.RemoteSandbox`).
 
-Example:
+Examples:
     >>> tool = PythonTool(isolation="auto")
     >>> call = tool.respond("So\\n```python\\nprint(3 * 14)\\n```\\n```output", [])
     >>> call.shown, call.info["status"]  # the model opened the output block; the env closes it

@@ -11,7 +11,7 @@ A tool is anything with the :class:`Tool` surface; :data:`TOOLS` names the built
 ``"calculator"``: :class:`~mathattempt_env.envs.calculator.CalculatorTool`, exact
 arithmetic in-process). Adding one is one module and one line here.
 
-Example:
+Examples:
     >>> use = ToolUse(make_tool("calculator"))
     >>> call = use.call("Compute.\\n```calculator\\n2**10 - 24\\n```\\n```output")
     >>> call.shown, use.turn.endswith("1000\\n```\\n")
@@ -65,7 +65,7 @@ def make_tool(tool: str | Tool | None, options: Mapping[str, Any] | None = None)
         ConfigError: an unknown tool name, an unknown option (with the closest known one),
             options for a tool object or for no tool, or a bad option value.
 
-    Example:
+    Examples:
         >>> make_tool("calculator", {"max_calls": 2}).max_calls
         2
         >>> make_tool("python", {"max_cals": 2})

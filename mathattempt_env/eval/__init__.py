@@ -6,7 +6,7 @@ be resumed; ``summary.md`` and ``accuracy_vs_attempts.png`` are written at the e
 
 Importing this package is light; backends load torch, transformers, vLLM or aiohttp when made.
 
-Example:
+Examples:
     >>> from mathattempt_env.eval import accuracy_at_k
     >>> accuracy_at_k([{"first_correct": 1}, {"first_correct": 3}, {"first_correct": None}], 2)
     0.3333333333333333

@@ -39,7 +39,7 @@ class Reply:
         tokens: how many tokens the model generated for it.
         cut: generation stopped at ``max_tokens`` rather than at the end of the turn.
 
-    Example:
+    Examples:
         >>> Reply("\\\\boxed{4}", 5, False).tokens
         5
     """

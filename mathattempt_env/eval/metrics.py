@@ -5,7 +5,7 @@ budget of K attempts gives it for every k <= K, since an episode stops at its fi
 attempt. The average over datasets is the unweighted mean of the datasets' accuracies, as the
 multi-attempt paper averages its five benchmarks.
 
-Example:
+Examples:
     >>> def record(dataset, first):
     ...     return {"dataset": dataset, "first_correct": first, "correct": first is not None,
     ...             "grades": []}
@@ -33,7 +33,7 @@ def accuracy_at_k(
         k: attempts.
         field: ``first_correct`` (the boxed protocol) or ``lenient_first_correct``.
 
-    Example:
+    Examples:
         >>> accuracy_at_k([{"first_correct": 2}], 1), accuracy_at_k([{"first_correct": 2}], 2)
         (0.0, 1.0)
     """
@@ -75,7 +75,7 @@ def tool_use(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     apart from the code's errors. Accuracy is that of the final answer, split by whether
     the episode called the tool at all.
 
-    Example:
+    Examples:
         >>> def record(correct, *statuses):
         ...     return {"correct": correct, "tool_calls": [{"status": s} for s in statuses]}
         >>> use = tool_use([record(True, "ok", "error"), record(False, "timeout"), record(True)])

@@ -37,7 +37,7 @@ def _accuracy_table(
 def summary_markdown(summary: Mapping[str, Any], ks: Sequence[int], title: str) -> str:
     """The summary as Markdown: accuracy (%) per dataset and k, the average, S²R metrics, tool use.
 
-    Example:
+    Examples:
         >>> s = {"accuracy": {"a": {1: 0.5}, "average": {1: 0.5}}, "episodes": {"a": 2}, "s2r": {}}
         >>> print(summary_markdown(s, [1], "demo"))
         # demo

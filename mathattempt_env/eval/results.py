@@ -12,7 +12,7 @@ mid-write) is dropped on the next start, so only episodes in flight are lost; a 
 anywhere else is reported by line number, set aside in ``results.rejected.jsonl``, and its
 episode is run again.
 
-Example:
+Examples:
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> log = ResultsLog(folder, {"model": "m"})
@@ -44,7 +44,7 @@ LOCK = ".lock"
 def config_hash(identity: Mapping[str, Any]) -> str:
     """A short, stable hash of the settings that decide every episode's result.
 
-    Example:
+    Examples:
         >>> config_hash({"model": "m", "attempts": 7}) == config_hash({"attempts": 7, "model": "m"})
         True
     """
@@ -70,7 +70,7 @@ class Parsed:
 def parse_results(data: bytes) -> Parsed:
     """Read the complete lines of a results file; corrupted lines are set aside, not fatal.
 
-    Example:
+    Examples:
         >>> parsed = parse_results(b'{"key": "a"}\\nnot json\\n{"key": "a", "n": 2}\\n{"ke')
         >>> parsed.records, [n for n, _ in parsed.rejected], parsed.end
         ([{'key': 'a', 'n': 2}], [2], 43)

@@ -32,7 +32,7 @@ SUMMARY, PLOT = "summary.md", "accuracy_vs_attempts.png"
 def parse_attempts(text: str) -> list[int]:
     """``"1-7"`` -> ``[1, ..., 7]``; ``"3"`` -> ``[1, 2, 3]`` (every k up to the budget).
 
-    Example:
+    Examples:
         >>> parse_attempts("1-7")[-1], parse_attempts("2-4")
         (7, [2, 3, 4])
     """

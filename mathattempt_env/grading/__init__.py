@@ -1,6 +1,6 @@
 """The math answer grader: extract, normalize, parse, compare; isolated and bounded in time.
 
-Example:
+Examples:
     >>> from mathattempt_env.grading import grade
     >>> grade(r"The answer is $\\boxed{2\\sqrt{3}}$.", r"\\sqrt{12}").correct
     True

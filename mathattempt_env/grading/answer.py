@@ -8,7 +8,7 @@ r"""Turn a normalized answer string into a typed value (see :mod:`~.values`).
 - what this parser cannot read is :class:`~.values.Raw` (the grader falls back to sympy), unless
   it is prose (:class:`~.values.Prose`), which never reaches sympy
 
-Example:
+Examples:
     >>> read_value("x = 1, x = 2").kind
     'set'
     >>> read_value(r"[1, 2)").kind
@@ -87,7 +87,7 @@ def _text_value(text: str) -> Value | None:
 def expand_pm(node: Node) -> list[Node]:
     """All sign choices of the ``\\pm`` nodes in a scalar expression.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.grading.latex import parse
         >>> len(expand_pm(parse(r"1 \\pm \\sqrt{2}")))
         2
@@ -179,7 +179,7 @@ def as_union(value: Value) -> Union | None:
 
     An open pair ``(a, b)`` is an open interval; a set of numbers is a union of points.
 
-    Example:
+    Examples:
         >>> as_union(read_value("(1, 2)")).intervals[0].left_closed
         False
     """
@@ -294,7 +294,7 @@ _values = ByteLRU(CACHE_BYTES)
 def read_value(text: str) -> Value:
     """Read a normalized answer string into a typed value. Never raises.
 
-    Example:
+    Examples:
         >>> read_value("3, 1, 2").kind, len(read_value("3, 1, 2").items)
         ('set', 3)
         >>> read_value(r"\\frac{1}{").kind
@@ -381,7 +381,7 @@ def is_prose(text: str) -> bool:
     Cheap: one scan for a plain word of three or more letters that is not a function name,
     or a letter outside the Latin and Greek scripts.
 
-    Example:
+    Examples:
         >>> is_prose("the value of x"), is_prose(r"\\frac{1}{2} \\mathcal{F}")
         (True, False)
         >>> is_prose("13只鸟")
@@ -393,7 +393,7 @@ def is_prose(text: str) -> bool:
 def plain_words(text: str, shortest: int) -> list[str]:
     """Plain words of at least ``shortest`` letters that are not LaTeX commands or math names.
 
-    Example:
+    Examples:
         >>> plain_words(r"It is \\sqrt{2} or sin x", 2)
         ['It', 'is']
     """
@@ -407,7 +407,7 @@ def plain_words(text: str, shortest: int) -> list[str]:
 def foreign_letters(text: str) -> bool:
     """Whether ``text`` has a letter outside the Latin and Greek scripts (``13只``).
 
-    Example:
+    Examples:
         >>> foreign_letters("x = 13"), foreign_letters("13只")
         (False, True)
     """

@@ -4,7 +4,7 @@ The grader caches per answer string, per gold and per ``(answer, gold)`` pair. B
 count alone let a run of distinct 50 KB answers grow the process by gigabytes; here every entry
 is charged its estimated size, and an entry larger than a fraction of the budget is not kept.
 
-Example:
+Examples:
     >>> cache = ByteLRU(max_bytes=2_000, max_entry_fraction=0.5)
     >>> cache.put("a", 1, size=500); cache.put("b", 2, size=500); cache.put("c", 3, size=500)
     >>> cache.get("a") is None, cache.get("c")
@@ -81,7 +81,7 @@ class ByteLRU:
 def text_size(*texts: str) -> int:
     """Bytes a few strings take in memory, roughly.
 
-    Example:
+    Examples:
         >>> text_size("abc") > 3
         True
     """

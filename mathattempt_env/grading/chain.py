@@ -6,7 +6,7 @@ only (see :func:`~mathattempt_env.grading.answer.read_value`), so a middle membe
 parser cannot read does not need sympy; and after an implication arrow only the conclusion
 counts.
 
-Example:
+Examples:
     >>> chain_ends(r"n = {50\\choose3} = \\frac{50 \\cdot 49 \\cdot 48}{6} = 19600")
     ('n', '19600')
     >>> chain_ends(r"2^{10} = 1024 \\implies m + n = 937")

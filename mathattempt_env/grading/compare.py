@@ -16,7 +16,7 @@ The rules:
 - base numerals: a gold ``1011_2`` takes ``1011`` (same digits) or ``13_8`` (same value, base
   written), never a bare ``11``; an answer ``40_9`` matches a gold ``40`` or ``36``.
 
-Example:
+Examples:
     >>> from mathattempt_env.grading.answer import read_value as r
     >>> equivalent(r("3, 1, 2"), r(r"\{1,2,3\}"))
     (True, 'set')
@@ -78,7 +78,7 @@ class NeedsFallback(Exception):
 def close(a: Any, b: Any, loose: bool) -> bool:
     """Whether two mpmath numbers are equal within the comparison tolerance.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.grading.evaluate import context
         >>> ctx = context()
         >>> close(ctx.mpf(1) / 3, ctx.mpf("0.33333"), loose=True)
@@ -129,7 +129,7 @@ def scalars(a: Node, g: Node) -> tuple[bool, str]:
     Raises:
         TooLargeError: a size guard tripped (the caller compares structurally).
 
-    Example:
+    Examples:
         >>> from mathattempt_env.grading.latex import parse
         >>> scalars(parse(r"2\sqrt{3}"), parse(r"\sqrt{12}"))
         (True, 'symbolic')
@@ -387,7 +387,7 @@ def _times(node: Node, factor: Node) -> Node:
 def scale(value: Value, factor: Node) -> Value:
     """Multiply every scalar in ``value`` by ``factor`` (percent and degree readings).
 
-    Example:
+    Examples:
         >>> from mathattempt_env.grading.answer import read_value
         >>> from mathattempt_env.grading.latex import parse
         >>> equivalent(scale(read_value("10"), parse("1/100")), read_value("0.1"))

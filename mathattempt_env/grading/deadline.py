@@ -4,7 +4,7 @@ Nothing here uses signals, so it works in any thread and inside a running asynci
 parser, the evaluator and the comparison loops call :func:`check` between steps; every step is
 size-guarded to a few milliseconds, so a grade stops soon after its deadline passes.
 
-Example:
+Examples:
     >>> import time
     >>> with bounded(time.perf_counter() - 1):
     ...     try:

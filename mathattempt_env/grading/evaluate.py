@@ -5,7 +5,7 @@ Numeric evaluation uses a private mpmath context per thread (mpmath's global con
 never touched). Every operation that could explode (huge powers, factorials, ``exp``) is
 guarded and raises :class:`TooLargeError` instead.
 
-Example:
+Examples:
     >>> from mathattempt_env.grading.latex import parse
     >>> exact(parse(r"\\frac{6}{4} + 0.5"))
     Fraction(2, 1)
@@ -48,7 +48,7 @@ _local = threading.local()
 def context() -> Any:
     """Return this thread's private mpmath context.
 
-    Example:
+    Examples:
         >>> context().prec
         300
     """
@@ -116,7 +116,7 @@ def exact(node: Node) -> Fraction | None:
     Raises:
         Undefined: division by zero and similar.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.grading.latex import parse
         >>> exact(parse("2^{10} - 4!"))
         Fraction(1000, 1)
@@ -199,7 +199,7 @@ def has_imaginary(node: Node) -> bool:
 def has_float(node: Node) -> bool:
     """Whether ``node`` contains a decimal literal (which makes comparison tolerant).
 
-    Example:
+    Examples:
         >>> from mathattempt_env.grading.latex import parse
         >>> has_float(parse("2x + 0.5")), has_float(parse("2x + 1/2"))
         (True, False)
@@ -231,7 +231,7 @@ def numeric(node: Node, env: dict[str, Any]) -> Any:
         Undefined: no value at this point.
         TooLargeError: a size guard tripped.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.grading.latex import parse
         >>> str(numeric(parse("x^2"), {"x": 3}))
         '9.0'
@@ -349,7 +349,7 @@ def sample_point(index: int, names: tuple[str, ...]) -> dict[str, Any]:
     Points 0 and 1 are positive; point 2 is negative, so that ``|x|`` and ``x`` differ.
     The same names always get the same values; no global random state is used.
 
-    Example:
+    Examples:
         >>> sample_point(0, ("x",)) == sample_point(0, ("x",))
         True
     """

@@ -24,7 +24,7 @@ With a multiple-choice gold, the same stages look for an option letter instead.
 
 Everything is linear in the response length (see :mod:`~.spans`).
 
-Example:
+Examples:
     >>> extract_answer(r"so $x = \\boxed{\\frac{1}{2}}$.")
     '\\\\frac{1}{2}'
     >>> extract_answer("<think>maybe \\\\boxed{3}</think> The answer is 4.")
@@ -148,7 +148,7 @@ class Extractor:
         last_value: fall back to the last value in the text (math span, bold, number).
         whole: take a short all-math response whole.
 
-    Example:
+    Examples:
         >>> Extractor(think="open").extract("still thinking... the answer is 4").source
         'cut'
         >>> Extractor(languages=("en",)).extract("答案：5").source
@@ -188,7 +188,7 @@ class Extractor:
     def body(self, response: str) -> str | None:
         """The part of ``response`` that counts, or ``None`` when it was cut mid-thought.
 
-        Example:
+        Examples:
             >>> Extractor().body("<think>hmm</think> 42")
             ' 42'
         """
@@ -397,7 +397,7 @@ def extract(
 ) -> Extraction:
     """Find the answer in ``response`` with the default pipeline and these options.
 
-    Example:
+    Examples:
         >>> extract(r"\\boxed{1} then \\boxed{2}", box="first")
         Extraction(answer='1', formatted=True, source='box', joined=None)
         >>> extract("The answer is 7.", boxed_only=True)
@@ -414,7 +414,7 @@ def extract(
 def extract_answer(response: str, *, boxed_only: bool = False) -> str | None:
     """Return the final answer text of ``response``, or ``None``.
 
-    Example:
+    Examples:
         >>> extract_answer("Answer: $x = 3$")
         'x = 3'
         >>> extract_answer("10, 4, 2")

@@ -5,7 +5,7 @@ This module imports sympy, so it runs only inside the isolated worker processes 
 latex2sympy2_extended is the maintained fork of latex2sympy2 (which pins an old ANTLR runtime
 and cannot be installed next to hydra/omegaconf).
 
-Example:
+Examples:
     >>> sympy_equivalent(r"\\\\sqrt{8}", r"2\\\\sqrt{2}")
     (True, 'symbolic')
 """

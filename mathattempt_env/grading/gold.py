@@ -4,7 +4,7 @@ A gold may be bare LaTeX, plain text, ``$...$``, ``\\boxed{...}``, an option let
 (``(D) Alina``) or a worked solution; what it states is its box, or the value after its last
 answer phrase. Reading is cached per gold string.
 
-Example:
+Examples:
     >>> read_gold("(D) Alina").want
     'choice'
     >>> read_gold(r"So the total is $\\boxed{12}$ apples.").norm.text

@@ -5,7 +5,7 @@ size-guarded, and decide almost every case in well under a millisecond. Only LaT
 cannot read goes to latex2sympy2 and sympy, in a worker process that is killed if it overruns.
 Results are cached per gold and per ``(answer, gold)`` pair.
 
-Example:
+Examples:
     >>> grade(r"... so the answer is $\\boxed{\\frac{3}{6}}$.", "0.5").correct
     True
     >>> grade("The answer is 7.", "7", boxed_only=True).reason
@@ -80,7 +80,7 @@ def grader_stats() -> dict[str, int]:
     starting, or the worker was busy with other threads' jobs), ``timeout:worker-died``;
     ``sympy_jobs``; and ``unexpected_errors`` (a bug: please report it).
 
-    Example:
+    Examples:
         >>> _ = grade(r"\\boxed{2}", "2")
         >>> grader_stats()["grades"] >= 1
         True
@@ -136,7 +136,7 @@ def validate_gold(gold: str, *, where: str = "") -> str:
     Raises:
         InvalidGoldError: not a string, empty, unbalanced braces, NUL/surrogates, too long.
 
-    Example:
+    Examples:
         >>> validate_gold(r"\\dfrac{9}{7}")
         'expr'
         >>> validate_gold(r"\\frac{1}{")
@@ -333,7 +333,7 @@ def grade(
     Raises:
         ConfigError: ``timeout``, ``box``, ``think`` or ``extractor`` is not valid.
 
-    Example:
+    Examples:
         >>> g = grade(r"<think>...</think> So $x=\\boxed{\\{2, 1\\}}$", "1, 2")
         >>> g.correct, g.formatted, g.reason, g.source
         (True, True, 'set', 'box')
@@ -420,7 +420,7 @@ def grade_many(
         ConfigError: ``responses`` and ``golds`` differ in length, ``workers < 1``, or an
             option is not valid.
 
-    Example:
+    Examples:
         >>> [g.correct for g in grade_many([r"\\boxed{2}", "3"], ["2", "4"], workers=1)]
         [True, False]
     """

@@ -17,7 +17,7 @@ deadline with :class:`WorkerUnavailable`, and the fork server is never killed fo
   it also exits when its control socket closes), and each worker dies with the fork server.
 - At most ``size`` workers per pool; the grader's own pool has one.
 
-Example:
+Examples:
     >>> import operator
     >>> pool = WorkerPool(size=1)
     >>> pool.run(operator.add, 2, 3, timeout=1.0, startup_timeout=120.0)

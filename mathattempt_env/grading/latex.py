@@ -16,7 +16,7 @@ Nodes are tuples, tagged by their first item:
 - ``("seq", open, close, items)``, ``("mat", rows)``, ``("rel", ops, operands)``,
   ``("list", items)``, ``("cup", parts)``, ``("dots",)``, ``("empty",)``, ``("reals",)``
 
-Example:
+Examples:
     >>> parse(r"\\frac{1}{2}")[0]
     '*'
     >>> parse("2^{10}")
@@ -85,7 +85,7 @@ def big_int(digits: str) -> int:
     Python refuses ``int()`` on strings over 4,300 digits; this converts in chunks, without
     touching the interpreter-wide limit.
 
-    Example:
+    Examples:
         >>> big_int("1" * 5000) % 1000
         111
     """
@@ -101,7 +101,7 @@ def big_int(digits: str) -> int:
 def check_depth(text: str) -> None:
     """Raise :class:`TooLargeError` if ``text`` nests brackets deeper than :data:`MAX_DEPTH`.
 
-    Example:
+    Examples:
         >>> check_depth("{" * 100)
         Traceback (most recent call last):
         ...
@@ -132,7 +132,7 @@ def children(node: Node) -> tuple[Node, ...]:
 def any_node(node: Node, predicate: Callable[[Node], bool]) -> bool:
     """Whether ``predicate`` holds for ``node`` or any sub-expression of it.
 
-    Example:
+    Examples:
         >>> any_node(parse(r"1 + \\sqrt{x}"), lambda n: n[0] == "s")
         True
     """
@@ -142,7 +142,7 @@ def any_node(node: Node, predicate: Callable[[Node], bool]) -> bool:
 def free_symbols(node: Node) -> frozenset[str]:
     """Names of the free symbols in ``node``.
 
-    Example:
+    Examples:
         >>> sorted(free_symbols(parse(r"x^2 + y_1 + \\pi")))
         ['x', 'y_1']
     """
@@ -724,7 +724,7 @@ def parse(text: str) -> Node:
         ParseError: the text is outside the supported subset.
         TooLargeError: the text is beyond the size guards.
 
-    Example:
+    Examples:
         >>> parse("1.5e3")
         ('n', Fraction(1500, 1), True)
         >>> parse("x = 3")[0]

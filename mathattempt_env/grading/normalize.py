@@ -3,7 +3,7 @@
 Removes typesetting noise (``\\left``, ``\\!``, ``\\dfrac``, ``$``), units, and records the two
 markers that change a value's meaning: percent and degrees.
 
-Example:
+Examples:
     >>> normalize(r"$\\left( \\dfrac{1}{2} \\right)$").text
     '( \\\\frac{1}{2} )'
     >>> n = normalize(r"45^{\\circ}")
@@ -139,7 +139,7 @@ class Normalized:
 def strip_delimiters(text: str) -> str:
     """Remove math delimiters and a single enclosing ``\\boxed{}``.
 
-    Example:
+    Examples:
         >>> strip_delimiters(r"$\\boxed{5}$")
         '5'
     """
@@ -190,7 +190,7 @@ def normalize(answer: str) -> Normalized:
     percent marks are recorded and removed; currency signs and trailing units are dropped;
     ``or``/``and`` become list commas; ``1{,}000`` and a whole ``1,000`` lose their separators.
 
-    Example:
+    Examples:
         >>> normalize(r"\\$1{,}250 \\text{ dollars}").text
         '1250'
         >>> normalize(r"x = 1 \\text{ or } x = 2").text

@@ -4,7 +4,7 @@ A value in prose is a math span that is not a name (``$x$``), a bold value, or a
 math-like tokens (numbers, operators, LaTeX commands) in any script. Everything here reads at
 most :data:`TAIL_CHARS` characters of a response, or one sentence, so it stays cheap.
 
-Example:
+Examples:
     >>> first_value("so the value of $x$ is 17 apples")
     '17'
     >>> last_value("He had 5, ate 2, so 3 + 0 = 3 are left.")
@@ -44,7 +44,7 @@ _COMPOUND = re.compile(r"^[A-Za-z]{2,}\.?(?:\s*,|\s+and)?\s+\d")
 def is_short_math(text: str) -> bool:
     """Whether ``text`` is short, one line, and all math (``10, 4, 2``; not "It is 12").
 
-    Example:
+    Examples:
         >>> is_short_math("x = 3"), is_short_math("It is 12")
         (True, False)
     """
@@ -61,7 +61,7 @@ def tidy_answer(answer: str) -> str | None:
 
     Returns ``None`` when nothing is left.
 
-    Example:
+    Examples:
         >>> tidy_answer(" **$42$**. ")
         '42'
     """
@@ -84,7 +84,7 @@ def tidy_answer(answer: str) -> str | None:
 def first_sentence(tail: str) -> str:
     """``tail`` up to its first sentence end (``. ``, a newline, ``。``, ``!``, ``?``, ``;``).
 
-    Example:
+    Examples:
         >>> first_sentence("3.5 apples. Then more")
         '3.5 apples'
     """
@@ -220,7 +220,7 @@ def closing_run(text: str, runs: list[Span]) -> Span:
     introduces ("for 30 dollars", "to last her 12 weeks") describes the circumstances; the
     last number that none introduces is the result ("so she needs 4 boxes ... 12 weeks").
 
-    Example:
+    Examples:
         >>> text = "So she needs 4 boxes of tea to last her 12 weeks."
         >>> closing_run(text, formula_runs(text)).text
         '4'
@@ -248,7 +248,7 @@ def closing_run(text: str, runs: list[Span]) -> Span:
 def first_letter(text: str, after_negation: bool = True) -> str | None:
     """The first option letter in ``text``, skipping those after a negation ("not A").
 
-    Example:
+    Examples:
         >>> first_letter("for sure D, it can't be A or B")
         'D'
     """

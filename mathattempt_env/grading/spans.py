@@ -5,7 +5,7 @@ response, thousands of unclosed ``\\boxed{`` or ``\\(``, long runs of blanks). N
 expression here can backtrack over model text: delimiters are paired by a scan of their
 positions, not by lazy ``.+?`` matches.
 
-Example:
+Examples:
     >>> [s.text for s in boxes(r"\\boxed{1} and \\boxed{\\{2, 3\\}} and \\boxed{4")]
     ['1', '\\\\{2, 3\\\\}']
     >>> [s.text for s in math_spans(r"costs $5 and $6, so $x = 1$")]
@@ -41,7 +41,7 @@ class LazySpan(Span):
     Nested boxes contain one another, so copying every box's content up front would take
     memory quadratic in the nesting depth; only the boxes an answer is read from are cut.
 
-    Example:
+    Examples:
         >>> span = LazySpan("x{ 1 }", 2, 5, 0, 6)
         >>> span.text, span.start, span.end
         ('1', 0, 6)
@@ -62,7 +62,7 @@ class LazySpan(Span):
 def clean_text(text: str) -> str:
     """Make any string safe to process: no NUL bytes, no lone surrogates.
 
-    Example:
+    Examples:
         >>> clean_text("a\\x00b\\ud800c")
         'ab\\ufffdc'
     """
@@ -80,7 +80,7 @@ def clean_text(text: str) -> str:
 def brace_matches(text: str) -> dict[int, int]:
     """Map the index of every balanced ``{`` to its ``}``; escaped braces are literals.
 
-    Example:
+    Examples:
         >>> brace_matches("{a{b}}")
         {2: 4, 0: 5}
     """
@@ -118,7 +118,7 @@ def boxes(text: str) -> list[Span]:
 
     ``\\boxed 5`` (no braces) counts too, up to the next space or ``$``.
 
-    Example:
+    Examples:
         >>> [(b.text, b.start, b.end) for b in boxes(r"x \\boxed{1}")]
         [('1', 2, 11)]
     """
@@ -150,7 +150,7 @@ def boxes(text: str) -> list[Span]:
 def boxed_answers(text: str) -> list[str]:
     """The contents of every complete ``\\boxed{}``/``\\fbox{}``, in order.
 
-    Example:
+    Examples:
         >>> boxed_answers(r"\\boxed{1} and \\boxed{2")
         ['1']
     """
@@ -192,7 +192,7 @@ def math_spans(text: str) -> list[Span]:
     literal dollar, and a ``$`` before a digit whose span would end in a blank is a currency
     sign (``$5 and $6``), not math. Linear in the length of ``text``.
 
-    Example:
+    Examples:
         >>> [(s.text, s.start) for s in math_spans(r"so $x$ and \\( y \\) but \\[ z")]
         [('x', 3), (' y ', 11)]
     """
@@ -229,7 +229,7 @@ def math_spans(text: str) -> list[Span]:
 def bold_spans(text: str) -> list[Span]:
     """Markdown ``**bold**`` spans, paired left to right.
 
-    Example:
+    Examples:
         >>> [s.text for s in bold_spans("a **1** b **2**")]
         ['1', '2']
     """
@@ -244,7 +244,7 @@ def bold_spans(text: str) -> list[Span]:
 def leading_math(text: str) -> str | None:
     """The content of a math span that opens at the very start of ``text``, if it closes.
 
-    Example:
+    Examples:
         >>> leading_math("$x = 2$. Done")
         'x = 2'
     """
@@ -260,7 +260,7 @@ def strip_trailing(text: str) -> str:
 
     One backwards pass, so it is linear however much punctuation there is.
 
-    Example:
+    Examples:
         >>> strip_trailing(" 5 . ,; ")
         ' 5'
         >>> strip_trailing(r"x \\.")

@@ -5,7 +5,7 @@ is", "Answer:", ``####``, 答案, réponse, ответ, ...). Each is a sequence
 runs of blanks, so none can backtrack over model text. :class:`~.extract.Extractor` takes the
 languages to use and extra triggers of your own.
 
-Example:
+Examples:
     >>> sorted(TRIGGERS)[:4]
     ['ar', 'de', 'en', 'es']
     >>> Triggers(("en",), ()).last("So the answer is 5")
@@ -85,7 +85,7 @@ class Triggers:
         KeyError: a language has no trigger table.
         re.error: an extra trigger is not a valid regular expression.
 
-    Example:
+    Examples:
         >>> found = Triggers(("en",), ()).last("The answer is 4. Final answer: 5")
         >>> "The answer is 4. Final answer: 5"[found[1]:]
         ' 5'
@@ -164,7 +164,7 @@ def cut_debris(text: str) -> str:
     That is the first chat-template marker, or the first line that starts a next few-shot
     example (``Question:``, ``Q:``), after some content.
 
-    Example:
+    Examples:
         >>> cut_debris("x = 3<|im_end|>\\n<|im_start|>user\\nNext?")
         'x = 3'
         >>> cut_debris("The answer is 18.\\n\\nQuestion: Tom has 7 apples...\\nThe answer is 7.")

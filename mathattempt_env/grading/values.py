@@ -3,7 +3,7 @@ r"""Typed answer values: what an answer string means, and what comparison dispat
 Each kind of answer is a small frozen dataclass. Scalars hold a parse tree
 (:data:`~mathattempt_env.grading.latex.Node`); containers hold other values.
 
-Example:
+Examples:
     >>> from mathattempt_env.grading.latex import parse
     >>> v = SetOf((Expr(parse("1")), Expr(parse("2"))))
     >>> v.kind, len(v.items)
@@ -87,7 +87,7 @@ class Equation:
 
         Names are ``x``, ``f(x)``, ``(p, q)``, ``|AB|``, ``S_{ABC}:S``: no number, no sum.
 
-        Example:
+        Examples:
             >>> from mathattempt_env.grading.answer import read_value
             >>> read_value("f(x) = 2x + 3").is_label, read_value("x^2 = 4").is_label
             (True, False)

@@ -2,7 +2,7 @@
 
 ``import mathattempt_env`` never imports this package, so PettingZoo stays optional.
 
-Example:
+Examples:
     >>> from mathattempt_env.multiagent import solver_verifier_v0
     >>> solver_verifier_v0.parallel_env().possible_agents
     ['solver_0', 'verifier_0']

@@ -34,7 +34,7 @@ class SolverVerifierParallelEnv(ParallelEnv[str, str, str | None]):  # type: ign
     A missing (or ``None``) action from the agent on turn is an illegal move by it. Rewards
     are per step, as the parallel API defines them.
 
-    Example:
+    Examples:
         >>> env = SolverVerifierParallelEnv(attempts=1)
         >>> obs, infos = env.reset(seed=0, options={"index": 8})
         >>> infos["solver_0"]["active_agent"], obs["verifier_0"]

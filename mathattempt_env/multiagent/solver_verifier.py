@@ -50,7 +50,7 @@ class TextObservation(str):
     PettingZoo checks that an observation's ``dtype`` equals its observation space's; a text
     observation is an ordinary string in every other way.
 
-    Example:
+    Examples:
         >>> obs = TextObservation("What is 2+2?")
         >>> obs.upper(), obs.dtype == UnicodeText(20).dtype
         ('WHAT IS 2+2?', True)
@@ -135,7 +135,7 @@ class SolverVerifierEnv(AECEnv[str, str, str]):  # type: ignore[misc]
     ``length_fn``, ``data_dir``, ``grade_timeout``, ``grade_budget``, ``box``, ``think``,
     ``render_mode``.
 
-    Example:
+    Examples:
         >>> env = SolverVerifierEnv(attempts=2)
         >>> env.reset(seed=0, options={"index": 8})
         >>> env.agent_selection

@@ -6,7 +6,7 @@ PettingZoo's usual entry points:
 - :func:`raw_env`: the same, unwrapped;
 - :func:`parallel_env`: the parallel API.
 
-Example:
+Examples:
     >>> from mathattempt_env.multiagent import solver_verifier_v0
     >>> game = solver_verifier_v0.env(attempts=1)
     >>> game.reset(seed=0, options={"index": 8})
@@ -36,7 +36,7 @@ from mathattempt_env.multiagent.solver_verifier import SolverVerifierEnv
 def raw_env(**kwargs: Any) -> SolverVerifierEnv:
     """The AEC environment, unwrapped; arguments as in :class:`SolverVerifierEnv`.
 
-    Example:
+    Examples:
         >>> raw_env(attempts=2).possible_agents
         ['solver_0', 'verifier_0']
     """
@@ -46,7 +46,7 @@ def raw_env(**kwargs: Any) -> SolverVerifierEnv:
 def env(**kwargs: Any) -> OrderEnforcingWrapper[str, str, str]:
     """The AEC environment in PettingZoo's ``OrderEnforcingWrapper`` (errors on misuse).
 
-    Example:
+    Examples:
         >>> str(env())
         'solver_verifier_v0'
     """
@@ -56,7 +56,7 @@ def env(**kwargs: Any) -> OrderEnforcingWrapper[str, str, str]:
 def parallel_env(**kwargs: Any) -> SolverVerifierParallelEnv:
     """The parallel API; ``out_of_turn`` and the rest as in :class:`SolverVerifierParallelEnv`.
 
-    Example:
+    Examples:
         >>> parallel_env(out_of_turn="ignore").out_of_turn
         'ignore'
     """

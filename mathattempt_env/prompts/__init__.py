@@ -1,6 +1,6 @@
 """Prompt, feedback and S²R wording, as versioned data. The published strings are the defaults.
 
-Example:
+Examples:
     >>> from mathattempt_env.prompts import get_prompt
     >>> get_prompt("step-by-step").system
     'Please reason step by step, and put your final answer within \\\\boxed{}.'

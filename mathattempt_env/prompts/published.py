@@ -5,7 +5,7 @@ Ma et al. (2025), the usual Qwen2.5-Math instruction. The ``none`` and ``answer`
 levels are this package's own, for ablations, as is ``critique`` (a verifier's review, for the
 solver-verifier game).
 
-Example:
+Examples:
     >>> get_feedback("binary").messages(attempts_left=2, answer="5", question="Q")[0]["content"]
     'Your answer is incorrect. You have 2 attempts left. Try an alternative.'
 """
@@ -62,7 +62,7 @@ FEEDBACK: dict[str, FeedbackTemplate] = {
 def get_prompt(prompt: str | PromptTemplate) -> PromptTemplate:
     """Look up a prompt template by name, or pass a template object through.
 
-    Example:
+    Examples:
         >>> get_prompt("multi-attempt").messages("Q", attempts=3)[0]["content"][-60:]
         'you should provide the full reasoning steps in each attempt.'
     """
@@ -72,7 +72,7 @@ def get_prompt(prompt: str | PromptTemplate) -> PromptTemplate:
 def get_feedback(feedback: str | FeedbackTemplate) -> FeedbackTemplate:
     """Look up a feedback template by name, or pass a template object through.
 
-    Example:
+    Examples:
         >>> get_feedback("none").role
         'system'
     """

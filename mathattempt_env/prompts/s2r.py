@@ -1,6 +1,6 @@
 r"""The S²R action format: delimiters, verdict sentences, and the interactive-mode turns.
 
-Example:
+Examples:
     >>> fmt = S2RFormat()
     >>> fmt.verdict("... Therefore, the answer is incorrect.")
     'incorrect'
@@ -58,7 +58,7 @@ class S2RFormat:
         role: the role of the interactive environment turns.
         system: the system prompt.
 
-    Example:
+    Examples:
         >>> S2RFormat().verify_start.strip()
         'Wait, let me recheck my solution.'
     """
@@ -74,7 +74,7 @@ class S2RFormat:
     def verdict(self, text: str) -> Verdict:
         """Parse a verification's verdict: the last verdict sentence wins.
 
-        Example:
+        Examples:
             >>> S2RFormat(lenient=True).verdict("So the result is indeed right.")
             'correct'
         """
@@ -94,7 +94,7 @@ class S2RFormat:
         The first action is a solve. Each later action's kind is set by the delimiter that
         opens it; the delimiter belongs to the action it opens.
 
-        Example:
+        Examples:
             >>> t = "x=\\boxed{1}" + S2RFormat().verify_start + "Therefore, the answer is correct."
             >>> [kind for kind, _, _ in S2RFormat().split(t)]
             ['solve', 'verify']

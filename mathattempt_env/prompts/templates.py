@@ -6,7 +6,7 @@ Placeholders are ``{N}`` (the attempt budget), ``{N_left}`` (attempts left), ``{
 response shown to the solver). They are filled in one pass, so text that is substituted in is
 never itself scanned for placeholders.
 
-Example:
+Examples:
     >>> fill("You have {N} attempts. {question}", N=3, question="What is {N}?")
     'You have 3 attempts. What is {N}?'
 """
@@ -35,7 +35,7 @@ def fill(text: str, **values: object) -> str:
     Returns:
         The filled text.
 
-    Example:
+    Examples:
         >>> fill(r"within \\boxed{}. You have {N_left} left.", N_left=2)
         'within \\\\boxed{}. You have 2 left.'
     """
@@ -63,7 +63,7 @@ class PromptTemplate:
         feedback: the name of the feedback template that belongs with this prompt.
         version: bumped whenever the wording changes.
 
-    Example:
+    Examples:
         >>> t = PromptTemplate("demo", "You have {N} attempts.", "{question}")
         >>> [m["content"] for m in t.messages("What is 1+1?", attempts=2)]
         ['You have 2 attempts.', 'What is 1+1?']
@@ -97,7 +97,7 @@ class FeedbackTemplate:
         repeat_question: follow the feedback with the question again, as a user turn.
         version: bumped whenever the wording changes.
 
-    Example:
+    Examples:
         >>> t = FeedbackTemplate("demo", "Wrong. You have {N_left} attempts left.")
         >>> t.messages(attempts_left=1, answer=None, question="Q")
         [{'role': 'system', 'content': 'Wrong. You have 1 attempts left.'}]

@@ -8,7 +8,7 @@ at ``"```output"``, the last closed python block runs, and ``"\n```output\n{outp
 follows; stdout, or the last line of a traceback, cut to 400 characters (the first 200,
 ``...``, the last 200); at most 4 calls, then "Reach max function call limit.".
 
-Example:
+Examples:
     >>> fmt = get_tool_format("qwen-tir")
     >>> fmt.is_call("Let me compute.\n```python\nprint(2**10)\n```\n```output")
     True
@@ -91,7 +91,7 @@ class ToolFormat:
         model opened the output block itself, as the protocol has it), only the rest of the
         block is shown, so the turn reads as one block, never two.
 
-        Example:
+        Examples:
             >>> fmt = get_tool_format("qwen-tir")
             >>> fmt.show("42"), fmt.show("42", "```python\nprint(42)\n```\n```output")
             ('\n```output\n42\n```\n', '\n42\n```\n')
@@ -146,7 +146,7 @@ TOOL_PROMPTS: dict[str, PromptTemplate] = {
 def get_tool_format(fmt: str | ToolFormat) -> ToolFormat:
     """Look up a tool format by name, or pass a :class:`ToolFormat` through.
 
-    Example:
+    Examples:
         >>> get_tool_format("qwen-tir").max_calls
         4
     """

@@ -3,7 +3,7 @@ r"""The verifier's turns in a solver-verifier game: what it is asked, and how it
 The verdict sentences are those of S²R, so :meth:`~mathattempt_env.prompts.S2RFormat.verdict`
 reads them. The wording is this package's own.
 
-Example:
+Examples:
     >>> turns = VerifierPrompt().opening("What is 2+2?", r"2+2 = \boxed{4}")
     >>> [turn["role"] for turn in turns]
     ['system', 'user']
@@ -32,7 +32,7 @@ class VerifierPrompt:
         role: the role of the ``first`` and ``again`` turns.
         version: bumped whenever the wording changes.
 
-    Example:
+    Examples:
         >>> VerifierPrompt().system.endswith('"Therefore, the answer is incorrect."')
         True
     """

@@ -17,7 +17,7 @@ name               reward
 ``tool-calls-sh…`` wrong answers softened by the number of tool calls (verl's ReTool)
 =================  ==============================================================
 
-Example:
+Examples:
     >>> get_reward("paper")
     Paper(discount=1.0, unformatted=-1.0, wrong=-0.5)
     >>> get_reward(Discounted(0.5)).discount
@@ -79,7 +79,7 @@ def get_reward(reward: str | RewardScheme) -> RewardScheme:
 def register_reward(name: str, factory: Callable[[], RewardScheme]) -> None:
     """Make a scheme available by name (``gym.make(..., reward=name)``).
 
-    Example:
+    Examples:
         >>> register_reward("binary-again", Binary)
         >>> get_reward("binary-again").name
         'binary'

@@ -4,7 +4,7 @@ A scheme is a pure function of an episode's action history. The environment call
 step with the whole history so far, how many records this step added, and whether this step
 ends the episode. It never calls the grader: the grades are already in the records.
 
-Example:
+Examples:
     >>> from mathattempt_env.types import ActionRecord, Grade
     >>> class Always(RewardScheme):
     ...     name = "always"
@@ -31,7 +31,7 @@ def finite_reward(name: str, value: float) -> float:
     Raises:
         ConfigError: ``value`` is not a finite int or float.
 
-    Example:
+    Examples:
         >>> finite_reward("illegal_reward", -1)
         -1.0
     """
@@ -110,7 +110,7 @@ class RewardScheme(ABC):
             final: the last action ends the episode.
             truncated: the episode ended because a length budget ran out.
 
-        Example:
+        Examples:
             >>> from mathattempt_env.rewards import get_reward
             >>> from mathattempt_env.types import Grade
             >>> wrong = ActionRecord("solve", Grade(False, True, "1", "numeric"))
@@ -141,7 +141,7 @@ class RewardScheme(ABC):
 def solves(history: Sequence[ActionRecord]) -> list[ActionRecord]:
     """The solve actions of a history, in order.
 
-    Example:
+    Examples:
         >>> solves([ActionRecord("verify", verdict="correct")])
         []
     """

@@ -13,7 +13,7 @@ Definitions (as in the S²R paper), over all verify actions or all episodes:
 A rate with an empty denominator is ``None`` (not ``nan``, so results compare equal and
 serialize to JSON).
 
-Example:
+Examples:
     >>> from mathattempt_env.types import ActionRecord, Grade
     >>> wrong = ActionRecord("solve", Grade(False, True, "3", "numeric"))
     >>> right = ActionRecord("solve", Grade(True, True, "4", "numeric"))
@@ -63,7 +63,7 @@ def verifier_metrics(episodes: Iterable[Sequence[ActionRecord]]) -> dict[str, fl
         ``unparseable_rate``, and the counts ``verifies`` and each outcome of
         :func:`~mathattempt_env.rewards.verifier.verdict_outcome`.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.types import ActionRecord
         >>> ok = ActionRecord("verify", verdict="correct", target_correct=True)
         >>> fooled = ActionRecord("verify", verdict="correct", target_correct=False)

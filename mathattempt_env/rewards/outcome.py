@@ -3,7 +3,7 @@
 All of them score solve actions by their :class:`~mathattempt_env.types.Grade`: correct, wrong
 but well formatted (a complete ``\\boxed{}``), or unformatted.
 
-Example:
+Examples:
     >>> from mathattempt_env.types import ActionRecord, Grade
     >>> wrong = ActionRecord("solve", Grade(False, True, "3", "numeric"))
     >>> right = ActionRecord("solve", Grade(True, True, "4", "numeric"))
@@ -175,7 +175,7 @@ class RepeatPenalty(Paper):
 class PlusMinusOne(OutcomeScheme):
     """+1 if an attempt is correct, else -1: the outcome reward of CIR and ToRL.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.types import Grade
         >>> PlusMinusOne().outcome([ActionRecord("solve", Grade(False, False, None, "none"))])
         -1.0
@@ -194,7 +194,7 @@ class ToolErrorPenalty(PlusMinusOne):
     +1 correct, -1 otherwise, and ``penalty`` added when the last tool call of the final
     attempt failed (an error or a timeout).
 
-    Example:
+    Examples:
         >>> from mathattempt_env.types import Grade
         >>> wrong = ActionRecord("solve", Grade(False, True, "1", "numeric"), tool_failed=True)
         >>> ToolErrorPenalty().outcome([wrong])
@@ -225,7 +225,7 @@ class ToolCallShaped(OutcomeScheme):
     +1 correct; a wrong answer gets -1 softened by the tool calls it made, ``per_call`` each,
     at most ``cap`` (the constants are ours, and parameters).
 
-    Example:
+    Examples:
         >>> from mathattempt_env.types import Grade
         >>> wrong = ActionRecord("solve", Grade(False, True, "1", "numeric"), tool_calls=3)
         >>> round(ToolCallShaped().outcome([wrong]), 2)

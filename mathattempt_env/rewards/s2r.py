@@ -4,7 +4,7 @@ Process level gives every action ±1: a solve by the correctness of its boxed an
 whether its verdict equals the true correctness of the solve before it (an unparseable verdict
 is wrong). A trajectory cut by the length limit before it ended gets -1 on its last action.
 
-Example:
+Examples:
     >>> from mathattempt_env.types import ActionRecord, Grade
     >>> s1 = ActionRecord("solve", Grade(True, True, "4", "numeric"))
     >>> v1 = ActionRecord("verify", verdict="incorrect", target_correct=True)
@@ -77,7 +77,7 @@ def context_keys(history: Sequence[ActionRecord], rewards: Sequence[float]) -> l
     ``R`` marks a solve and ``V`` a verify, each followed by its reward, so the third action
     of s1(+1), v1(-1), s2 has the key ``R1V-1``. The first action's key is ``""``.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.types import ActionRecord
         >>> context_keys([ActionRecord("solve")], [-1.0])
         ['']
@@ -95,7 +95,7 @@ class ContextBaseline:
     Args:
         min_samples: a key's mean is used only once it has this many samples (10 in S²R).
 
-    Example:
+    Examples:
         >>> b = ContextBaseline(min_samples=2)
         >>> b.update("R1", 1.0); b.baseline("R1") is None
         True

@@ -17,7 +17,7 @@ The defaults are the S²R process rewards (±1 by whether the verdict equals the
 verification cut by a length budget earns the ``unparseable`` reward whatever it said, as a
 cut S²R action earns -1.
 
-Example:
+Examples:
     >>> from mathattempt_env.types import ActionRecord
     >>> v = ActionRecord("verify", verdict="correct", target_correct=False)
     >>> verdict_outcome(v)
@@ -47,7 +47,7 @@ def verdict_outcome(record: ActionRecord) -> VerdictOutcome:
     Raises:
         ConfigError: ``record`` is not a verify action.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.types import ActionRecord
         >>> verdict_outcome(ActionRecord("verify", verdict="unparseable", target_correct=True))
         'unparseable'
@@ -75,7 +75,7 @@ class VerifierReward(RewardScheme):
         unparseable: the reward of a verification with no readable verdict, or one cut by a
             length budget.
 
-    Example:
+    Examples:
         >>> from mathattempt_env.types import ActionRecord
         >>> v = ActionRecord("verify", verdict="incorrect", target_correct=False)
         >>> VerifierReward()([v]).action_rewards

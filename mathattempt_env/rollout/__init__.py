@@ -7,9 +7,9 @@ objects (prompt ids, response ids, a response mask with 0 on environment tokens,
 rewards, per-action token spans). The trainer adapters in :mod:`mathattempt_env.adapters`
 are built on it.
 :mod:`mathattempt_env.rollout.hf` generates with a local ``transformers`` model (batched), and
-:mod:`mathattempt_env.rollout.tiny` builds a tiny Qwen2 model and tokenizer for tests.
+The repository's ``experiments.tiny`` (not installed) builds tiny Qwen2 models for the tests.
 
-Example:
+Examples:
     >>> from mathattempt_env.rollout import EpisodeDriver, Episode
 """
 

@@ -6,7 +6,7 @@ batch, a vLLM ``generate``), so ``EpisodeDriver.run_many`` batches across episod
 with stop strings (a tool call's ``"```output"``) are batched with requests that have the
 same ones, and a batch function that takes ``stop`` gets them, to stop generating there.
 
-Example:
+Examples:
     >>> import asyncio
     >>> calls = []
     >>> def echo(prompts, max_new_tokens):

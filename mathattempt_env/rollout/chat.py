@@ -8,7 +8,7 @@ cut at a length limit), then each environment turn in full, then the assistant h
 text is found by rendering the conversation with and without the new turns and taking the
 difference, so it is exact for any template that only appends (ChatML, Qwen2.5, Llama 3).
 
-Example:
+Examples:
     >>> from mathattempt_env.rollout.chat import markup_between
     >>> head = "<s>user: hi</s><s>assistant: "
     >>> before = head + "4</s>"
@@ -52,7 +52,7 @@ def opens_think(tokenizer: Any) -> bool:
     DeepSeek-R1's does: then a reply without ``</think>`` was cut mid-thought, and the envs
     take ``think="open"``. Evaluation and every training path decide it here.
 
-    Example:
+    Examples:
         >>> class R1:
         ...     def apply_chat_template(self, messages, **kwargs):
         ...         return "<|User|>x<|Assistant|><think>"
@@ -68,7 +68,7 @@ def opens_think(tokenizer: Any) -> bool:
 def think_of(tokenizer: Any) -> str:
     """The envs' ``think`` option for a model with this tokenizer: ``"open"`` or ``"auto"``.
 
-    Example:
+    Examples:
         >>> think_of(None)
         'auto'
     """
@@ -115,8 +115,8 @@ class TokenCounter:
     A tool env counts its tool output toward the episode budget with its ``length_fn``; the
     trainer adapters give it one of these, so tool tokens and model tokens share one unit.
 
-    Example:
-        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+    Examples:
+        >>> from experiments.tiny import tiny_tokenizer
         >>> TokenCounter(tiny_tokenizer())("\\boxed{42}") > 0
         True
     """
@@ -135,8 +135,8 @@ class ChatMarkup:
     Args:
         tokenizer: a tokenizer with a chat template.
 
-    Example:
-        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+    Examples:
+        >>> from experiments.tiny import tiny_tokenizer
         >>> chat = ChatMarkup(tiny_tokenizer())
         >>> ids = chat.prompt_ids([{"role": "user", "content": "1+1?"}])
         >>> chat.tokenizer.decode(ids).split("<|im_start|>")[-2:]

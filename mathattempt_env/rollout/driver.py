@@ -116,9 +116,9 @@ class EpisodeDriver:
     :class:`~mathattempt_env.types.Turn` actions that carry their token counts, so nothing
     is re-tokenised and nothing reaches into the environment's state.
 
-    Example:
+    Examples:
         >>> import gymnasium as gym
-        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+        >>> from experiments.tiny import tiny_tokenizer
         >>> tokenizer = tiny_tokenizer()
         >>> def generate(prompt_ids, max_new_tokens):
         ...     return tokenizer.encode(r"\\boxed{0}<|im_end|>"), None

@@ -80,7 +80,7 @@ class Episode:
     def token_rewards(self) -> list[float]:
         """Per-token rewards: each action's reward on its last token, 0 elsewhere.
 
-        Example:
+        Examples:
             >>> e = Episode([1], [5, 6, 7], [1, 1, 0], None, 1.0, [1.0], 1, [(0, 2)],
             ...             [ActionSpan("solve", 0, 2, 1.0, 0)], True, False, {})
             >>> e.token_rewards()

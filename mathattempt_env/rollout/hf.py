@@ -26,10 +26,10 @@ class HFGenerator(Batcher):
         max_batch: the most prompts per ``model.generate`` call.
         generate_kwargs: more keyword arguments for ``model.generate`` (e.g. ``top_k``).
 
-    Example:
+    Examples:
         >>> import gymnasium as gym
         >>> from mathattempt_env.rollout import EpisodeDriver
-        >>> from mathattempt_env.rollout.tiny import tiny_qwen2
+        >>> from experiments.tiny import tiny_qwen2
         >>> model, tokenizer = tiny_qwen2()
         >>> driver = EpisodeDriver(tokenizer, HFGenerator(model, tokenizer, seed=0),
         ...                        max_total_tokens=12)

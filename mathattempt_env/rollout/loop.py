@@ -9,7 +9,7 @@ environment whose turns are not all the model's (a tool-integrated one) is stepp
 the policy sees each observation's messages in ``info``, and its steps run in a worker
 thread, so a tool call's seconds do not stall the other episodes on the event loop.
 
-Example:
+Examples:
     >>> import asyncio, gymnasium as gym
     >>> from mathattempt_env.types import Turn
     >>> class Fixed:

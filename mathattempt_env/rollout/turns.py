@@ -5,8 +5,8 @@ OpenAI's ``stop``), which saves the tokens after a tool call. :func:`finish_turn
 first stop string again in any case, token-exactly, so a generator that cannot stop early (or
 a batch that ran on for its other rows) gives the same turn.
 
-Example:
-    >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+Examples:
+    >>> from experiments.tiny import tiny_tokenizer
     >>> tok = tiny_tokenizer()
     >>> ids = tok.encode("x = 1\\n```output\\nmore")
     >>> turn = finish_turn(tok, set(tok.all_special_ids), ids, None, stop=("```output",))
@@ -58,8 +58,8 @@ class Decoded:
 def cut_at_stop(tokenizer: ChatTokenizer, ids: Sequence[int], stop: Sequence[str]) -> list[int]:
     """The ids up to and including the token that completes the first stop string.
 
-    Example:
-        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+    Examples:
+        >>> from experiments.tiny import tiny_tokenizer
         >>> tok = tiny_tokenizer()
         >>> kept = cut_at_stop(tok, tok.encode("a```output b"), ["```output"])
         >>> tok.decode(kept)
@@ -101,8 +101,8 @@ def finish_turn(
 ) -> GeneratedTurn:
     """Cut generated ids to ``limit`` and after the first stop string, and decode them.
 
-    Example:
-        >>> from mathattempt_env.rollout.tiny import tiny_tokenizer
+    Examples:
+        >>> from experiments.tiny import tiny_tokenizer
         >>> tok = tiny_tokenizer()
         >>> ids = tok.encode("x = 1")
         >>> turn = finish_turn(tok, set(tok.all_special_ids), ids + ids, len(ids))

@@ -13,7 +13,7 @@ from the host's files and one that keeps it from the network it refuses to run u
 ``isolation="none"`` is passed. :class:`RemoteSandbox` sends the calls to a
 SandboxFusion-compatible service instead.
 
-Example:
+Examples:
     >>> from mathattempt_env.sandbox import Sandbox
     >>> sandbox = Sandbox(size=1)
     >>> sandbox.run("import sympy; print(sympy.factorint(360))").output

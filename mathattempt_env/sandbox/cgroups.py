@@ -16,7 +16,7 @@ no memory cgroup can be made, the bound is the per-process address-space limit t
 process limit, and the size-capped working directory where there is one; the call's result
 says which bound was in force.
 
-Example:
+Examples:
     >>> roots = server_roots("doctest")
     >>> all(kind in ("v2", "v1-memory", "v1-pids") for kind, _ in roots)
     True

@@ -23,7 +23,7 @@ another user, bubblewrap makes one. Some hosts forbid namespaces (Docker's defau
 Ubuntu 24.04's AppArmor rule): :func:`jail_status` runs a real Python inside the jail once
 and says whether it worked, and why not; when it did not, the ``namespaces`` layer is absent.
 
-Example:
+Examples:
     >>> command = jail_command()
     >>> command is None or command[-1] == "--"
     True
@@ -127,7 +127,7 @@ def jail_available() -> bool:
 def jail_status() -> tuple[bool, str]:
     """Whether the jail works here, and why not when it does not (probed once per process).
 
-    Example:
+    Examples:
         >>> works, why = jail_status()
         >>> works or bool(why)
         True

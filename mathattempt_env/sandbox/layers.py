@@ -23,7 +23,7 @@ before any model code runs:
 :func:`probe` says which layers this machine supports. Landlock needs Linux 5.13+ with the
 LSM enabled; seccomp needs ``libseccomp`` (the ``pyseccomp`` wheel loads the system's).
 
-Example:
+Examples:
     >>> sorted(probe())  # doctest: +SKIP
     ['landlock', 'rlimits', 'seccomp', 'session', 'uid']
 """
@@ -141,7 +141,7 @@ def probe() -> frozenset[str]:
     ``seccomp`` when the kernel and libraries support them; ``namespaces`` when the
     bubblewrap jail (:mod:`~mathattempt_env.sandbox.jail`) starts a Python here.
 
-    Example:
+    Examples:
         >>> {"session", "rlimits"} <= probe()
         True
     """
@@ -251,7 +251,7 @@ def call_uid() -> int:
     Two calls that run at the same time anywhere on the host draw the same one with
     probability about 1 in 500 million per pair.
 
-    Example:
+    Examples:
         >>> UID_BASE <= call_uid() < UID_BASE + UID_SPAN
         True
     """

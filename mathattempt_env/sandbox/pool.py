@@ -20,7 +20,7 @@ namespaces) and one from the network (seccomp or namespaces), with an error that
 ``isolation="none"`` runs with only a new session and resource limits, and must be asked for
 explicitly.
 
-Example:
+Examples:
     >>> sandbox = Sandbox(size=1)
     >>> result = sandbox.run("print(sum(range(10)))", timeout=5.0)
     >>> result.status, result.output

@@ -15,7 +15,7 @@ timeout, an HTTP 429 or 5xx, a body that is not a SandboxFusion reply, and the s
 and never a reward (ToRL lost a run to an executor that answered "UnknownError" 61.7% of the
 time behind catch-all handlers).
 
-Example:
+Examples:
     >>> client = RemoteSandbox("http://127.0.0.1:9/run_code", retries=0)
     >>> result = client.run("print(1)")  # nothing listens on port 9
     >>> result.status, result.infrastructure_error

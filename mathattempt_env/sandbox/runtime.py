@@ -18,7 +18,7 @@ the files mapped into it:
 
 Nothing is derived from the caller's working directory, ``sys.path``, ``PYTHONPATH`` or home.
 
-Example:
+Examples:
     >>> import os
     >>> allowed = runtime()
     >>> any(d.endswith(os.sep + "sympy") for d in allowed.dirs)
@@ -208,7 +208,7 @@ def _links(files: set[str]) -> tuple[tuple[str, str], ...]:
 def server_environment() -> dict[str, str]:
     """The environment a sandbox server starts with: built from scratch, never the caller's.
 
-    Example:
+    Examples:
         >>> import os
         >>> os.environ["OPENAI_API_KEY"] = "sk-planted"
         >>> "OPENAI_API_KEY" in server_environment()

@@ -22,7 +22,7 @@ force and the code is about to run. A call that never got there is the sandbox's
 (``sandbox-error``, an infrastructure error); from then on, whatever happens (an exit status,
 a signal, a flood, exhausted limits) is the code's.
 
-Example:
+Examples:
     >>> from mathattempt_env.sandbox import Sandbox
     >>> sandbox = Sandbox(size=1)
     >>> result = sandbox.run("print(6 * 7)")
@@ -248,7 +248,7 @@ def remove_tree(path: str) -> bool:
     Returns:
         Whether nothing is left.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> top = tempfile.mkdtemp()
         >>> deep = os.path.join(top, *["d"] * 50)

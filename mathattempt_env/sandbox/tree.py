@@ -16,7 +16,7 @@ its tree, and making a new one removes the trees no server has used for
 :data:`UNUSED_DAYS` days (those of removed or upgraded installations) and builds that a
 crash left behind.
 
-Example:
+Examples:
     >>> import os
     >>> from mathattempt_env.sandbox.runtime import runtime
     >>> root = runtime_tree(runtime())  # doctest: +SKIP
@@ -137,7 +137,7 @@ def prune(home: str, keep: str, days: float = UNUSED_DAYS) -> list[str]:
     Returns the paths removed. ``keep`` is never removed, nor a tree that a running process
     (a long-lived server) has as its root.
 
-    Example:
+    Examples:
         >>> import tempfile, os, time
         >>> home = tempfile.mkdtemp()
         >>> os.mkdir(os.path.join(home, "root-old"))

@@ -1,6 +1,6 @@
 """Wrappers around the math environments.
 
-Example:
+Examples:
     >>> from mathattempt_env.wrappers import ConversationObservation
     >>> ConversationObservation.__name__
     'ConversationObservation'

@@ -1,6 +1,6 @@
 """A wrapper whose observation is the whole conversation, as role/content messages.
 
-Example:
+Examples:
     >>> from mathattempt_env.envs import MultiAttemptMathEnv
     >>> env = ConversationObservation(MultiAttemptMathEnv(attempts=2))
     >>> obs, info = env.reset(seed=0)

@@ -24,7 +24,7 @@ def taught(problems):
 
     Returns its weights, its tokenizer and a factory for fresh copies.
     """
-    from mathattempt_env.rollout.tiny import teach_format, tiny_qwen2
+    from experiments.tiny import teach_format, tiny_qwen2
 
     model, tokenizer = tiny_qwen2()
     teach_format(model, tokenizer, problems[:32], steps=60)
@@ -37,7 +37,7 @@ def tiny(taught):
     """A fresh copy of the taught tiny model (each test may train its own), and the tokenizer."""
     import copy
 
-    from mathattempt_env.rollout.tiny import tiny_qwen2
+    from experiments.tiny import tiny_qwen2
 
     weights, tokenizer = taught
     model, _ = tiny_qwen2(tokenizer)

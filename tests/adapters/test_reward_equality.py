@@ -1,9 +1,11 @@
 """One response, one gold, one set of options: the same reward from every path.
 
-The env's own step (``SingleTurnMath-v0``), TRL's reward function, verl's ``compute_score``
-and OpenRLHF's ``reward_func`` must agree, for any response: cut thinking, several boxes, no
-box, a code block; and ``mathattempt eval`` (its env made as ``run_eval`` makes it, with
-``think`` from the backend's chat template) must call it correct exactly when they reward it. Before issue 24 the trainers' functions could not take ``think`` and
+The env's own step (``SingleTurnMath-v0``), TRL's reward function, verl's ``compute_score``,
+OpenRLHF's ``reward_func`` and the replication's training episodes (its single-turn arm's env,
+made as ``experiments.replicate`` makes it, stepped by the episode driver with the response's
+tokens) must agree, for any response: cut thinking, several boxes, no box, a code block; and
+``mathattempt eval`` (its env made as ``run_eval`` makes it, with ``think`` from the
+backend's chat template) must call it correct exactly when they reward it. Before issue 24 the trainers' functions could not take ``think`` and
 rewarded an interim box inside unfinished thinking that the env (and evaluation) call cut.
 """
 
@@ -64,6 +66,33 @@ class _Replies:
         pass
 
 
+def _tokenizers() -> dict[str, object]:
+    """Tiny tokenizers whose chat template opens ``<think>`` for the model, or not."""
+    from experiments.tiny import CHAT_TEMPLATE, tiny_tokenizer
+
+    plain, opens = tiny_tokenizer(), tiny_tokenizer()
+    prompt = "'<|im_start|>assistant\\n'"
+    assert prompt in CHAT_TEMPLATE
+    opens.chat_template = CHAT_TEMPLATE.replace(prompt, "'<|im_start|>assistant\\n<think>\\n'")
+    return {"auto": plain, "open": opens}
+
+
+def _replication_reward(response: str, tokenizer) -> float:
+    from experiments.replicate.rloo import arm_envs
+    from experiments.replicate.settings import PRESETS, SINGLE
+    from mathattempt_env.rollout import EpisodeDriver
+
+    problem = Problem(id="p", problem="What is $2+2$?", answer=GOLD)
+    (env,) = arm_envs(SINGLE, [problem], PRESETS["mini"], tokenizer, 1)
+    ids = [*tokenizer.encode(response, add_special_tokens=False), tokenizer.eos_token_id]
+
+    def say(prompt_ids, max_new_tokens=None):  # the policy: it says the response
+        return ids, None
+
+    driver = EpisodeDriver(tokenizer, say, max_total_tokens=100_000)
+    return driver.run(env, seed=0, options={"index": 0}).reward
+
+
 def _eval_correct(response: str, think: str) -> bool:
     config = EvalConfig(env="SingleTurnMath-v0", datasets=["x"], ks=[1], out=Path("unused"),
                         model="scripted", backend="hf", progress=False)  # fmt: skip
@@ -78,13 +107,20 @@ def trainers():
     return {think: trl.make_reward_func("paper-single", think=think) for think in ("auto", "open")}
 
 
+@pytest.fixture(scope="module")
+def tokenizers():
+    return _tokenizers()
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(response=RESPONSES, think=st.sampled_from(["auto", "open"]))
 @example(response="so maybe it is \\boxed{4} ... wait", think="open")  # the issue's case
 @example(response="<think>so \\boxed{4}</think> \\boxed{4}", think="open")
-def test_every_path_gives_the_env_steps_reward(response, think, trainers, monkeypatch) -> None:
+def test_every_path_gives_the_env_steps_reward(
+    response, think, trainers, tokenizers, monkeypatch
+) -> None:
     expected = _env_reward(response, think)
     assert trainers[think](completions=[response], answer=[GOLD]) == [expected]
     row = {"env_kwargs": json.dumps({"attempts": [1, 5], "think": think})}
@@ -93,6 +129,7 @@ def test_every_path_gives_the_env_steps_reward(response, think, trainers, monkey
     prompt = "Q: What is 2+2? A: "
     out = openrlhf.reward_func([prompt + response], [prompt], [GOLD])
     assert out["rewards"].tolist() == [expected]
+    assert _replication_reward(response, tokenizers[think]) == expected
     assert _eval_correct(response, think) is (expected == 1.0)
 
 

@@ -180,7 +180,7 @@ def test_compute_score_matches_the_grader():
 
 
 def test_parquet_round_trips_through_verls_dataset(tmp_path, problems):
-    from mathattempt_env.rollout.tiny import tiny_tokenizer
+    from experiments.tiny import tiny_tokenizer
 
     path = tmp_path / "train.parquet"
     assert export_parquet(

@@ -37,7 +37,7 @@ def write_dataset(path: Path, items: dict) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory):
-    from mathattempt_env.rollout.tiny import tiny_qwen2
+    from experiments.tiny import tiny_qwen2
 
     folder = tmp_path_factory.mktemp("tiny-model")
     model, tokenizer = tiny_qwen2()

@@ -7,10 +7,10 @@ import asyncio
 import gymnasium as gym
 import pytest
 
+from experiments.tiny import tiny_tokenizer
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.rollout import EpisodeDriver
 from mathattempt_env.rollout.batching import Batcher
-from mathattempt_env.rollout.tiny import tiny_tokenizer
 
 VERIFY = "\n\nWait, let me recheck my solution.\n\n"
 RETRY = "\n\nLet me try again.\n\n"
@@ -176,8 +176,8 @@ def test_batcher_serves_concurrent_requests_in_one_call_and_shares_failures():
 
 
 def test_same_seed_same_episode(tokenizer):
+    from experiments.tiny import tiny_qwen2
     from mathattempt_env.rollout.hf import HFGenerator
-    from mathattempt_env.rollout.tiny import tiny_qwen2
 
     model, tok = tiny_qwen2(tokenizer)
     runs = []
@@ -259,8 +259,8 @@ def test_the_batcher_batches_by_stop_strings_and_passes_them_on():
 
 
 def test_the_hf_generator_stops_each_row_at_its_first_stop_string():
+    from experiments.tiny import tiny_qwen2
     from mathattempt_env.rollout.hf import HFGenerator
-    from mathattempt_env.rollout.tiny import tiny_qwen2
 
     model, tok = tiny_qwen2()
     generator = HFGenerator(model, tok, seed=0)

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from experiments.replicate import report
+from experiments.replicate.evaluate import evaluate, write_problems
+from experiments.replicate.rloo import save_model, train
+from experiments.replicate.settings import MULTI, SINGLE, Settings, problem_sets
+from experiments.replicate.warmstart import warm_start, write_traces
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.replicate import report
-from mathattempt_env.replicate.evaluate import evaluate, write_problems
-from mathattempt_env.replicate.rloo import save_model, train
-from mathattempt_env.replicate.settings import MULTI, SINGLE, Settings, problem_sets
-from mathattempt_env.replicate.warmstart import warm_start, write_traces
 
 ARM_ENVS = {"multi": MULTI, "single": SINGLE}
 
@@ -47,7 +47,7 @@ def _settings_file(out: Path, settings: Settings) -> None:
 
 def _warm(folder: Path, train_problems: list[Any], settings: Settings, seed: int,
           progress: bool) -> None:  # fmt: skip
-    from mathattempt_env.rollout.tiny import tiny_qwen2
+    from experiments.tiny import tiny_qwen2
 
     if (folder / "model").is_dir():
         return

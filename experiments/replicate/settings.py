@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
 
 from mathattempt_env.data.builtin import BuiltinProblems
 from mathattempt_env.data.validate import find_overlap
@@ -20,7 +19,6 @@ MULTI, SINGLE = "MultiAttemptMath-v0", "SingleTurnMath-v0"
 #: The multi-attempt arm's env: the feedback after a wrong attempt quotes the answer ("Your
 #: answer 3 is incorrect ..."). Checked once, as every transported env config is.
 ENV_CONFIG = EnvConfig(MULTI, {"feedback": "answer"})
-ENV_KWARGS: dict[str, Any] = dict(ENV_CONFIG.options)
 _DIVISOR = re.compile(r"divided by \$(\d+)\$")
 
 
@@ -35,7 +33,7 @@ class Settings:
             sets come from different generator seeds, and any statement in both is dropped
             from the evaluation set.
         warm_traces, warm_steps, warm_batch, warm_lr, repeat_prob: the supervised warm start
-            (see :mod:`~mathattempt_env.replicate.warmstart`).
+            (see :mod:`~experiments.replicate.warmstart`).
         steps: RL steps of the multi-attempt arm.
         single_steps: RL steps of the single-turn arm, chosen for equal compute (a
             multi-attempt step costs several single-turn ones); its model after ``steps``

@@ -12,13 +12,13 @@ import math
 import numpy as np
 import pytest
 
+from experiments.replicate.__main__ import main
+from experiments.replicate.rloo import advantages, train
+from experiments.replicate.run import run
+from experiments.replicate.settings import MULTI, PRESETS, divisor, problem_sets
+from experiments.replicate.warmstart import encode, write_traces
 from mathattempt_env.data.validate import find_overlap
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.replicate.__main__ import main
-from mathattempt_env.replicate.rloo import advantages, train
-from mathattempt_env.replicate.run import run
-from mathattempt_env.replicate.settings import MULTI, PRESETS, divisor, problem_sets
-from mathattempt_env.replicate.warmstart import encode, write_traces
 
 MINI = PRESETS["mini"]
 
@@ -73,7 +73,7 @@ def test_rl_killed_after_a_checkpoint_resumes_to_the_same_model(tmp_path):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from mathattempt_env.rollout.tiny import tiny_qwen2
+    from experiments.tiny import tiny_qwen2
 
     settings = dataclasses.replace(MINI, checkpoint_every=1)
     problems, _, _ = problem_sets(settings)
@@ -139,7 +139,7 @@ def test_the_held_out_set_is_disjoint_and_the_warm_traces_are_what_they_claim():
 
 
 def test_the_warm_start_loss_covers_the_answers_only():
-    from mathattempt_env.rollout.tiny import tiny_tokenizer
+    from experiments.tiny import tiny_tokenizer
 
     tokenizer = tiny_tokenizer()
     problems, _, _ = problem_sets(MINI)

@@ -1,4 +1,4 @@
-"""``python -m mathattempt_env.replicate [--quick | --mini] [--out DIR]``: see the package."""
+"""``python -m experiments.replicate [--quick | --mini] [--out DIR]``: see the package."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from mathattempt_env.cli import run_command, strict_parser
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run or resume the experiment; print the report. Exit 2 on a configuration error."""
-    from mathattempt_env.replicate.settings import PRESETS
+    from experiments.replicate.settings import PRESETS
 
     parser = strict_parser(
-        prog="python -m mathattempt_env.replicate",
+        prog="python -m experiments.replicate",
         description="Train a tiny model on the multi-attempt task and on the single-turn task, "
         "then evaluate both with the multi-attempt protocol (the paper's k-curve, on a CPU).",
     )
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("runs") / f"replicate-{preset}"
 
     def body() -> int:
-        from mathattempt_env.replicate.run import run
+        from experiments.replicate.run import run
 
         started = time.perf_counter()
         run(out, settings, progress=not args.no_progress)
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
         return 0
 
-    return run_command("python -m mathattempt_env.replicate", body, extra="eval")
+    return run_command("python -m experiments.replicate", body, extra="eval")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from experiments.replicate.rloo import repeat_rate as share_repeated
+from experiments.replicate.settings import ENV_CONFIG, MULTI, Settings
 from mathattempt_env.eval.metrics import accuracy_at_k
 from mathattempt_env.eval.results import failed, read_results
-from mathattempt_env.replicate.rloo import repeat_rate as share_repeated
-from mathattempt_env.replicate.settings import ENV_KWARGS, MULTI, Settings
 from mathattempt_env.types import Problem
 
 
@@ -52,7 +52,7 @@ def evaluate(
 
     ks = list(range(1, settings.eval_attempts + 1))
     config = EvalConfig(
-        env=MULTI, env_kwargs=dict(ENV_KWARGS), datasets=[str(dataset)], ks=ks, out=out,
+        env=MULTI, env_kwargs=dict(ENV_CONFIG.options), datasets=[str(dataset)], ks=ks, out=out,
         model=str(model_dir), backend="hf", temperature=1.0, max_tokens=settings.max_tokens,
         concurrency=64, progress=progress,
     )  # fmt: skip

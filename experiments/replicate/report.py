@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from mathattempt_env.replicate.settings import Settings
+from experiments.replicate.settings import Settings
 
 ARMS = ("warm", "multi", "single", "single_compute")
 LABELS = {

@@ -16,7 +16,7 @@ conversations (budgets drawn from the paper's U{1..5}) the first answer is unifo
 single-turn episodes (one uniform guess), so both RL arms start from a model that knows their
 prompt. The warm start thus has some feedback skill, and room to improve it.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> from mathattempt_env.data.builtin import BuiltinProblems
     >>> problems = list(BuiltinProblems(1, size=4, levels=(1,), families=["remainder"]))
@@ -33,9 +33,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from experiments.replicate.settings import ENV_CONFIG, SINGLE, divisor
 from mathattempt_env.envs.surface import surface
 from mathattempt_env.prompts import Message
-from mathattempt_env.replicate.settings import ENV_KWARGS, MULTI, SINGLE, divisor
 from mathattempt_env.types import Problem
 
 
@@ -53,7 +53,7 @@ def write_traces(
 
     Each ends with the guesser's last answer.
     """
-    multi = gym.make(MULTI, dataset=list(problems), attempts=(1, 5), **ENV_KWARGS)
+    multi = ENV_CONFIG.make(dataset=list(problems), attempts=(1, 5))
     single = gym.make(SINGLE, dataset=list(problems))
     traces = []
     for n in range(count):
@@ -118,7 +118,7 @@ def warm_start(
     """Fit ``model`` to the traces' assistant tokens (AdamW, cosine decay); the losses."""
     import torch
 
-    from mathattempt_env.rollout.tiny import padded_batch
+    from experiments.tiny import padded_batch
 
     rows = [encode(tokenizer, t) for t in traces]
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)

@@ -6,7 +6,7 @@ template that produces Qwen2.5's markup; the model is a randomly initialised
 ``Qwen2ForCausalLM``. Tests, the examples and the benchmarks use them to run the real trainer
 code paths on a CPU. Needs ``transformers`` and ``tokenizers`` (the ``trl`` extra).
 
-Example:
+Examples:
     >>> tokenizer = tiny_tokenizer()
     >>> tokenizer.eos_token, tokenizer.pad_token, tokenizer.padding_side
     ('<|im_end|>', '<|endoftext|>', 'left')
@@ -127,7 +127,7 @@ def tiny_qwen2(
     Returns:
         ``(model, tokenizer)``; the model's generation config stops at ``<|im_end|>``.
 
-    Example:
+    Examples:
         >>> model, tokenizer = tiny_qwen2()
         >>> model.config.model_type, model.config.vocab_size == len(tokenizer)
         ('qwen2', True)
@@ -165,7 +165,7 @@ def padded_batch(rows: Sequence[tuple[list[int], list[int]]], pad: int) -> tuple
             mask is 1.
         pad: the padding token id.
 
-    Example:
+    Examples:
         >>> ids, labels, attention = padded_batch([([5, 6, 7], [0, 1, 1]), ([8], [1])], 0)
         >>> ids.tolist(), labels.tolist(), attention.tolist()
         ([[5, 6, 7], [8, 0, 0]], [[-100, 6, 7], [8, -100, -100]], [[1, 1, 1], [1, 0, 0]])

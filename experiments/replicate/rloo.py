@@ -25,10 +25,11 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
-from mathattempt_env.replicate.settings import ENV_KWARGS, MULTI, Settings
+from experiments.replicate.settings import ENV_CONFIG, MULTI, Settings
+from mathattempt_env.adapters.common import make_envs
+from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.rollout.episode import Episode
 from mathattempt_env.types import Problem
 
@@ -40,7 +41,7 @@ def repeats(answers: Sequence[tuple[str | None, bool]]) -> tuple[int, int]:
         (answers after the first that repeat an earlier rejected answer, answers after the
         first).
 
-    Example:
+    Examples:
         >>> repeats([("3", False), ("3", False), ("1", False), ("2", True)])
         (1, 3)
     """
@@ -59,7 +60,7 @@ def repeat_rate(episodes: Iterable[Sequence[tuple[str | None, bool]]]) -> float:
     Over several episodes' answers (see :func:`repeats`); ``nan`` when no episode made a
     second attempt.
 
-    Example:
+    Examples:
         >>> repeat_rate([[("3", False), ("3", False)], [("1", True)], [("0", False), ("2", True)]])
         0.5
     """
@@ -74,7 +75,7 @@ def attempt_index(mask: Sequence[int]) -> list[int]:
     An attempt is a maximal run of model tokens (mask 1); the feedback between two
     attempts is environment tokens (mask 0).
 
-    Example:
+    Examples:
         >>> attempt_index([1, 1, 0, 0, 1, 0, 1])
         [1, 1, 0, 0, 2, 0, 3]
     """
@@ -101,7 +102,7 @@ def advantages(returns: np.ndarray, attempts: np.ndarray, baseline: str) -> np.n
             paper's critic (GAE with γ = 1, λ ≈ 1), which keeps the luck of earlier attempts
             out of a later attempt's credit.
 
-    Example:
+    Examples:
         >>> advantages(np.array([1.0, -0.5, 1.0]), np.array([1, 2, 2]), "attempt").tolist()
         [[0.75, 0.75], [-1.5, -1.5], [0.75, 1.5]]
     """
@@ -143,7 +144,7 @@ def _loss(
 ) -> Any:
     import torch
 
-    from mathattempt_env.rollout.tiny import padded_batch
+    from experiments.tiny import padded_batch
 
     ids, labels, attention = padded_batch(
         [(e.prompt_ids + e.response_ids, [0] * len(e.prompt_ids) + e.response_mask)
@@ -187,6 +188,31 @@ def _save(path: Path, state: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
+def arm_envs(
+    env_id: str, problems: Sequence[Problem], settings: Settings, tokenizer: Any, count: int
+) -> list[Any]:
+    """An arm's envs, made as every training path makes them.
+
+    The options are checked as an :class:`~mathattempt_env.envs.config.EnvConfig`, and
+    ``make_envs`` takes ``think`` and the token count from the tokenizer, as the trainer
+    adapters and evaluation do.
+
+    Examples:
+        >>> from experiments.replicate.settings import PRESETS, SINGLE
+        >>> from experiments.tiny import tiny_tokenizer
+        >>> problem = Problem("p", "What is 2+2?", "4")
+        >>> (env,) = arm_envs(SINGLE, [problem], PRESETS["mini"], tiny_tokenizer(), 1)
+        >>> env.unwrapped.grading.think, env.unwrapped.budget.unit
+        ('auto', 'tokens')
+    """
+    options: dict[str, Any] = {}
+    if env_id == MULTI:
+        options = {**ENV_CONFIG.options, "attempts": list(settings.attempts),
+                   "reward": settings.reward}  # fmt: skip
+    config = EnvConfig(env_id, options)
+    return make_envs(env_id, count, {"dataset": list(problems), **config.options}, tokenizer)
+
+
 def train(
     model: Any,
     tokenizer: Any,
@@ -225,11 +251,8 @@ def train(
         rng.bit_generator.state = state["rng"]
         generator._rng_state = state["sampler"]
         history = state["history"]
-    kwargs = {"dataset": problems, **(ENV_KWARGS if env_id == MULTI else {})}
-    if env_id == MULTI:
-        kwargs.update(attempts=settings.attempts, reward=settings.reward)
     size = settings.problems_per_step * settings.group
-    envs = [gym.make(env_id, **kwargs) for _ in range(size)]
+    envs = arm_envs(env_id, problems, settings, tokenizer, size)
     driver = EpisodeDriver(tokenizer, generator, max_total_tokens=settings.max_tokens)
     for step in range(len(history), steps):
         started = time.perf_counter()

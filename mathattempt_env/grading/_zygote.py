@@ -10,26 +10,20 @@ At start-up it answers ``R`` when ready, or ``E`` and a message if it cannot sta
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import os
+import pickle
 import resource
 import signal
 import socket
 import sys
 
-from mathattempt_env.grading.isolation import PID, encode, read_message
+from mathattempt_env._proc.lifetime import die_with_parent
+from mathattempt_env._proc.wire import Channel, ChannelClosed
+from mathattempt_env.grading.isolation import PID, encode
 
 #: Memory a worker may allocate beyond what it inherits; a job past it fails (unparseable).
 WORKER_EXTRA_MEMORY = 1 << 30
-
-
-def die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; exit if it already has."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
-        os._exit(0)
 
 
 def _cap_memory() -> None:
@@ -42,18 +36,20 @@ def _cap_memory() -> None:
 
 def _serve(channel: socket.socket) -> None:
     """A worker: run ``(fn, args)`` jobs from ``channel`` until it closes."""
-    stream = channel.makefile("rwb")
+    stream = Channel(channel)
     while True:
         try:
-            fn, args = read_message(stream)
-        except EOFError:
+            fn, args = pickle.loads(stream.recv(deadline=None))
+        except ChannelClosed:
             return
         try:
             reply = ("ok", fn(*args))
         except BaseException as error:  # report every failure, keep serving
             reply = ("error", f"{type(error).__name__}: {error}")
-        stream.write(encode(reply))
-        stream.flush()
+        try:
+            stream.send(encode(reply))
+        except ChannelClosed:
+            return
 
 
 def _reap(children: set[int]) -> None:

@@ -17,6 +17,9 @@ deadline with :class:`WorkerUnavailable`, and the fork server is never killed fo
   it also exits when its control socket closes), and each worker dies with the fork server.
 - At most ``size`` workers per pool; the grader's own pool has one.
 
+The messages, the parent-death signal and the pool (checkout under a deadline, kill and
+replace) are the process layer's (:mod:`mathattempt_env._proc`), which the sandbox shares.
+
 Examples:
     >>> import operator
     >>> pool = WorkerPool(size=1)
@@ -32,7 +35,6 @@ import contextlib
 import os
 import pickle
 import queue
-import select
 import socket
 import struct
 import subprocess
@@ -42,10 +44,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mathattempt_env._proc.pool import NoMember, PoolClosed, WarmPool
+from mathattempt_env._proc.wire import Channel, ChannelClosed, ChannelTimeout
 from mathattempt_env.errors import GraderUnavailableError
 
-#: The length prefix of a message on a worker socket, and a pid on the control socket.
-HEADER = struct.Struct("!Q")
+#: A pid on the control socket.
 PID = struct.Struct("!q")
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -75,73 +78,37 @@ class WorkerUnavailable(TimeoutError):
 
 
 def encode(payload: Any) -> bytes:
-    """One message: a length prefix and the pickle of ``payload``."""
-    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(data)) + data
-
-
-def read_message(stream: Any) -> Any:
-    """Read one message from a binary stream (blocking); ``EOFError`` once it is closed."""
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        raise EOFError("stream closed")
-    (size,) = HEADER.unpack(header)
-    return pickle.loads(stream.read(size))
+    """A message's bytes: the pickle of ``payload``."""
+    return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _Worker:
-    """One forked worker: a socket to it, and its pid (for the fork server to kill)."""
+    """One forked worker: a channel to it, and its pid (for the fork server to kill)."""
 
     def __init__(self, sock: socket.socket, pid: int, server: _Server) -> None:
-        self.sock = sock
+        self.channel = Channel(sock)
         self.pid = pid
         self.server = server
-        self.buffer = b""
 
-    def idle_and_alive(self) -> bool:
+    def alive(self) -> bool:
         """An idle worker never writes: anything readable (EOF included) means it is gone."""
-        try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
-        except (OSError, ValueError):
-            return False
-        return not readable
-
-    def _read_exact(self, size: int, deadline: float) -> bytes:
-        while len(self.buffer) < size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WorkerTimeout("grader worker overran its deadline")
-            readable, _, _ = select.select([self.sock], [], [], remaining)
-            if not readable:
-                continue
-            try:
-                chunk = self.sock.recv(max(65536, size - len(self.buffer)))
-            except OSError as error:
-                raise WorkerCrashed(f"grader worker is gone: {error}") from error
-            if not chunk:
-                raise WorkerCrashed("grader worker exited")
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
+        return self.channel.quiet()
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], deadline: float) -> Any:
         try:
-            self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-            self.sock.sendall(encode((fn, args)))
-        except TimeoutError as error:
-            raise WorkerTimeout("grader worker did not take the job in time") from error
-        except OSError as error:
+            self.channel.send(encode((fn, args)), deadline)
+            status, value = pickle.loads(self.channel.recv(deadline))
+        except ChannelTimeout as error:
+            raise WorkerTimeout("grader worker overran its deadline") from error
+        except ChannelClosed as error:
             raise WorkerCrashed(f"grader worker is gone: {error}") from error
-        (size,) = HEADER.unpack(self._read_exact(HEADER.size, deadline))
-        status, value = pickle.loads(self._read_exact(size, deadline))
         if status == "error":
             raise RuntimeError(f"grader worker job failed: {value}")
         return value
 
     def kill(self) -> None:
         """Close the socket and have the fork server kill and reap the process (no wait)."""
-        with contextlib.suppress(OSError):
-            self.sock.close()
+        self.channel.close()
         self.server.request(("kill", self.pid))
 
 
@@ -277,64 +244,23 @@ class WorkerPool:
     def __init__(self, size: int = 1) -> None:
         if size < 1:
             raise ValueError(f"expected a pool size >= 1, got {size}")
-        self.size = size
         self.pid = os.getpid()
-        self._idle: list[_Worker] = []
-        self._count = 0  # idle + busy + asked for
-        self._error = ""
-        self._failed_at = -RESTART_BACKOFF
-        self._cond = threading.Condition()
-        self._closed = False
+        # Workers are asked of the fork server's manager thread, which delivers them later.
+        self.members: WarmPool[_Worker] = WarmPool(
+            size, supply=lambda: server().request(("fork", self)), backoff=RESTART_BACKOFF
+        )
+
+    @property
+    def size(self) -> int:
+        """The most workers at once."""
+        return self.members.size
 
     def prestart(self) -> None:
         """Ask for the pool's workers now (starting the fork server if needed); no waiting."""
-        with self._cond:
-            self._top_up()
-
-    def _top_up(self) -> None:
-        if time.monotonic() - self._failed_at < RESTART_BACKOFF:
-            return  # the fork server just failed; the manager retries after the back-off
-        while self._count < self.size and not self._closed:
-            self._count += 1
-            server().request(("fork", self))
+        self.members.top_up()
 
     def _delivered(self, worker: _Worker | None, error: str) -> None:
-        with self._cond:
-            if worker is None:
-                self._count -= 1
-                self._error, self._failed_at = error, time.monotonic()
-            elif self._closed:
-                self._count -= 1
-                worker.kill()
-            else:
-                self._idle.append(worker)
-                self._error = ""
-            self._cond.notify_all()
-
-    def _checkout(self, deadline: float) -> _Worker:
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise GraderUnavailableError("the grader worker pool is closed")
-                while self._idle:
-                    worker = self._idle.pop()
-                    if worker.idle_and_alive():
-                        return worker
-                    self._discard(worker)
-                self._top_up()
-                remaining = deadline - time.monotonic()
-                if self._count == 0 and self._error:
-                    raise WorkerUnavailable(self._error)
-                if remaining <= 0:
-                    reason = self._error or "no grader worker was ready in time"
-                    raise WorkerUnavailable(reason)
-                self._cond.wait(remaining)
-
-    def _discard(self, worker: _Worker) -> None:
-        """Kill a worker and ask for its replacement at once (caller holds the lock)."""
-        worker.kill()
-        self._count -= 1
-        self._top_up()
+        self.members.deliver(worker, error)
 
     def run(
         self,
@@ -358,39 +284,27 @@ class WorkerPool:
         """
         start = time.monotonic()
         wait_until = start + (timeout if startup_timeout is None else startup_timeout)
-        worker = self._checkout(wait_until)
+        try:
+            worker = self.members.checkout(wait_until)
+        except PoolClosed:
+            raise GraderUnavailableError("the grader worker pool is closed") from None
+        except NoMember as missing:
+            raise WorkerUnavailable(str(missing) or "no grader worker was ready in time") from None
         deadline = start + timeout if startup_timeout is None else time.monotonic() + timeout
         try:
             result = worker.call(fn, args, deadline)
         except (WorkerTimeout, WorkerCrashed):
-            with self._cond:
-                self._discard(worker)
-                self._cond.notify_all()
+            self.members.discard(worker)
             raise
         except BaseException:
-            self._checkin(worker)
+            self.members.checkin(worker)
             raise
-        self._checkin(worker)
+        self.members.checkin(worker)
         return result
-
-    def _checkin(self, worker: _Worker) -> None:
-        with self._cond:
-            if self._closed:
-                worker.kill()
-                self._count -= 1
-            else:
-                self._idle.append(worker)
-            self._cond.notify_all()
 
     def close(self) -> None:
         """Kill every idle worker; busy ones are killed when they come back."""
-        with self._cond:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            self._count -= len(idle)
-            self._cond.notify_all()
-        for worker in idle:
-            worker.kill()
+        self.members.close()
 
 
 _pools: dict[str, WorkerPool] = {}
@@ -408,8 +322,8 @@ def shared_pool(name: str, size: int) -> WorkerPool:
             pool = WorkerPool(size=size)
             _pools[name] = pool
         elif pool.size < size:
-            with pool._cond:
-                pool.size = size
+            with pool.members.cond:
+                pool.members.size = size
         return pool
 
 
@@ -422,9 +336,8 @@ def _forget_after_fork() -> None:
     global _server, _server_lock, _pools_lock
     _server_lock, _pools_lock = threading.Lock(), threading.Lock()
     for pool in _pools.values():
-        for worker in pool._idle:
-            with contextlib.suppress(OSError):
-                worker.sock.close()
+        for worker in pool.members.forget():  # not killed: the parent's workers stay its own
+            worker.channel.close()
     _pools.clear()
     if _server is not None and _server.ctrl is not None:
         with contextlib.suppress(OSError):

@@ -27,8 +27,9 @@ import json
 import os
 import select
 import socket
-import struct
 from typing import Any
+
+from mathattempt_env._proc.wire import Channel, ChannelClosed
 
 #: Modules imported before any call, so the code finds them loaded.
 WARM = (
@@ -38,9 +39,11 @@ WARM = (
     "sympy.abc", "numpy.fft", "numpy.polynomial", "numpy.linalg", "numpy.random", "csv",
     "concurrent.futures", "threading", "multiprocessing", "typing", "dataclasses",
 )  # fmt: skip
-HEADER = struct.Struct("!I")
-#: The sandbox's own modules, in the order the server defines them from source.
+#: The sandbox's own modules, in the order the server defines them from source (with the
+#: process layer's two standard-library-only modules).
 MODULES = (
+    "mathattempt_env._proc.wire",
+    "mathattempt_env._proc.lifetime",
     "mathattempt_env.sandbox.cgroups",
     "mathattempt_env.sandbox.layers",
     "mathattempt_env.sandbox.supervise",
@@ -60,12 +63,12 @@ def exactly(size):
             raise SystemExit(0)
         data += chunk
     return data
-spec = json.loads(exactly(struct.unpack("!I", exactly(4))[0]))
+spec = json.loads(exactly(struct.unpack("!Q", exactly(8))[0]))
 sys.path[len(sys.path):] = spec["runtime"]["path"]
 import ctypes.util
 found, find = spec["libraries"], ctypes.util.find_library
 ctypes.util.find_library = lambda name: found.get(name) or find(name)
-for name in ("mathattempt_env", "mathattempt_env.sandbox"):
+for name in ("mathattempt_env", "mathattempt_env._proc", "mathattempt_env.sandbox"):
     package = types.ModuleType(name)
     package.__path__ = []
     sys.modules[name] = package
@@ -78,23 +81,15 @@ sys.modules["mathattempt_env.sandbox._server"].main(channel, spec)
 """
 
 
-def _send(stream: socket.socket, payload: dict[str, object]) -> None:
-    data = json.dumps(payload).encode()
-    stream.sendall(HEADER.pack(len(data)) + data)
+def _send(channel: Channel, payload: dict[str, object]) -> None:
+    channel.send(json.dumps(payload).encode())
 
 
-def _read(stream: socket.socket) -> bytes | None:
-    header = stream.recv(HEADER.size, socket.MSG_WAITALL)
-    if len(header) < HEADER.size:
+def _read(channel: Channel) -> bytes | None:
+    try:
+        return channel.recv(deadline=None)
+    except ChannelClosed:
         return None
-    (size,) = HEADER.unpack(header)
-    data = b""
-    while len(data) < size:
-        chunk = stream.recv(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
 
 
 def _exercise() -> None:
@@ -135,7 +130,7 @@ CLOSED = 3
 
 
 def _call(
-    channel: socket.socket,
+    channel: Channel,
     spec: dict[str, Any],
     proc: int,
     roots: list[tuple[str, int]],
@@ -175,8 +170,9 @@ def _call(
     os._exit(code)
 
 
-def main(channel: socket.socket, spec: dict[str, Any]) -> None:
+def main(sock: socket.socket, spec: dict[str, Any]) -> None:
     """Warm up, then fork a supervisor for each request until the socket closes."""
+    channel = Channel(sock)
     _warm()
     from mathattempt_env.sandbox.cgroups import open_roots
     from mathattempt_env.sandbox.layers import seccomp_available, seccomp_filter

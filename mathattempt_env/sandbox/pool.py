@@ -36,22 +36,23 @@ import itertools
 import json
 import logging
 import os
-import queue
-import select
 import socket
 import subprocess
 import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mathattempt_env._proc.pool import NoMember, WarmPool
+from mathattempt_env._proc.wire import Channel, ChannelClosed, ChannelTimeout
 from mathattempt_env.errors import ConfigError, MathAttemptError
 from mathattempt_env.sandbox import cgroups as _cgroups
 from mathattempt_env.sandbox import jail as _jail
-from mathattempt_env.sandbox._server import BOOTSTRAP, HEADER, MODULES
+from mathattempt_env.sandbox._server import BOOTSTRAP, MODULES
 from mathattempt_env.sandbox.layers import Limits, probe
 from mathattempt_env.sandbox.runtime import runtime, server_environment
 from mathattempt_env.sandbox.supervise import MAX_OUTPUT, WALL_FACTOR, WALL_SLACK, remove_tree
@@ -168,9 +169,26 @@ class _Server:
     def __init__(self, layers: tuple[str, ...], limits: Limits, slot: int | None) -> None:
         self.slot = slot
         self.tag = f"{os.getpid()}-{next(_tags)}"
-        jailed = "namespaces" in layers
         self.cgroups = _cgroups.server_roots(self.tag) if "uid" in layers else []
         self.private: str | None = None
+        self.ready = False
+        self.on_kill: Callable[[], None] | None = None  # told once, when the server is stopped
+        try:
+            self._start(layers, limits)
+        except BaseException:  # nothing of a server that did not start is left behind
+            proc = getattr(self, "proc", None)
+            if proc is not None:
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, 9)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+            _cgroups.remove_roots(self.cgroups)
+            if self.private is not None:
+                remove_tree(self.private)
+            raise
+
+    def _start(self, layers: tuple[str, ...], limits: Limits) -> None:
+        jailed = "namespaces" in layers
         try:
             allowed = runtime()
         except (OSError, subprocess.SubprocessError) as error:
@@ -214,46 +232,38 @@ class _Server:
             )  # fmt: skip
         finally:
             theirs.close()
-        self.sock = mine
-        self._send(spec)
-        self.ready = False
-
-    def _send(self, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.sock.sendall(HEADER.pack(len(data)) + data)
+        self.channel = Channel(mine)
+        self.channel.send(json.dumps(spec).encode())
 
     def _read(self, deadline: float) -> dict[str, object] | None:
-        data = b""
-        need = HEADER.size
-        size = None
-        while len(data) < need:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
-                return None
-            chunk = self.sock.recv(need - len(data))
-            if not chunk:
-                return None
-            data += chunk
-            if size is None and len(data) == HEADER.size:
-                (size,) = HEADER.unpack(data)
-                data, need = b"", size
-        result: dict[str, object] = json.loads(data)
+        try:
+            result: dict[str, object] = json.loads(self.channel.recv(deadline))
+        except (ChannelTimeout, ChannelClosed, ValueError):
+            return None
         return result
 
     def wait_ready(self, deadline: float) -> bool:
         if not self.ready:
-            with contextlib.suppress(OSError, ValueError):
-                self.ready = self._read(deadline) is not None
+            self.ready = self._read(deadline) is not None
         return self.ready
 
     def call(self, job: dict[str, object], deadline: float) -> dict[str, object] | None:
-        self._send(job)
+        try:
+            self.channel.send(json.dumps(job).encode(), deadline)
+        except (ChannelTimeout, ChannelClosed):
+            return None
         return self._read(deadline)
+
+    def alive(self) -> bool:
+        """Whether the (idle) server still runs; one killed while idle is replaced unseen."""
+        return self.proc.poll() is None
 
     def kill(self, graceful: bool = False) -> None:
         """Stop the server: an idle one exits when its socket closes; otherwise kill it all."""
-        with contextlib.suppress(OSError):
-            self.sock.close()
+        release, self.on_kill = self.on_kill, None
+        if release is not None:
+            release()
+        self.channel.close()
         stopped = False
         if graceful:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -271,6 +281,13 @@ class _Server:
             with contextlib.suppress(OSError):
                 os.close(self.slot)
             self.slot = None
+
+
+class _ServerPool(WarmPool[_Server]):
+    """The sandbox's policy: one server, and one more only while every server is busy."""
+
+    def wanted(self) -> int:
+        return max(1, min(self.size, self.busy))
 
 
 def _warn_degraded(layers: tuple[str, ...]) -> None:
@@ -344,68 +361,56 @@ class Sandbox:
         self.max_output = max_output
         self.wall_factor = float(wall_factor)
         self.limits = limits or Limits()
-        self._idle: queue.SimpleQueue[_Server] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._started = 0
-        self._busy = 0
+        self._slotless = False  # the pool's one server that needs no host slot is taken
+        #: The servers (:mod:`mathattempt_env._proc.pool`): one, more only while all are busy.
+        self.pool = _ServerPool(self.size, self._supply)
         self.infrastructure_errors = 0
+
+    def _supply(self) -> None:
+        """Start one server for the pool: the first needs no slot, others take one."""
+        with self._lock:
+            first = not self._slotless  # decided and taken at once: one slotless server
+            self._slotless = True
+            slot = None if first else _take_slot()
+        if not first and slot is None:
+            self.pool.deliver(None)  # the host-wide budget is spent: no more servers
+            return
+        try:
+            server = _Server(self.layers, self.limits, slot)
+        except Exception as error:  # noqa: BLE001 - the pool reports it to every waiting call
+            if slot is not None:
+                os.close(slot)
+            if first:
+                self._release_slotless()
+            note = str(error) if isinstance(error, SandboxUnavailableError) else repr(error)
+            self.pool.deliver(None, f"a sandbox server could not start: {note}")
+            return
+        if first:
+            server.on_kill = self._release_slotless
+        self.pool.deliver(server)
+
+    def _release_slotless(self) -> None:
+        with self._lock:
+            self._slotless = False
+
+    def servers(self) -> int:
+        """Servers the pool runs now (idle, busy and starting)."""
+        return self.pool.counts()[0]
 
     def prestart(self) -> None:
         """Start the first server now (it imports numpy and sympy), without waiting for it."""
-        with self._lock:
-            if self._started == 0:
-                server = self._new_server(first=True)  # SandboxUnavailableError: none started
-                self._started = 1
-                self._idle.put(server)
-
-    def _new_server(self, first: bool) -> _Server:
-        slot = None if first else _take_slot()
-        return _Server(self.layers, self.limits, slot)
-
-    def _grow(self) -> None:
-        """Start one more server when every server is busy and the budgets allow it."""
-        with self._lock:
-            if self._started >= self.size or self._busy <= self._started:
-                return
-            slot = _take_slot()
-            if slot is None:
-                return
-            self._started += 1
-        try:
-            self._idle.put(_Server(self.layers, self.limits, slot))
-        except BaseException:
-            os.close(slot)
-            with self._lock:
-                self._started -= 1
-            raise
+        self.pool.top_up()
 
     def _checkout(self, deadline: float) -> _Server:
-        self.prestart()
-        self._grow()
-        for _ in range(self.size + 1):  # a server that died while idle is replaced first
-            try:
-                server = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise SandboxUnavailableError("every sandbox server is busy") from None
-            if server.proc.poll() is None:
-                break
-            self._replace(server)
+        try:
+            server = self.pool.checkout(deadline)
+        except NoMember as missing:
+            raise SandboxUnavailableError(str(missing) or "every sandbox server is busy") from None
         if not server.wait_ready(time.monotonic() + STARTUP_LIMIT):
-            self._replace(server)
+            self.pool.discard(server)
             raise SandboxUnavailableError("a sandbox server did not start")
         return server
-
-    def _replace(self, server: _Server) -> None:
-        slot, server.slot = server.slot, None
-        server.kill()
-        try:
-            self._idle.put(_Server(self.layers, self.limits, slot))
-        except BaseException:
-            if slot is not None:
-                os.close(slot)
-            with self._lock:
-                self._started -= 1
-            raise
 
     def run(self, code: str, timeout: float = 5.0) -> ToolResult:
         """Run ``code`` and return what it printed and how it ended; never raises for the code.
@@ -422,13 +427,13 @@ class Sandbox:
         wall = self.wall_factor * float(timeout) + WALL_SLACK
         job = {"code": str(code), "timeout": float(timeout), "wall": wall,
                "max_output": self.max_output}  # fmt: skip
-        with self._lock:
-            self._busy += 1
+        with self.pool.cond:
+            self.pool.busy += 1
         try:
             return self._run(job, started, wall)
         finally:
-            with self._lock:
-                self._busy -= 1
+            with self.pool.cond:
+                self.pool.busy -= 1
 
     def _run(self, job: dict[str, object], started: float, wall: float) -> ToolResult:
         try:
@@ -442,9 +447,9 @@ class Sandbox:
         else:
             note = "the sandbox server did not answer in time"
         if reply is None:
-            self._replace(server)
+            self.pool.discard(server)
             return self._failed(note, started)
-        self._idle.put(server)
+        self.pool.checkin(server)
         result = ToolResult(
             str(reply["status"]),
             str(reply.get("output", "")),
@@ -464,14 +469,9 @@ class Sandbox:
         return ToolResult("sandbox-error", note, False, time.monotonic() - started, self.layers)
 
     def close(self) -> None:
-        """Stop every idle server."""
-        while True:
-            try:
-                server = self._idle.get_nowait()
-            except queue.Empty:
-                break
+        """Stop every idle server (a later call starts the pool again)."""
+        for server in self.pool.drain():
             server.kill(graceful=True)
-        self._started = 0
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

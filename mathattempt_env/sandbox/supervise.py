@@ -49,10 +49,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from mathattempt_env._proc.lifetime import die_with_parent
 from mathattempt_env.sandbox.cgroups import CallCgroups
 from mathattempt_env.sandbox.layers import Limits, apply, call_uid
 
-_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
+_PR_SET_CHILD_SUBREAPER = 36
 #: The child's exit status when a layer could not be applied (it never reached the code).
 LAYER_FAILED = 97
 #: Output a call may print, in bytes; more is an ``output-flood`` (the call is killed).
@@ -116,7 +117,7 @@ def _child(
         except BaseException as error:  # noqa: BLE001 - reported as an infrastructure failure
             os.write(2, f"sandbox layer failed: {type(error).__name__}: {error}\n".encode())
             os._exit(LAYER_FAILED)
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        die_with_parent()
         job = _receive(_CODE_FD)  # every layer is in force while it waits
         os.close(_CODE_FD)
         if job is None:

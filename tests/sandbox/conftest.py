@@ -49,7 +49,7 @@ def left_by(result, sandbox) -> int:
     prepared children, one per server, that wait for the next call."""
     if result.uid is not None:
         return processes_of(result.uid)
-    return max(0, sandboxed_processes() - sandbox._started)
+    return max(0, sandboxed_processes() - sandbox.servers())
 
 
 def sandboxed_processes() -> int:

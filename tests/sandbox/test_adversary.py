@@ -372,9 +372,9 @@ def test_a_pool_grows_only_when_its_servers_are_busy(sandbox, monkeypatch):
     try:
         for n in range(5):
             assert box.run(f"print({n})").output == f"{n}\n"
-        assert box._started == 1
+        assert box.servers() == 1
         _contend(box)
-        assert 1 < box._started <= 4
+        assert 1 < box.servers() <= 4
     finally:
         box.close()
 
@@ -385,7 +385,7 @@ def test_growth_stays_within_the_host_wide_budget(sandbox, monkeypatch):
     box.layers = sandbox.layers
     try:
         _contend(box)
-        assert box._started == 1
+        assert box.servers() == 1
     finally:
         box.close()
 
@@ -410,7 +410,8 @@ def test_servers_exit_when_their_caller_is_killed(tmp_path):
     script = (
         "import os, sys, time, warnings\nwarnings.simplefilter('ignore')\n"
         "from mathattempt_env.sandbox import Sandbox\nbox = Sandbox(size=1)\n"
-        "box.run('print(1)')\nprint(box._idle.get().proc.pid, flush=True)\ntime.sleep(60)\n"
+        "box.run('print(1)')\nprint(box.pool.checkout(time.monotonic() + 60).proc.pid, flush=True)\n"
+        "time.sleep(60)\n"
     )
     caller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:

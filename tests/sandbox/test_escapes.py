@@ -224,10 +224,10 @@ def test_with_neither_landlock_nor_namespaces_it_refuses_unless_told(monkeypatch
 
 
 def test_a_server_killed_between_calls_is_replaced_unseen(sandbox):
-    server = sandbox._idle.get()  # as a node's OOM killer would, while the server is idle
-    os.killpg(server.proc.pid, 9)
+    server = sandbox.pool.checkout(time.monotonic() + 60)
+    os.killpg(server.proc.pid, 9)  # as a node's OOM killer would, while the server is idle
     server.proc.wait()
-    sandbox._idle.put(server)
+    sandbox.pool.checkin(server)
     errors = sandbox.infrastructure_errors
     assert [run(sandbox, f"print({n})").output for n in range(3)] == ["0\n", "1\n", "2\n"]
     assert sandbox.infrastructure_errors == errors

@@ -136,7 +136,7 @@ class WarmPool(Generic[M]):
                 if self.closed:
                     raise PoolClosed("the pool is closed")
                 while self._idle and found is None:
-                    member = self._idle.pop()
+                    member = self._idle.pop(0)  # longest idle first: warm, not starting
                     if member.alive():
                         found = member
                     else:  # it died while idle: replaced, unseen by the caller

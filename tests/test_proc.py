@@ -53,10 +53,7 @@ def test_a_send_nobody_reads_times_out():
 
 
 class Member:
-    made = 0
-
     def __init__(self):
-        Member.made += 1
         self.dead = False
         self.killed = False
 

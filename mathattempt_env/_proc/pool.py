@@ -109,13 +109,18 @@ class WarmPool(Generic[M]):
                     self._error, self._failed_at = error, time.monotonic()
                 else:
                     self._declined = True
-            elif self.closed:
-                self._count -= 1
-                member.kill()
             else:
-                self._idle.append(member)
                 self._error = ""
+                self._keep(member)
             self.cond.notify_all()
+
+    def _keep(self, member: M) -> None:
+        """Make ``member`` idle, or kill it if the pool is closed (the caller holds the lock)."""
+        if self.closed:
+            self._count -= 1
+            member.kill()
+        else:
+            self._idle.append(member)
 
     def checkout(self, deadline: float) -> M:
         """An idle, live member, waiting until ``deadline`` (``time.monotonic``).
@@ -165,11 +170,7 @@ class WarmPool(Generic[M]):
         """Give back a member that finished its request."""
         with self.cond:
             self._declined = False
-            if self.closed:
-                self._count -= 1
-                member.kill()
-            else:
-                self._idle.append(member)
+            self._keep(member)
             self.cond.notify_all()
 
     def discard(self, member: M) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mathattempt_env.errors import ConfigError
 
@@ -27,6 +28,22 @@ def _limit(name: str, value: int | None) -> int | None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
         raise ConfigError(f"{name}: expected None or an int >= 1, got {value!r}")
     return value
+
+
+def check_limits(per_step: Any, total: Any, unit: Any) -> None:
+    """Raise a ``ConfigError`` for a bad length limit or unit (the env options' names).
+
+    Examples:
+        >>> check_limits(None, 3000, "tokens")
+        >>> check_limits(0, None, "chars")
+        Traceback (most recent call last):
+        ...
+        mathattempt_env.errors.ConfigError: max_response_length: expected None or an int >= 1, got 0
+    """
+    _limit("max_response_length", per_step)
+    _limit("max_total_length", total)
+    if unit not in UNITS:
+        raise ConfigError(f"length_unit: expected 'chars' or 'tokens', got {unit!r}")
 
 
 @dataclass(frozen=True)
@@ -49,12 +66,9 @@ class Budget:
     unit: str = "chars"
 
     def __post_init__(self) -> None:
-        _limit("max_response_length", self.per_step)
-        _limit("max_total_length", self.total)
+        check_limits(self.per_step, self.total, self.unit)
         if not callable(self.length_fn):
             raise ConfigError(f"length_fn: expected a callable, got {self.length_fn!r}")
-        if self.unit not in UNITS:
-            raise ConfigError(f"length_unit: expected 'chars' or 'tokens', got {self.unit!r}")
         if (self.unit == "chars") != (self.length_fn is len):
             raise ConfigError(
                 "length_unit: 'chars' is measured by len and only by len"

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mathattempt_env.envs.base import _TOOL_OPTIONS, option_names
-from mathattempt_env.envs.budget import UNITS
+from mathattempt_env.envs.budget import check_limits
 from mathattempt_env.errors import ConfigError, unknown_name
 from mathattempt_env.registration import check_env_id
 from mathattempt_env.types import GradingConfig
@@ -93,15 +93,7 @@ class EnvConfig:
             except (TypeError, ValueError):
                 raise ConfigError(f"{key}: expected a JSON value, got {value!r}") from None
         GradingConfig.from_dict(self.options, strict=False)  # validates the grading choices
-        unit = self.options.get("length_unit", "chars")
-        if unit not in UNITS:
-            raise ConfigError(f"length_unit: expected 'chars' or 'tokens', got {unit!r}")
-        for key in ("max_response_length", "max_total_length"):
-            value = self.options.get(key)
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 1
-            ):
-                raise ConfigError(f"{key}: expected None or an int >= 1, got {value!r}")
+        check_limits(*self.length)
         # A plain, sorted, private copy: the config cannot change after it is checked.
         object.__setattr__(self, "options", json.loads(json.dumps(dict(self.options))))
 

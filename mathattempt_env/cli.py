@@ -64,6 +64,9 @@ EXTRA_MODULES = {
     "verl": "verl",
     "pettingzoo": "pettingzoo",
     "pyseccomp": "tool",
+    "openenv": "serve",
+    "uvicorn": "serve",
+    "fastapi": "serve",
 }
 
 
@@ -147,20 +150,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = strict_parser(prog="mathattempt", description="mathattempt_env tools")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser(
+    run = _command(
+        commands,
         "eval",
-        allow_abbrev=False,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        help="accuracy within k attempts on math benchmarks, for any model",
-        description="Evaluate a model with the multi-attempt protocol (greedy, feedback from "
-        "the true answer after each wrong attempt, one token budget across attempts). One run "
-        "at the largest k gives every smaller k. Re-running the same command resumes.",
-    )
-    run.add_argument("--env", default="MultiAttemptMath-v0", help="a registered env id")
-    run.add_argument(
-        "--env-kwargs",
-        default="{}",
-        help='more env arguments, as a JSON object (e.g. \'{"feedback": "answer"}\')',
+        "accuracy within k attempts on math benchmarks, for any model",
+        "Evaluate a model with the multi-attempt protocol (greedy, feedback from the true "
+        "answer after each wrong attempt, one token budget across attempts). One run at the "
+        "largest k gives every smaller k. Re-running the same command resumes.",
     )
     run.add_argument(
         "--dataset",
@@ -189,7 +185,108 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="folder with the datasets' JSONL files")
     run.add_argument("--compare", type=Path, help="another run's --out, drawn dashed in the plot")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _serve_parser(commands)
     return parser
+
+
+def _command(commands: Any, name: str, help: str, description: str) -> Any:
+    """A sub-command's parser (strict, with defaults shown) and its ``--env`` flags."""
+    command = commands.add_parser(
+        name,
+        allow_abbrev=False,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help=help,
+        description=description,
+    )
+    command.add_argument("--env", default="MultiAttemptMath-v0", help="a registered env id")
+    command.add_argument(
+        "--env-kwargs",
+        default="{}",
+        help="more env arguments, as a JSON object (e.g. '{\"attempts\": 3}')",
+    )
+    return command
+
+
+def _serve_parser(commands: Any) -> None:
+    serve = _command(
+        commands,
+        "serve",
+        "serve an env over OpenEnv's WebSocket protocol",
+        "Serve episodes of an env to OpenEnv clients (TRL, Unsloth, SkyRL, ...): one env per "
+        "WebSocket session at /ws. Binds 127.0.0.1 unless told otherwise; another address "
+        "needs a token or --insecure. SIGTERM stops it gracefully (exit 0).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="bearer token clients must send (default: the MATHATTEMPT_SERVE_TOKEN variable)",
+    )
+    serve.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback --host without a token"
+    )
+    serve.add_argument("--max-sessions", type=int, default=256, help="sessions open at once")
+    serve.add_argument(
+        "--session-timeout",
+        type=float,
+        default=600.0,
+        help="idle seconds before a session ends (0: never)",
+    )
+    serve.add_argument(
+        "--max-message-bytes", type=int, default=16 << 20, help="largest WebSocket message"
+    )
+    serve.add_argument(
+        "--max-action-chars", type=int, default=4_000_000, help="longest action text"
+    )
+    serve.add_argument(
+        "--tokenizer",
+        default=None,
+        help="a tokenizer folder or hub name: length budgets count its tokens (what the "
+        "rollout driver sends), and think= follows its chat template",
+    )
+    serve.add_argument(
+        "--graceful-timeout", type=int, default=10, help="seconds a stop waits for sessions"
+    )
+    serve.add_argument("--log-level", default="warning", help="uvicorn's log level")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from mathattempt_env.envs.config import EnvConfig
+    from mathattempt_env.serve.server import TOKEN_VARIABLE, ServeSettings, serve
+
+    options = json_object("--env-kwargs", args.env_kwargs)
+    local: dict[str, Any] = {}
+    if args.tokenizer is not None:
+        from transformers import AutoTokenizer
+
+        from mathattempt_env.rollout.chat import measured_by
+
+        if options.get("length_unit") == "chars":
+            raise ConfigError("--tokenizer counts tokens, but --env-kwargs says length_unit chars")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+        except (OSError, ValueError) as error:
+            raise ConfigError(
+                f"--tokenizer {args.tokenizer!r}: could not load it: {error}"
+            ) from None
+        options, local = measured_by(tokenizer, options)
+    config = EnvConfig.parse(args.env, options, where="--env-kwargs")
+    settings = ServeSettings(
+        host=args.host,
+        port=args.port,
+        token=args.token or os.environ.get(TOKEN_VARIABLE) or None,
+        insecure=args.insecure,
+        max_sessions=args.max_sessions,
+        session_timeout=args.session_timeout if args.session_timeout > 0 else None,
+        max_message_bytes=args.max_message_bytes,
+        max_action_chars=args.max_action_chars,
+        graceful_timeout=args.graceful_timeout,
+        log_level=args.log_level,
+    )
+    return serve(config, settings, local=local)
 
 
 def _positive(name: str, value: int | float | None) -> None:
@@ -289,6 +386,8 @@ async def _evaluate(args: argparse.Namespace) -> tuple[str, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, 2: bad input, 3: some failed)."""
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return run_command("mathattempt serve", lambda: _serve(args), extra="serve")
 
     def body() -> int:
         try:

@@ -101,6 +101,7 @@ def documented() -> list[str]:
 NOT_RUN = {
     "python -m pytest -q": "the test command itself: CI runs it",
     "mathattempt eval": "the command's name in prose, not a command",
+    "mathattempt serve": "the command's name in prose, not a command",
     "python -c": "the interpreter's flag in prose, not a command",
     "mathattempt eval --env ToolMath-v0": "a flag named in prose; the eval tests run the tool "
     "env (tests/eval/test_tool_eval.py)",
@@ -128,6 +129,7 @@ class Plan:
     expect: tuple[str, ...] = ()  # lines the output must hold
     files: tuple[str, ...] = ()  # files the command must leave in the working folder
     stop_when: str | None = None  # a long run: stop it once this file exists
+    serves: bool = False  # a server: once it says it is ready, SIGTERM must stop it with 0
 
 
 PLANS: dict[str, Plan] = {
@@ -194,6 +196,14 @@ PLANS: dict[str, Plan] = {
         ["--no-progress"], stop_when="runs/replicate-quick/seed0/warm"
     ),
     "mathattempt --version": Plan(expect=("mathattempt 0.",)),
+    "mathattempt serve --env MultiAttemptMath-v0": Plan(["--port", "0"], serves=True),
+    "mathattempt serve --env MultiAttemptMath-v0 --env-kwargs '{\"attempts\": 3}'": Plan(
+        ["--port", "0"], serves=True
+    ),
+    "mathattempt serve --env MultiAttemptMath-v0 --env-kwargs '{\"attempts\": [1, 5]}' "
+    "--tokenizer Qwen/Qwen2.5-Math-1.5B": Plan(["--port", "0"], serves=True),
+    "python -m mathattempt_env.serve": Plan(["--port", "0"], serves=True),
+    "python benchmarks/serve.py": Plan(["--episodes", "30"], expect=("added by serving",)),
     "mathattempt eval --help": Plan(expect=("--data-dir",)),
     # Evaluates the main job's saved model (the plan above runs first, in the same folder).
     "mathattempt eval --model runs/trl_multi_attempt/final --dataset math500 --dataset aime24 "
@@ -259,6 +269,7 @@ def test_the_fast_subset_names_real_paths() -> None:
 def workspace(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("user")
     (folder / "examples").symlink_to(EXAMPLES)
+    (folder / "benchmarks").symlink_to(ROOT / "benchmarks")
     return folder
 
 
@@ -310,6 +321,8 @@ def _run(argv: list[str], plan: Plan, cwd: Path, env: dict[str, str]) -> str:
         argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
+    if plan.serves:
+        return _serve(process, plan)
     if plan.stop_when is None:
         try:
             out, _ = process.communicate(timeout=plan.timeout)
@@ -327,6 +340,28 @@ def _run(argv: list[str], plan: Plan, cwd: Path, env: dict[str, str]) -> str:
     _stop(process)
     out = process.stdout.read() if process.stdout else ""
     assert running and (cwd / plan.stop_when).exists(), f"{argv} did not start:\n{out[-3000:]}"
+    return out
+
+
+def _serve(process: subprocess.Popen[Any], plan: Plan) -> str:
+    """Wait (bounded) for the server's ready line, then stop it with SIGTERM: exit 0."""
+    import select
+
+    said = []
+    deadline = time.monotonic() + plan.timeout
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            ready, _, _ = select.select([process.stdout], [], [], 0.5)
+            if ready:
+                said.append(process.stdout.readline() if process.stdout else "")
+                if "ready on http://127.0.0.1:" in said[-1]:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(30)
+                    break
+    finally:
+        _stop(process)
+    out = "".join(said) + (process.stdout.read() if process.stdout else "")
+    assert process.returncode == 0 and "ready on" in out, f"exited {process.returncode}:\n{out}"
     return out
 
 

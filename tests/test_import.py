@@ -2,7 +2,8 @@ import subprocess
 import sys
 
 HEAVY = ["torch", "transformers", "trl", "verl", "openrlhf", "pettingzoo", "datasets",
-         "matplotlib", "sympy", "latex2sympy2_extended", "antlr4"]  # fmt: skip
+         "matplotlib", "sympy", "latex2sympy2_extended", "antlr4", "openenv", "fastapi",
+         "uvicorn", "websockets"]  # fmt: skip
 
 
 def test_import_is_light() -> None:

@@ -123,12 +123,10 @@ def make_envs(
 
     check_env_id(env_id)
     if tokenizer is not None:
-        from mathattempt_env.rollout.chat import TokenCounter, think_of
+        from mathattempt_env.rollout.chat import measured_by
 
-        measured: dict[str, Any] = {}
-        if env_kwargs.get("length_unit") != "chars" and "length_fn" not in env_kwargs:
-            measured = {"length_fn": TokenCounter(tokenizer), "length_unit": "tokens"}
-        env_kwargs = {**measured, "think": think_of(tokenizer), **env_kwargs}
+        options, local = measured_by(tokenizer, env_kwargs)
+        env_kwargs = {**options, **local}
     return [gym.make(env_id, **env_kwargs) for _ in range(count)]
 
 

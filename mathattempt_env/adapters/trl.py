@@ -99,8 +99,11 @@ class EnvRollout:
         max_total_tokens: int | None,
         max_turn_tokens: int | None,
         seed: int,
+        env_url: str | None = None,
+        env_token: str | None = None,
     ) -> None:
         self.env_id, self.env_kwargs = env_id, dict(env_kwargs)
+        self.env_url, self.env_token = env_url, env_token
         self.max_total_tokens, self.max_turn_tokens = max_total_tokens, max_turn_tokens
         self._rng = np.random.default_rng(seed)
         self._envs: list[Any] = []
@@ -120,13 +123,23 @@ class EnvRollout:
             seed=int(self._rng.integers(2**31)),
         )
 
+    def _make(self, count: int, tokenizer: Any) -> list[Any]:
+        if self.env_url is None:
+            return make_envs(self.env_id, count, self.env_kwargs, tokenizer)
+        from mathattempt_env.envs.config import EnvConfig
+        from mathattempt_env.rollout.chat import measured_by
+        from mathattempt_env.serve.client import RemoteEnv
+
+        options, local = measured_by(tokenizer, self.env_kwargs)
+        config = EnvConfig.parse(self.env_id, options, where="make_rollout_func")
+        return [
+            RemoteEnv(self.env_url, config, token=self.env_token, local=local) for _ in range(count)
+        ]
+
     def __call__(self, prompts: Sequence[Any], trainer: Any) -> dict[str, Any]:
         """Run one episode per prompt (TRL has already repeated each prompt per generation)."""
         if len(self._envs) < len(prompts):
-            self._envs += make_envs(
-                self.env_id, len(prompts) - len(self._envs), self.env_kwargs,
-                trainer.processing_class,
-            )  # fmt: skip
+            self._envs += self._make(len(prompts) - len(self._envs), trainer.processing_class)
         envs = self._envs[: len(prompts)]
         if self._index is None:
             core = surface(envs[0])
@@ -168,6 +181,8 @@ def make_rollout_func(
     max_total_tokens: int | None = 3000,
     max_turn_tokens: int | None = None,
     seed: int = 0,
+    env_url: str | None = None,
+    env_token: str | None = None,
     **env_kwargs: Any,
 ) -> EnvRollout:
     """A ``rollout_func`` that runs whole episodes of ``env_id`` for ``GRPOTrainer``.
@@ -181,6 +196,11 @@ def make_rollout_func(
             group (consecutive copies of a prompt) share a reset seed, hence an attempt budget.
         **env_kwargs: passed to ``gym.make`` (e.g. ``attempts=(1, 5)``, ``reward="paper"``,
             ``dataset=...``; it must hold the problems of the trainer's dataset).
+        env_url: step the episodes on an episode server (``mathattempt serve``) instead of
+            in-process. The server must serve ``env_id`` with these ``env_kwargs`` and count
+            length in the policy's tokens: start it with ``--tokenizer`` (the same
+            tokenizer); the first reset checks that it does.
+        env_token: that server's bearer token.
 
     Returns:
         A callable ``rollout_func(prompts, trainer) -> dict``. Extra keys reach the reward
@@ -198,6 +218,8 @@ def make_rollout_func(
         max_total_tokens=max_total_tokens,
         max_turn_tokens=max_turn_tokens,
         seed=seed,
+        env_url=env_url,
+        env_token=env_token,
     )
 
 

@@ -184,3 +184,22 @@ class ChatMarkup:
     ) -> list[int]:
         """:meth:`turn_text` as token ids."""
         return self.encode(self.turn_text(history, content, emitted, turns))
+
+
+def measured_by(tokenizer: Any, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Env options that measure length in ``tokenizer``'s tokens: ``(options, local)``.
+
+    ``options`` gain ``length_unit="tokens"`` and the tokenizer's ``think`` (given ones win;
+    ``length_unit="chars"`` or a ``length_fn`` keeps the env's own measure); ``local`` holds
+    the token counter, which does not travel in an env config.
+
+    Examples:
+        >>> from experiments.tiny import tiny_tokenizer
+        >>> options, local = measured_by(tiny_tokenizer(), {"attempts": 2})
+        >>> options, sorted(local)
+        ({'length_unit': 'tokens', 'think': 'auto', 'attempts': 2}, ['length_fn'])
+    """
+    if options.get("length_unit") == "chars" or "length_fn" in options:
+        return {"think": think_of(tokenizer), **options}, {}
+    counted = {"length_unit": "tokens", "think": think_of(tokenizer), **options}
+    return counted, {"length_fn": TokenCounter(tokenizer)}

@@ -12,6 +12,27 @@ from mathattempt_env.types import Turn
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 
+def trainer_args(cls, tmp_path, **overrides):
+    """A TRL config for a two-step CPU run of a tiny model (``overrides`` win)."""
+    options = dict(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=8,
+        num_generations=4,
+        max_completion_length=16,
+        max_steps=2,
+        learning_rate=1e-3,
+        temperature=0.7,
+        beta=0.0,
+        report_to="none",
+        use_cpu=True,
+        logging_steps=1,
+        save_strategy="no",
+        seed=0,
+    )
+    options.update(overrides)
+    return cls(**options)
+
+
 @pytest.fixture(scope="session")
 def problems():
     """Easy built-in problems (small remainders), so a tiny model is sometimes right."""

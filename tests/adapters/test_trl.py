@@ -14,27 +14,9 @@ from mathattempt_env.adapters.trl import (
     problem_dataset,
 )
 from mathattempt_env.rollout.hf import HFGenerator
-from tests.adapters.conftest import check_tokens, replay
+from tests.adapters.conftest import check_tokens, replay, trainer_args
 
-
-def _args(cls, tmp_path, **overrides):
-    options = dict(
-        output_dir=str(tmp_path),
-        per_device_train_batch_size=8,
-        num_generations=4,
-        max_completion_length=16,
-        max_steps=2,
-        learning_rate=1e-3,
-        temperature=0.7,
-        beta=0.0,
-        report_to="none",
-        use_cpu=True,
-        logging_steps=1,
-        save_strategy="no",
-        seed=0,
-    )
-    options.update(overrides)
-    return cls(**options)
+_args = trainer_args
 
 
 def _snapshot(model):
@@ -288,3 +270,53 @@ def test_tool_env_trains_with_tool_output_masked(tiny, problems, tmp_path, monke
         assert tokenizer.decode(episode.response_ids[e1:s2]) == "\n5\n```\n"
         assert episode.response_mask[e1:s2] == [0] * (s2 - e1)
         assert set(episode.response_mask[s1:e1]) == {1}
+
+
+@pytest.mark.parametrize(
+    "env_id, env_kwargs",
+    [
+        ("MultiAttemptMath-v0", {"attempts": [1, 3]}),
+        ("S2RMath-v0", {"mode": "interactive", "attempts": 2}),
+    ],
+)
+def test_rollout_func_steps_a_server(env_id, env_kwargs, tiny, tmp_path, monkeypatch):
+    """rollout_func(env_url=...): the same training with the env on a server process; every
+    episode's rewards are what a local env gives the same turns."""
+    from mathattempt_env.adapters.common import make_envs
+    from tests import serving
+
+    model, tokenizer = tiny
+    tokenizer.save_pretrained(tmp_path / "tokenizer")
+    dataset = problem_dataset(env_id, limit=8, **env_kwargs)
+    with serving.serving(env_id, env_kwargs, "--tokenizer", str(tmp_path / "tokenizer")) as served:
+        rollout = make_rollout_func(
+            env_id, max_total_tokens=40, max_turn_tokens=16, env_url=served.url, **env_kwargs
+        )
+        batches = []
+        original_call = type(rollout).__call__
+
+        def counting(self, prompts, trainer):
+            out = original_call(self, prompts, trainer)
+            batches.append(list(self.last_episodes))
+            return out
+
+        monkeypatch.setattr(type(rollout), "__call__", counting)
+        trainer = GRPOTrainer(
+            model=model,
+            reward_funcs=[env_reward],
+            args=_args(GRPOConfig, tmp_path / "out"),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            rollout_func=rollout,
+        )
+        trainer.train()
+        stats = served.stats()
+    episodes = [e for batch in batches for e in batch]
+    assert trainer.state.global_step == 2 and len(episodes) == 16
+    assert stats["episodes"] == 16 and stats["errors"] == 0
+    assert stats["config"]["options"] == {"length_unit": "tokens", "think": "auto", **env_kwargs}
+    (local,) = make_envs(env_id, 1, env_kwargs, tokenizer)
+    for episode in episodes:
+        options = {"index": episode.info["index"], "attempts": episode.info["attempts"]}
+        rewards = replay(local, episode, tokenizer, seed=0, options=options)
+        assert rewards == episode.step_rewards

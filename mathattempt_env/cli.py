@@ -183,9 +183,16 @@ def _parser() -> argparse.ArgumentParser:
         "--backoff", type=float, default=1.0, help="first retry delay in seconds, doubling (openai)"
     )
     run.add_argument("--data-dir", help="folder with the datasets' JSONL files")
+    run.add_argument(
+        "--env-backend",
+        choices=("local", "ray"),
+        default="local",
+        help="where the envs step: this process, or the actors of a Ray env pool",
+    )
     run.add_argument("--compare", type=Path, help="another run's --out, drawn dashed in the plot")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _serve_parser(commands)
+    _grader_parser(commands)
     return parser
 
 
@@ -216,16 +223,7 @@ def _serve_parser(commands: Any) -> None:
         "WebSocket session at /ws. Binds 127.0.0.1 unless told otherwise; another address "
         "needs a token or --insecure. SIGTERM stops it gracefully (exit 0).",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
-    serve.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
-    serve.add_argument(
-        "--token",
-        default=None,
-        help="bearer token clients must send (default: the MATHATTEMPT_SERVE_TOKEN variable)",
-    )
-    serve.add_argument(
-        "--insecure", action="store_true", help="allow a non-loopback --host without a token"
-    )
+    _listen_flags(serve, 8000)
     serve.add_argument("--max-sessions", type=int, default=256, help="sessions open at once")
     serve.add_argument(
         "--session-timeout",
@@ -245,17 +243,77 @@ def _serve_parser(commands: Any) -> None:
         help="a tokenizer folder or hub name: length budgets count its tokens (what the "
         "rollout driver sends), and think= follows its chat template",
     )
-    serve.add_argument(
-        "--graceful-timeout", type=int, default=10, help="seconds a stop waits for sessions"
+
+
+def _listen_flags(command: Any, port: int) -> None:
+    """The flags every server of the package takes: where, who, how it stops."""
+    command.add_argument("--host", default="127.0.0.1", help="address to bind")
+    command.add_argument("--port", type=int, default=port, help="port (0: any free one)")
+    command.add_argument(
+        "--token",
+        default=None,
+        help="bearer token clients must send (default: the MATHATTEMPT_SERVE_TOKEN variable)",
     )
-    serve.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    command.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback --host without a token"
+    )
+    command.add_argument(
+        "--graceful-timeout", type=int, default=10, help="seconds a stop waits for requests"
+    )
+    command.add_argument("--log-level", default="warning", help="uvicorn's log level")
+
+
+def _grader_parser(commands: Any) -> None:
+    grader = _command(
+        commands,
+        "serve-grader",
+        "serve the grader over HTTP (OpenRLHF's remote reward, and /grade)",
+        "A stateless grading service: POST /get_reward (OpenRLHF's --reward.remote_url) and "
+        "POST /grade (batches of verdicts), graded by --workers processes. --env-kwargs holds "
+        "the default grading options (box, think, grade_timeout); --env is not used.",
+    )
+    _listen_flags(grader, 5000)
+    grader.add_argument("--workers", type=int, default=2, help="grading processes")
+    grader.add_argument("--reward", default="paper-single", help="the default reward scheme")
+    grader.add_argument(
+        "--deadline", type=float, default=60.0, help="default seconds one request may take"
+    )
+
+
+def _settings(args: argparse.Namespace, **more: Any) -> Any:
+    import os
+
+    from mathattempt_env.serve.server import TOKEN_VARIABLE, ServeSettings
+
+    return ServeSettings(
+        host=args.host,
+        port=args.port,
+        token=args.token or os.environ.get(TOKEN_VARIABLE) or None,
+        insecure=args.insecure,
+        graceful_timeout=args.graceful_timeout,
+        log_level=args.log_level,
+        **more,
+    )
+
+
+def _serve_grader(args: argparse.Namespace) -> int:
+    from mathattempt_env.serve.grading import GradingService, build_grading_app
+    from mathattempt_env.serve.server import run_app
+
+    settings = _settings(args)  # checks the address before any worker starts
+    options = {"reward": args.reward, **json_object("--env-kwargs", args.env_kwargs)}
+    if args.deadline <= 0:
+        raise ConfigError(f"--deadline: expected seconds > 0, got {args.deadline}")
+    service = GradingService(args.workers, options, deadline=args.deadline)
+    try:
+        return run_app(build_grading_app(service, token=settings.token), settings)
+    finally:
+        service.close()
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import os
-
     from mathattempt_env.envs.config import EnvConfig
-    from mathattempt_env.serve.server import TOKEN_VARIABLE, ServeSettings, serve
+    from mathattempt_env.serve.server import serve
 
     options = json_object("--env-kwargs", args.env_kwargs)
     local: dict[str, Any] = {}
@@ -274,17 +332,12 @@ def _serve(args: argparse.Namespace) -> int:
             ) from None
         options, local = measured_by(tokenizer, options)
     config = EnvConfig.parse(args.env, options, where="--env-kwargs")
-    settings = ServeSettings(
-        host=args.host,
-        port=args.port,
-        token=args.token or os.environ.get(TOKEN_VARIABLE) or None,
-        insecure=args.insecure,
+    settings = _settings(
+        args,
         max_sessions=args.max_sessions,
         session_timeout=args.session_timeout if args.session_timeout > 0 else None,
         max_message_bytes=args.max_message_bytes,
         max_action_chars=args.max_action_chars,
-        graceful_timeout=args.graceful_timeout,
-        log_level=args.log_level,
     )
     return serve(config, settings, local=local)
 
@@ -351,6 +404,7 @@ async def _evaluate(args: argparse.Namespace) -> tuple[str, int]:
         limit=args.limit,
         data_dir=args.data_dir,
         progress=not args.no_progress,
+        env_backend=args.env_backend,
     )
     # Cheap checks first, so a typo is not reported after a model has loaded.
     tasks = load_datasets(config)
@@ -388,6 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return run_command("mathattempt serve", lambda: _serve(args), extra="serve")
+    if args.command == "serve-grader":
+        return run_command("mathattempt serve-grader", lambda: _serve_grader(args), extra="serve")
 
     def body() -> int:
         try:

@@ -61,6 +61,16 @@ def start(
         str(port),
         *args,
     ]
+    return _launch(command, env, timeout)
+
+
+def start_grader(*args: str, env: dict | None = None, timeout: float = 90.0) -> Served:
+    """Start ``mathattempt serve-grader`` on a free port and wait for its ready line."""
+    command = [sys.executable, "-m", "mathattempt_env.cli", "serve-grader", "--port", "0", *args]
+    return _launch(command, env, timeout)
+
+
+def _launch(command: list[str], env: dict | None, timeout: float) -> Served:
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

@@ -102,6 +102,11 @@ NOT_RUN = {
     "python -m pytest -q": "the test command itself: CI runs it",
     "mathattempt eval": "the command's name in prose, not a command",
     "mathattempt serve": "the command's name in prose, not a command",
+    "mathattempt serve-grader": "the command's name in prose, not a command",
+    "mathattempt eval --env-backend ray": "a flag named in prose; tests/serve/test_ray.py runs "
+    "an evaluation with it on a Ray cluster",
+    "python benchmarks/scale.py": "needs the bench extra (math-verify)",
+    "python benchmarks/scale.py --batches 8": "needs the bench extra (math-verify)",
     "python -c": "the interpreter's flag in prose, not a command",
     "mathattempt eval --env ToolMath-v0": "a flag named in prose; the eval tests run the tool "
     "env (tests/eval/test_tool_eval.py)",
@@ -203,6 +208,7 @@ PLANS: dict[str, Plan] = {
     "mathattempt serve --env MultiAttemptMath-v0 --env-kwargs '{\"attempts\": [1, 5]}' "
     "--tokenizer Qwen/Qwen2.5-Math-1.5B": Plan(["--port", "0"], serves=True),
     "python -m mathattempt_env.serve": Plan(["--port", "0"], serves=True),
+    "mathattempt serve-grader --workers 2 --port 5000": Plan(["--port", "0"], serves=True),
     "python benchmarks/serve.py": Plan(["--episodes", "30"], expect=("added by serving",)),
     "mathattempt eval --help": Plan(expect=("--data-dir",)),
     # Evaluates the main job's saved model (the plan above runs first, in the same folder).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -11,6 +12,21 @@ from typing import Any
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.registration import check_env_id
 from mathattempt_env.types import Grade, GradingConfig, Problem
+
+
+def response_of(query: str, prompt: str) -> str:
+    """The response in OpenRLHF's ``query`` (prompt + response), without the end-of-turn token.
+
+    Examples:
+        >>> response_of("Q: 1+1? A: \\boxed{2}<|im_end|>", "Q: 1+1? A: ")
+        '\\boxed{2}'
+    """
+    if query.startswith(prompt):
+        text = query[len(prompt) :]
+    else:
+        marker = "<|im_start|>assistant\n"
+        text = query.rsplit(marker, 1)[-1] if marker in query else query
+    return text.replace("<|im_end|>", "")
 
 
 class StepScorer:
@@ -105,8 +121,17 @@ def grading_options(env_kwargs: Any) -> dict[str, Any]:
     return GradingConfig.from_dict(env_kwargs, strict=False).to_dict()
 
 
+#: The variable that picks :func:`make_envs`'s backend when none is given.
+BACKEND_VARIABLE = "MATHATTEMPT_ENV_BACKEND"
+BACKENDS = ("local", "ray")
+
+
 def make_envs(
-    env_id: str, count: int, env_kwargs: dict[str, Any], tokenizer: Any = None
+    env_id: str,
+    count: int,
+    env_kwargs: dict[str, Any],
+    tokenizer: Any = None,
+    backend: str | None = None,
 ) -> list[Any]:
     """``count`` fresh environments of ``env_id``.
 
@@ -114,6 +139,12 @@ def make_envs(
     the token budget in the model's unit; ``length_unit="tokens"``) and take ``think`` from its
     chat template, as evaluation does; ``length_fn``, ``length_unit="chars"`` or ``think`` in
     ``env_kwargs`` win.
+
+    ``backend`` (default: the ``MATHATTEMPT_ENV_BACKEND`` variable, else ``"local"``):
+    ``"local"`` envs step in this process; ``"ray"`` envs
+    (:class:`~mathattempt_env.serve.ray_pool.RayEnv`) step in the actors of a Ray env pool,
+    with the same episodes. Every trainer adapter makes its envs here, so the variable moves
+    them all.
 
     Examples:
         >>> [env.spec.id for env in make_envs("S2RMath-v0", 2, {})]
@@ -127,7 +158,26 @@ def make_envs(
 
         options, local = measured_by(tokenizer, env_kwargs)
         env_kwargs = {**options, **local}
+    chosen = backend or os.environ.get(BACKEND_VARIABLE) or "local"
+    if chosen not in BACKENDS:
+        raise ConfigError(f"env backend: expected one of {BACKENDS}, got {chosen!r}")
+    if chosen == "ray":
+        from mathattempt_env.envs.config import EnvConfig
+        from mathattempt_env.serve.ray_pool import RayEnv
+
+        travels = {k: v for k, v in env_kwargs.items() if _json_value(v) and k != "length_fn"}
+        config = EnvConfig(env_id, travels)
+        shipped = {k: v for k, v in env_kwargs.items() if k not in travels}
+        return [RayEnv(config, shipped) for _ in range(count)]
     return [gym.make(env_id, **env_kwargs) for _ in range(count)]
+
+
+def _json_value(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def question_of(prompt: Any) -> str:

@@ -42,7 +42,7 @@ from typing import Any
 import torch
 from openrlhf.utils.agent import AgentInstanceBase, MultiTurnAgentExecutor
 
-from mathattempt_env.adapters.common import make_envs, shared_scorer
+from mathattempt_env.adapters.common import make_envs, response_of, shared_scorer
 from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.envs.surface import surface
 from mathattempt_env.errors import ConfigError
@@ -204,13 +204,6 @@ def _from_environ() -> type[MathAgentExecutor]:
 AgentExecutor = _from_environ()
 
 
-def _response(query: str, prompt: str) -> str:
-    if query.startswith(prompt):
-        return query[len(prompt) :]
-    marker = "<|im_start|>assistant\n"
-    return query.rsplit(marker, 1)[-1] if marker in query else query
-
-
 def reward_func(
     queries: Sequence[str], prompts: Sequence[str], labels: Sequence[str]
 ) -> dict[str, Any]:
@@ -232,7 +225,7 @@ def reward_func(
     )
     rewards, correct, timed_out = [], [], []
     for query, prompt, label in zip(queries, prompts, labels, strict=True):
-        text = _response(str(query), str(prompt)).replace("<|im_end|>", "")
+        text = response_of(str(query), str(prompt))
         reward, verdict = scorer(text, str(label))
         rewards.append(reward)
         correct.append(float(verdict.correct))

@@ -65,6 +65,8 @@ class EvalConfig:
         progress: show a progress bar on stderr.
         env_kwargs: more ``gym.make`` arguments for the env (JSON values: part of the run's
             identity), e.g. ``{"feedback": "answer"}``.
+        env_backend: where the envs step: ``"local"`` (this process) or ``"ray"`` (the actors
+            of a Ray env pool; the same episodes, so not part of the identity).
     """
 
     env: str
@@ -80,6 +82,7 @@ class EvalConfig:
     data_dir: str | None = None
     progress: bool = True
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    env_backend: str = "local"
 
     def identity(self) -> dict[str, Any]:
         """The settings that decide each episode's result (``limit`` and datasets do not)."""
@@ -106,7 +109,14 @@ def _make_env(
     count = getattr(backend, "count_tokens", None)
     if count is not None:  # a tool's output counts toward the token budget, in tokens
         local.update(length_fn=count, length_unit="tokens")
-    env = env_config.make(**local).unwrapped
+    if config.env_backend == "ray":
+        from mathattempt_env.serve.ray_pool import RayEnv
+
+        env: Any = RayEnv(env_config, local)
+    elif config.env_backend == "local":
+        env = env_config.make(**local).unwrapped
+    else:
+        raise ConfigError(f"--env-backend: expected local or ray, got {config.env_backend!r}")
     if not has_surface(env):
         raise ConfigError(f"--env: {config.env!r} is not a mathattempt_env environment")
     options: dict[str, Any] = {"index": 0}

@@ -15,6 +15,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -22,7 +23,6 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from fractions import Fraction
 
@@ -30,6 +30,7 @@ from mathattempt_env.errors import ConfigError, GraderUnavailableError, InvalidG
 from mathattempt_env.grading import deadline, fallback, isolation
 from mathattempt_env.grading.answer import read_value
 from mathattempt_env.grading.cache import CACHE_BYTES, ByteLRU, text_size
+from mathattempt_env.grading.chunks import STARTUP_TIMEOUT, run_chunks
 from mathattempt_env.grading.compare import NeedsFallback, equivalent, scale
 from mathattempt_env.grading.extract import (
     DEFAULT,
@@ -52,8 +53,6 @@ FALLBACK_WORKERS = 1
 PARALLEL_MIN_ITEMS = 64
 #: :func:`grade_many`'s default number of worker processes (never more than the CPUs).
 GRADE_MANY_WORKERS = 4
-#: Seconds a batch may wait for the fork server's first start, not counted against any item.
-STARTUP_TIMEOUT = 120.0
 
 _HUNDREDTH: Node = ("n", Fraction(1, 100), False)
 _DEGREE: Node = ("*", (("c", "pi"), ("n", Fraction(1, 180), False)))
@@ -376,13 +375,10 @@ def grade(
     )
 
 
-def _grade_chunk(
-    responses: list[str], golds: list[str], timeout: float, extractor: Extractor
+def _grade_items(
+    items: list[tuple[str, str]], *, timeout: float, extractor: Extractor
 ) -> list[Grade]:
-    return [
-        grade(r, g, timeout=timeout, extractor=extractor)
-        for r, g in zip(responses, golds, strict=True)
-    ]
+    return [grade(r, g, timeout=timeout, extractor=extractor) for r, g in items]
 
 
 def grade_many(
@@ -395,6 +391,8 @@ def grade_many(
     box: BoxChoice | None = None,
     think: Think | None = None,
     extractor: Extractor | None = None,
+    pool: isolation.WorkerPool | None = None,
+    deadline: float | None = None,
 ) -> list[Grade]:
     """Grade many responses in parallel worker processes, keeping input order.
 
@@ -415,6 +413,12 @@ def grade_many(
         box: as in :func:`grade`.
         think: as in :func:`grade`.
         extractor: as in :func:`grade`.
+        pool: a :class:`~mathattempt_env.grading.isolation.WorkerPool` to grade in (a
+            long-lived one, as the grading service and the Ray actors keep); the caller
+            closes it. ``workers`` is then its size.
+        deadline: seconds the whole call may take: items not graded by then are timeout
+            verdicts (``timed_out=True``), so the call returns within ``deadline`` plus one
+            item's ``timeout``, whatever the batch holds.
 
     Raises:
         ConfigError: ``responses`` and ``golds`` differ in length, ``workers < 1``, or an
@@ -431,6 +435,8 @@ def grade_many(
         )
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"expected workers >= 1, got {workers!r}")
+    if deadline is not None and not (isinstance(deadline, (int, float)) and deadline > 0):
+        raise ConfigError(f"expected deadline > 0 seconds, got {deadline!r}")
     limit = _limit(timeout)
     pipeline = _extractor(extractor, boxed_only, box, think)
     for gold in golds:
@@ -438,43 +444,32 @@ def grade_many(
         # "invalid-gold".
         with contextlib.suppress(InvalidGoldError):
             validate_gold(gold)
-    count = workers or min(GRADE_MANY_WORKERS, os.cpu_count() or 1)
-    if count == 1 or len(responses) < PARALLEL_MIN_ITEMS or isolation.IN_WORKER:
-        return _grade_chunk(responses, golds, limit, pipeline)
-    pool = isolation.WorkerPool(count)
-    size = max(8, -(-len(responses) // (4 * count)))
-    spans = [(i, min(i + size, len(responses))) for i in range(0, len(responses), size)]
+    count = (
+        pool.size if pool is not None else workers or min(GRADE_MANY_WORKERS, os.cpu_count() or 1)
+    )
+    alone = (
+        pool is None and deadline is None and (count == 1 or len(responses) < PARALLEL_MIN_ITEMS)
+    )
+    if alone or isolation.IN_WORKER:  # a worker grades in itself (no pools of pools)
+        return _grade_items(
+            list(zip(responses, golds, strict=True)), timeout=limit, extractor=pipeline
+        )
 
-    def run(lo: int, hi: int, budget: float) -> list[Grade]:
-        result: list[Grade] = pool.run(
-            _grade_chunk, responses[lo:hi], golds[lo:hi], limit, pipeline,
-            timeout=budget, startup_timeout=STARTUP_TIMEOUT,
-        )  # fmt: skip
-        return result
+    def timed_out(item: tuple[str, str]) -> Grade:
+        found = pipeline.extract(item[0])
+        return Grade(False, found.formatted, found.answer, "timeout", True, 0.0, found.source)
 
-    def run_span(span: tuple[int, int]) -> list[Grade]:
-        lo, hi = span
-        try:
-            return run(lo, hi, limit * (hi - lo))
-        except (TimeoutError, isolation.WorkerCrashed, RuntimeError):
-            out = []
-            for i in range(lo, hi):
-                begin = time.perf_counter()
-                try:
-                    out.append(run(i, i + 1, limit + 0.25)[0])
-                except (TimeoutError, isolation.WorkerCrashed, RuntimeError):
-                    found = pipeline.extract(responses[i])
-                    elapsed = time.perf_counter() - begin
-                    out.append(
-                        Grade(
-                            False, found.formatted, found.answer, "timeout", True, elapsed,
-                            found.source,
-                        )
-                    )  # fmt: skip
-            return out
-
+    owned = pool is None
+    workers_pool = isolation.WorkerPool(count) if pool is None else pool
     try:
-        with ThreadPoolExecutor(max_workers=count) as executor:
-            return [item for chunk in executor.map(run_span, spans) for item in chunk]
+        return run_chunks(
+            functools.partial(_grade_items, timeout=limit, extractor=pipeline),
+            list(zip(responses, golds, strict=True)),
+            pool=workers_pool,
+            per_item=limit,
+            fallback=timed_out,
+            deadline=deadline,
+        )
     finally:
-        pool.close()
+        if owned:
+            workers_pool.close()

@@ -29,15 +29,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from openenv.core.client_types import StepResult
 from openenv.core.env_client import EnvClient
 from websockets.exceptions import ConnectionClosed
 
 from mathattempt_env.envs.config import EnvConfig
-from mathattempt_env.envs.surface import surface
-from mathattempt_env.serve.wire import MathAction, MathObservation, MathState, from_metadata
+from mathattempt_env.serve.proxy import ProxyEnv
+from mathattempt_env.serve.wire import MathAction, MathObservation, MathState
 
 logger = logging.getLogger(__name__)
 
@@ -226,15 +225,11 @@ def _which(number: int) -> str:
     return "the reset" if number == 0 else f"action {number}"
 
 
-class RemoteEnv(gym.Env[str, str]):
-    """A Gymnasium env whose episodes run on an episode server.
+class RemoteEnv(ProxyEnv):
+    """A Gymnasium env whose episodes run on an episode server (see :class:`ProxyEnv`).
 
-    It steps the server through a :class:`MathEnvClient` and answers with the same
-    observations, rewards and ``info`` as a local env of the same config (the metadata turned
-    back into :class:`~mathattempt_env.types.StepInfo`). What does not change during an
-    episode (the problem list, the prompt template, the tool's stop strings) it reads from a
-    local env of ``config``, which it never steps; it checks at the first reset that the
-    server serves that config.
+    It steps the server through a :class:`MathEnvClient` (which survives dropped
+    connections) and checks at the first reset that the server serves ``config``.
 
     Args:
         url: the server.
@@ -243,8 +238,6 @@ class RemoteEnv(gym.Env[str, str]):
         local: options that do not travel, for the local copy (``length_fn``).
         **client_kwargs: :class:`MathEnvClient` arguments.
     """
-
-    metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(
         self,
@@ -255,92 +248,33 @@ class RemoteEnv(gym.Env[str, str]):
         local: dict[str, Any] | None = None,
         **client_kwargs: Any,
     ) -> None:
-        self.url, self.config = url, config
-        self._token = token
-        self._local_env = config.make(**(local or {}))
-        self._core = surface(self._local_env)
-        self.observation_space = self._local_env.observation_space
-        self.action_space = self._local_env.action_space
+        super().__init__(config, local)
+        self.url, self._token = url, token
         self.client = MathEnvClient(url, token=token, **client_kwargs).sync()
-        self.messages: list[dict[str, str]] = []
-        self.records: list[Any] = []
-        self._index = -1
         self._checked = False
 
-    # -- the declared surface (see mathattempt_env.envs.surface) ---------------------------
-    @property
-    def problems(self) -> Any:
-        """The config's problems (the local copy's)."""
-        return self._core.problems
-
-    @property
-    def problem(self) -> Any:
-        """The episode's problem (from the local copy's problem list)."""
-        return self._core.problems[self._index]
-
-    @property
-    def grading(self) -> Any:
-        """How the config grades."""
-        return self._core.grading
-
-    @property
-    def reward_scheme(self) -> Any:
-        """The config's reward scheme."""
-        return self._core.reward_scheme
-
-    @property
-    def stop(self) -> tuple[str, ...]:
-        """The config's stop strings."""
-        return self._core.stop
-
-    @property
-    def uses_tools(self) -> bool:
-        """Whether the config's steps may run a tool."""
-        return self._core.uses_tools
-
-    def pose(self, question: str) -> Any:
-        """The opening messages for ``question``."""
-        return self._core.pose(question)
-
-    def option_names(self) -> tuple[str, ...]:
-        """The reset options the config takes."""
-        return self._core.option_names()
-
-    # -- Gymnasium ------------------------------------------------------------------------
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[str, dict[str, Any]]:
-        """Start an episode on the server."""
-        super().reset(seed=seed)
+    def _remote_reset(
+        self, seed: int | None, options: dict[str, Any]
+    ) -> tuple[str, list[dict[str, str]], dict[str, Any]]:
         if not self._checked:
             self._check_config()
-        result = self.client.reset(seed=seed, options=dict(options or {}))
-        self.messages = list(result.observation.messages)
-        info = from_metadata(result.metadata or {}, self.messages)
-        self._index = int(info["index"])
-        self.records = list(info["records"])
-        return result.observation.text, info
+        result = self.client.reset(seed=seed, options=options)
+        return result.observation.text, result.observation.messages, result.metadata or {}
 
-    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        """Play one turn on the server."""
+    def _remote_step(self, action: str) -> tuple[str, float, list[dict[str, str]], dict[str, Any]]:
         result = self.client.step(action)
-        meta = result.metadata or {}
-        self.messages = self.messages + list(result.observation.messages)
-        info = from_metadata(meta, self.messages)
-        self.records = list(info["records"])
-        reward = float(result.reward or 0.0)
+        observation = result.observation
         return (
-            result.observation.text,
-            reward,
-            bool(meta["terminated"]),
-            bool(meta["truncated"]),
-            info,
+            observation.text,
+            float(result.reward or 0.0),
+            observation.messages,
+            result.metadata or {},
         )
 
     def close(self) -> None:
         """Close the connection (the server closes the session's env) and the local copy."""
         self.client.close()
-        self._local_env.close()
+        super().close()
 
     def _check_config(self) -> None:
         import json

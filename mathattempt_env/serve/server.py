@@ -109,7 +109,15 @@ def serve(
         ready: called with the base URL once the server listens (default: print a line
             ``mathattempt serve: ready on http://HOST:PORT`` to stdout).
     """
-    app = _app(config, settings, local)
+    return run_app(_app(config, settings, local), settings, ready)
+
+
+def run_app(app: Any, settings: ServeSettings, ready: Callable[[str], None] | None = None) -> int:
+    """Serve any ASGI ``app`` of the package with ``settings`` until SIGTERM; returns 0.
+
+    ``ready`` is called with the base URL once it listens (default: print a line
+    ``mathattempt serve: ready on http://HOST:PORT``).
+    """
     server = _uvicorn_server(_uvicorn_config(app, settings), ready or _announce)
     server.run()
     return 0

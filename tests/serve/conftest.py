@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import gymnasium as gym
+import pytest
 
 from mathattempt_env.__main__ import SCRIPTS, _say
 from mathattempt_env.serve.client import MathEnvClient
@@ -76,3 +78,21 @@ def gold_of(env_id: str, options: dict[str, Any], seed: int) -> str:
 
 def run(coroutine):
     return asyncio.run(coroutine)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real two-node local Ray cluster, once per session."""
+    from tests.raycluster import Cluster, leftovers
+
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+    # Nothing the cluster started is left running after `ray stop`: its raylets, workers,
+    # and the grading fork servers and sandboxes those workers started.
+    deadline = time.monotonic() + 30
+    while leftovers(cluster.since) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not leftovers(cluster.since), leftovers(cluster.since)

@@ -81,8 +81,10 @@ def failed(response: str, *, reason: str = INFRASTRUCTURE) -> Grade:
 
 
 def lost_score(item: Any, *, reward: str = "paper-single") -> tuple[float, Grade]:
-    """``(reward, verdict)`` of an item that could not be scored: the scheme's reward for an
-    infrastructure-error verdict (a wrong answer that says it timed out).
+    """``(reward, verdict)`` of an item that could not be scored.
+
+    The scheme's reward for an infrastructure-error verdict: a wrong answer that says it timed
+    out, so a trainer that drops timeouts drops it.
     """
     verdict = failed(str(item[0] if isinstance(item, tuple) else item))
     return get_reward(reward)([ActionRecord("solve", verdict)], final=True).reward, verdict

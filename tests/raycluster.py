@@ -30,11 +30,10 @@ class Cluster:
         self.port = free_port()
         self.temp = tempfile.mkdtemp(prefix="rt-", dir="/tmp")  # short: Ray's socket paths
         self.address = f"127.0.0.1:{self.port}"
-        # Token authentication with a token of this cluster's own: the nodes and this driver
-        # share it, and a token file a user's earlier `ray.init` left in ~/.ray plays no part.
-        os.environ["RAY_AUTH_MODE"] = "token"
-        os.environ["RAY_AUTH_TOKEN"] = os.urandom(32).hex()
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        # The nodes run without token authentication, as this driver does by default (Ray reads
+        # its mode once, when it is first imported): otherwise a token file that an earlier
+        # `ray.init` left in ~/.ray turns it on for the head alone, and nothing can join.
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
         try:
             self._start(env)
         except BaseException:
@@ -68,8 +67,6 @@ class Cluster:
         import ray
 
         ray.shutdown()
-        os.environ.pop("RAY_AUTH_TOKEN", None)
-        os.environ.pop("RAY_AUTH_MODE", None)
         subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
         shutil.rmtree(self.temp, ignore_errors=True)
 

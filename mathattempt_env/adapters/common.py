@@ -18,8 +18,8 @@ def response_of(query: str, prompt: str) -> str:
     """The response in OpenRLHF's ``query`` (prompt + response), without the end-of-turn token.
 
     Examples:
-        >>> response_of("Q: 1+1? A: \\boxed{2}<|im_end|>", "Q: 1+1? A: ")
-        '\\boxed{2}'
+        >>> response_of("Q: 1+1? A: 2<|im_end|>", "Q: 1+1? A: ")
+        '2'
     """
     if query.startswith(prompt):
         text = query[len(prompt) :]

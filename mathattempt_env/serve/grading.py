@@ -44,7 +44,7 @@ from fastapi.responses import JSONResponse
 
 from mathattempt_env.adapters.common import response_of
 from mathattempt_env.errors import ConfigError
-from mathattempt_env.grading import grade_many, isolation
+from mathattempt_env.grading import DEFAULT_TIMEOUT, grade_many, isolation
 from mathattempt_env.grading.chunks import run_chunks
 from mathattempt_env.rewards import get_reward
 from mathattempt_env.serve.app import Gate
@@ -174,7 +174,7 @@ class GradingService:
         if len(texts) != len(golds):
             raise ConfigError(f"{len(texts)} responses but {len(golds)} golds")
         merged = self._merged(options)
-        per_item = float(merged.get("grade_timeout") or 2.0) + 0.5
+        per_item = float(merged.get("grade_timeout") or DEFAULT_TIMEOUT) + 0.5
         fallback = functools.partial(lost_score, reward=merged.get("reward", "paper-single"))
 
         scored = run_chunks(

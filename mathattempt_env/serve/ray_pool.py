@@ -44,9 +44,6 @@ from mathattempt_env.serve.proxy import ProxyEnv
 from mathattempt_env.serve.wire import to_metadata
 from mathattempt_env.types import Grade, Turn
 
-#: The variable that picks the env backend of ``make_envs`` (``local`` or ``ray``).
-BACKEND_VARIABLE = "MATHATTEMPT_ENV_BACKEND"
-
 
 def _ray(address: str | None = None) -> Any:
     import ray

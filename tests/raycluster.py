@@ -1,13 +1,17 @@
 """A real local Ray cluster for tests: a head node on 127.0.0.1 and a second node process.
 
-Started once per test session (the first test that asks), stopped at the end with
-``ray stop --force``; :func:`leftovers` lists what the cluster left running after that.
+Started once per test session (the first test that asks) and stopped at the end by PID:
+every process of this cluster (those that name its temp folder or its port, and their
+descendants) is sent SIGTERM, then SIGKILL; other Ray clusters on the machine are left alone
+(``ray stop`` would stop them too). :func:`leftovers` lists what it left running after that.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -63,12 +67,41 @@ class Cluster:
 
         return len([n for n in ray.nodes() if n["Alive"]])
 
+    def processes(self) -> list[int]:
+        """The running processes of this cluster (not this test process or its children)."""
+        marks = (self.temp, f":{self.port}")
+        roots = set()
+        candidates = []
+        for pid in procs.pids():
+            if procs.start_ticks(pid) < self.since or procs.descends_from(pid, os.getpid()):
+                continue
+            candidates.append(pid)
+            if any(mark in _command(pid) for mark in marks):
+                roots.add(pid)
+        return [
+            p for p in candidates if p in roots or any(procs.descends_from(p, r) for r in roots)
+        ]
+
     def stop(self) -> None:
         import ray
 
         ray.shutdown()
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+        for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 10.0)):
+            for pid in self.processes():
+                with contextlib.suppress(OSError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + wait
+            while self.processes() and time.monotonic() < deadline:
+                time.sleep(0.2)
         shutil.rmtree(self.temp, ignore_errors=True)
+
+
+def _command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def leftovers(since: int) -> list[str]:
@@ -77,11 +110,7 @@ def leftovers(since: int) -> list[str]:
     for pid in procs.pids():
         if procs.start_ticks(pid) < since or procs.descends_from(pid, os.getpid()):
             continue  # older, or this process's own (its grader's fork server)
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
+        command = _command(pid)
         marks = ("raylet", "gcs_server", "ray::", "default_worker", "mathattempt_env", "_zygote")
         if any(mark in command for mark in marks) and procs.state(pid) not in (b"Z", b""):
             found.append(f"{pid} {command[:120]}")

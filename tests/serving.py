@@ -89,8 +89,12 @@ def _launch(command: list[str], env: dict | None, timeout: float) -> Served:
                 return Served(line.split("ready on", 1)[1].strip(), process)
         if process.poll() is not None:
             break
+    if process.poll() is None:
+        process.kill()
+    process.wait(30)
+    errors = process.stderr.read()[-2000:] if process.stderr else ""
     stop(Served("", process))
-    raise RuntimeError(f"server did not start: {line!r} {process.stderr.read()[-2000:]!r}")
+    raise RuntimeError(f"server did not start: {line!r} {errors!r}")
 
 
 def stop(served: Served, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:

@@ -95,6 +95,26 @@ def _scorer(reward: str, options: tuple[tuple[str, Any], ...]) -> StepScorer:
     return StepScorer(reward=reward, **dict(options))
 
 
+def score_items(items: Sequence[tuple[str, str]], options_json: str) -> list[tuple[float, Grade]]:
+    """``(reward, verdict)`` per ``(response, gold)``: one ``SingleTurnMath-v0`` step each.
+
+    The job the grading service and the Ray grading actors send to their worker processes
+    (``options_json`` is the env's options as JSON; its scorer is made once per process). It
+    lives here, not beside the service, so a worker that unpickles it imports only the envs.
+
+    Examples:
+        >>> score_items([(r"so \\boxed{4}", "4"), ("4", "4")], '{"reward": "paper-single"}')[0][0]
+        1.0
+    """
+    scorer = _json_scorer(options_json)
+    return [scorer(text, gold) for text, gold in items]
+
+
+@functools.lru_cache(maxsize=64)
+def _json_scorer(options_json: str) -> StepScorer:
+    return StepScorer(**json.loads(options_json))
+
+
 def grading_options(env_kwargs: Any) -> dict[str, Any]:
     """The grading options (:class:`~mathattempt_env.types.GradingConfig`) of an env's options.
 

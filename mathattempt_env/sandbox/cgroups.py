@@ -16,6 +16,10 @@ no memory cgroup can be made, the bound is the per-process address-space limit t
 process limit, and the size-capped working directory where there is one; the call's result
 says which bound was in force.
 
+A server's directories are removed when it stops; those of a process killed outright
+(SIGKILL, OOM) cannot be, so the first server a process starts also removes the empty
+``mathattempt-<pid>-<n>`` directories whose process is gone (:func:`sweep`).
+
 Examples:
     >>> roots = server_roots("doctest")
     >>> all(kind in ("v2", "v1-memory", "v1-pids") for kind, _ in roots)
@@ -67,6 +71,33 @@ def _own_paths() -> dict[str, str]:
     return paths
 
 
+_swept: set[str] = set()
+
+
+def sweep(parent: str) -> list[str]:
+    """Remove the sandbox cgroups under ``parent`` left by processes that no longer exist.
+
+    Only directories named ``mathattempt-<pid>-<n>`` whose ``<pid>`` is not running are
+    touched, and only if empty of processes (the kernel refuses to remove any other); each is
+    tried once. Never raises.
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(parent):
+            prefix, _, rest = entry.name.partition("-")
+            pid, _, number = rest.partition("-")
+            if not (prefix == "mathattempt" and pid.isdigit() and number.isdigit()):
+                continue
+            if os.path.exists(f"/proc/{pid}") or not entry.is_dir(follow_symlinks=False):
+                continue
+            if _remove(entry.path, tries=1):
+                removed.append(entry.path)
+    return removed
+
+
 def server_roots(tag: str) -> list[tuple[str, str]]:
     """Make a directory for one sandbox server in each writable hierarchy.
 
@@ -81,7 +112,11 @@ def server_roots(tag: str) -> list[tuple[str, str]]:
     for kind in KINDS:
         if kind not in mounts or kind not in own:
             continue
-        path = os.path.join(mounts[kind], own[kind].lstrip("/"), f"mathattempt-{tag}")
+        parent = os.path.join(mounts[kind], own[kind].lstrip("/"))
+        if parent not in _swept:
+            _swept.add(parent)
+            sweep(parent)
+        path = os.path.join(parent, f"mathattempt-{tag}")
         try:
             os.mkdir(path, 0o755)
         except FileExistsError:
@@ -98,26 +133,27 @@ def server_roots(tag: str) -> list[tuple[str, str]]:
     return roots
 
 
-def _rmdir(path: str, folder: int | None = None) -> bool:
+def _rmdir(path: str, folder: int | None = None, tries: int = 50) -> bool:
     """Remove an empty cgroup (``path`` relative to ``folder``, if given); never raises."""
-    for _ in range(50):  # a cgroup is removable once its last process is reaped
+    for attempt in range(tries):  # a cgroup is removable once its last process is reaped
         try:
             os.rmdir(path, dir_fd=folder)
             return True
         except FileNotFoundError:
             return True
         except OSError:
-            time.sleep(0.01)
+            if attempt + 1 < tries:
+                time.sleep(0.01)
     return False
 
 
-def _remove(path: str) -> bool:
+def _remove(path: str, tries: int = 50) -> bool:
     """Remove a cgroup directory and those below it; never raises."""
     with contextlib.suppress(OSError):
         for entry in os.scandir(path):
             if entry.is_dir(follow_symlinks=False):
-                _remove(entry.path)
-    return _rmdir(path)
+                _remove(entry.path, tries)
+    return _rmdir(path, tries=tries)
 
 
 def remove_roots(roots: Sequence[tuple[str, str]]) -> None:

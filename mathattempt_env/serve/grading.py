@@ -42,7 +42,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from mathattempt_env.adapters.common import response_of
+from mathattempt_env.adapters.common import response_of, score_items
 from mathattempt_env.errors import ConfigError
 from mathattempt_env.grading import DEFAULT_TIMEOUT, grade_many, isolation
 from mathattempt_env.grading.chunks import run_chunks
@@ -55,24 +55,6 @@ OPTIONS = ("reward", "box", "think", "grade_timeout")
 
 #: What an item whose worker failed (twice) is: an infrastructure error, not a verdict.
 INFRASTRUCTURE = "infrastructure-error"
-
-_scorers: dict[str, Any] = {}
-_scorers_lock = threading.Lock()
-
-
-def _scorer(options_json: str) -> Any:
-    with _scorers_lock:
-        scorer = _scorers.get(options_json)
-        if scorer is None:
-            from mathattempt_env.adapters.common import StepScorer
-
-            scorer = _scorers[options_json] = StepScorer(**json.loads(options_json))
-        return scorer
-
-
-def _score_items(items: list[tuple[str, str]], options_json: str) -> list[tuple[float, Grade]]:
-    scorer = _scorer(options_json)
-    return [scorer(text, gold) for text, gold in items]
 
 
 def failed(response: str, *, reason: str = INFRASTRUCTURE) -> Grade:
@@ -113,7 +95,7 @@ class GradingService:
         self.pool.prestart()
         self._lock = threading.Lock()
         self.counts = {"requests": 0, "items": 0, "timeouts": 0, "infrastructure_errors": 0}
-        _scorer(json.dumps(self.options, sort_keys=True))  # a bad option fails at start
+        score_items([], json.dumps(self.options, sort_keys=True))  # a bad option fails at start
 
     @staticmethod
     def check_options(options: Any, *, where: str) -> dict[str, Any]:
@@ -178,7 +160,7 @@ class GradingService:
         fallback = functools.partial(lost_score, reward=merged.get("reward", "paper-single"))
 
         scored = run_chunks(
-            functools.partial(_score_items, options_json=json.dumps(merged, sort_keys=True)),
+            functools.partial(score_items, options_json=json.dumps(merged, sort_keys=True)),
             [(str(t), str(g)) for t, g in zip(texts, golds, strict=True)],
             pool=self.pool,
             per_item=per_item,

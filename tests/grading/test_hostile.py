@@ -28,7 +28,10 @@ from tests.procs import LoadMeter
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 1.0
 SLACK = 0.2
-VALIDATE_BOUND = 0.5
+# validate_gold's CPU time for the worst shape here (an 80 KB gold of 5,000 fractions) is
+# 0.18 s on an idle 2-core machine; with the rest of the suite on both cores the same work
+# took 0.57 s of this thread's CPU (shared caches), so the bound is 1 s: linear work, not a hang.
+VALIDATE_BOUND = 1.0
 MEMORY_CEILING_MB = 256
 CASES = cases()
 
@@ -47,13 +50,18 @@ def _warm() -> None:
 def test_hostile_shape_is_bounded_as_response_and_as_gold(
     name: str, response: str, gold: str
 ) -> None:
-    start = time.perf_counter()
+    # validate_gold has no time limit of its own (it runs once per row, at load): its bound is
+    # on work, so it is measured in this thread's CPU time, which a busy node does not inflate.
+    start = time.thread_time()
     try:
         validate_gold(gold)
+        valid = True
     except InvalidGoldError:
-        assert time.perf_counter() - start <= VALIDATE_BOUND, f"{name}: validate_gold too slow"
+        valid = False
+    spent = time.thread_time() - start
+    assert spent <= VALIDATE_BOUND, f"{name}: validate_gold took {spent:.2f} s of CPU"
+    if not valid:
         return
-    assert time.perf_counter() - start <= VALIDATE_BOUND, f"{name}: validate_gold too slow"
     result, elapsed = graded_in_thread(response, gold, TIMEOUT)
     assert result is not None, f"{name}: grade did not return"
     assert elapsed <= TIMEOUT + SLACK, f"{name}: took {elapsed:.2f}s"

@@ -90,7 +90,7 @@ def ray_cluster():
         yield cluster
     finally:
         cluster.stop()
-    # Nothing the cluster started is left running after `ray stop`: its raylets, workers,
+    # Nothing the cluster started is left running once it is stopped: its raylets, workers,
     # and the grading fork servers and sandboxes those workers started.
     deadline = time.monotonic() + 30
     while leftovers(cluster.since) and time.monotonic() < deadline:

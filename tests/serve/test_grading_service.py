@@ -181,3 +181,24 @@ def test_a_public_address_needs_a_token():
         cwd=serving.ROOT,
     )
     assert done.returncode == 2 and "needs --token" in done.stderr
+
+
+def test_a_scoring_worker_imports_neither_the_server_nor_openenv():
+    """The job a worker unpickles must not pull in the web stack: that import took seconds,
+    longer than a chunk's budget, so a fresh worker's first batch came back as
+    infrastructure errors."""
+    from mathattempt_env.serve.grading import GradingService
+
+    service = GradingService(workers=1)
+    try:
+        start = time.monotonic()
+        (first,) = service.score([r"so \boxed{4}"], ["4"])
+        assert first[0] == 1.0 and not first[1].timed_out, first
+        assert time.monotonic() - start < 60
+        probe = "sorted(m for m in __import__('sys').modules if m.split('.')[0] in {0})"
+        heavy = service.pool.run(
+            eval, probe.format({"fastapi", "starlette", "uvicorn", "openenv"}), timeout=30
+        )
+        assert heavy == [], heavy
+    finally:
+        service.close()

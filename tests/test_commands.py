@@ -119,6 +119,15 @@ NOT_RUN = {
     "python benchmarks/multiagent.py": "needs the bench extra",
     "python benchmarks/rollout.py": "needs the bench extra",
     "python benchmarks/sandbox.py": "needs the bench extra",
+    "vf-eval mathattempt-vf -m Qwen/Qwen2.5-Math-1.5B-Instruct --client.base-url "
+    "http://127.0.0.1:8000/v1 -n 50 -r 4 --no-push --env.taskset.env MultiAttemptMath-v0 "
+    "--env.taskset.attempts 1 5 --env.taskset.dataset math500": "needs the verifiers extra, "
+    "which cannot share the dev environment: tests/verifiers/test_verifiers.py runs it as "
+    "written (4 problems, a scripted server) in an environment of its own",
+    "vf-validate mathattempt-vf -n 50 --runtime.type subprocess --taskset.env ToolMath-v0": (
+        "needs the verifiers extra: tests/verifiers/test_verifiers.py runs it as written "
+        "(4 problems) in an environment of its own"
+    ),
     "python -m pytest -q mathattempt_env tests/envs tests/rewards tests/data tests/rollout "
     "tests/grading --deselect tests/grading/test_hostile.py": "a subset of the test command "
     "CI runs; its paths are checked by test_the_fast_subset_names_real_paths",

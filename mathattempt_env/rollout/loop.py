@@ -85,6 +85,7 @@ async def play_episode(
     options: dict[str, Any] | None = None,
     max_total_length: int | None = None,
     max_response_length: int | None = None,
+    threaded: bool | None = None,
 ) -> Played:
     """Run one episode of ``env`` with ``policy`` to its end.
 
@@ -96,6 +97,9 @@ async def play_episode(
         max_total_length: the episode's length budget (in the policy's units, e.g. tokens),
             given to the env as a reset option; ``None`` keeps the env's own.
         max_response_length: the same, per turn.
+        threaded: step the env in a worker thread (``None``: when it uses tools). A caller
+            whose event loop serves others too (a model proxy, other episodes) passes
+            ``True``, so a grade's bounded seconds do not stall them either.
 
     Returns:
         The :class:`Played` episode.
@@ -109,7 +113,8 @@ async def play_episode(
             options.setdefault(key, value)
     _, info = env.reset(seed=seed, options=options)
     # A tool runs code for up to seconds: off the event loop, so other episodes go on.
-    threaded = surface(env).uses_tools
+    if threaded is None:
+        threaded = surface(env).uses_tools
     steps: list[Stepped] = []
     while True:
         turn = await policy.turn(info, info.get("length_left"))

@@ -1,7 +1,9 @@
 """A real OpenAI-compatible chat-completions server on loopback, for the eval tests.
 
 It serves either a local transformers model (greedy, its own chat template) or a scripted
-policy: a JSON file mapping each problem statement to its replies by attempt.
+policy: a JSON file mapping each problem statement to its replies by attempt. A scripted reply
+is a string, ``{"text": ..., "finish_reason": "length"}`` (a reply cut at a length limit), or
+``{"status": 500}`` (that call fails). Without ``max_tokens`` a request has no length limit.
 
 Run: python chat_server.py (--model DIR | --script FILE) [--delay S] [--fail-first N]
                           [--fault KIND --fault-at N [--fault-times M]] [--drop-stop]
@@ -27,6 +29,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class Scripted(Exception):
+    """A scripted reply that is an HTTP error status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class Policy:
     def __init__(self, args: argparse.Namespace) -> None:
         self.lock = threading.Lock()
@@ -48,7 +58,12 @@ class Policy:
             else:
                 attempt = sum(m["role"] == "assistant" for m in messages)
             replies = self.script[next(q for q in self.script if q in question)]
-            text = replies[min(attempt, len(replies) - 1)]
+            reply = replies[min(attempt, len(replies) - 1)]
+            if isinstance(reply, dict):  # {"status": 500}, or {"text": ..., "finish_reason": ...}
+                if "status" in reply:
+                    raise Scripted(int(reply["status"]))
+                return reply["text"], len(reply["text"].split()), reply["finish_reason"]
+            text = reply
             tokens = len(text.split())
             if tokens > max_tokens:
                 return " ".join(text.split()[:max_tokens]), max_tokens, "length"
@@ -132,7 +147,13 @@ def serve(args: argparse.Namespace) -> None:
                 return
             fault = args.fault if args.fault_at <= number < args.fault_at + args.fault_times else ""
             time.sleep(args.delay)
-            text, tokens, finish = policy.reply(request["messages"], int(request["max_tokens"]))
+            try:
+                text, tokens, finish = policy.reply(
+                    request["messages"], int(request.get("max_tokens") or 1 << 30)
+                )
+            except Scripted as scripted:
+                self._send(scripted.status, {"error": "a scripted failure"})
+                return
             if request.get("continue_final_message") and request.get("add_generation_prompt"):
                 self._send(400, {"error": "continue_final_message needs add_generation_prompt off"})
                 return
@@ -149,6 +170,7 @@ def serve(args: argparse.Namespace) -> None:
             body = {
                 "id": "chatcmpl-test",
                 "object": "chat.completion",
+                "created": int(time.time()),
                 "model": request["model"],
                 "choices": [
                     {
@@ -158,7 +180,7 @@ def serve(args: argparse.Namespace) -> None:
                         "stop_reason": matched,
                     }
                 ],
-                "usage": {"prompt_tokens": 0, "completion_tokens": tokens},
+                "usage": {"prompt_tokens": 0, "completion_tokens": tokens, "total_tokens": tokens},
             }
             if fault == "json":
                 self._raw(b'{"choices": [{"message": {"content": "trunc')
@@ -196,6 +218,7 @@ def serve(args: argparse.Namespace) -> None:
             else:
                 self._send(200, body)
 
+    ThreadingHTTPServer.request_queue_size = 256  # many rollouts connect at once
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(f"READY {server.server_address[1]}", flush=True)
     server.serve_forever()

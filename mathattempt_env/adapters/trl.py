@@ -101,8 +101,10 @@ class EnvRollout:
         seed: int,
         env_url: str | None = None,
         env_token: str | None = None,
+        curriculum: Any = None,
     ) -> None:
         self.env_id, self.env_kwargs = env_id, dict(env_kwargs)
+        self.curriculum = curriculum
         self.env_url, self.env_token = env_url, env_token
         self.max_total_tokens, self.max_turn_tokens = max_total_tokens, max_turn_tokens
         self._rng = np.random.default_rng(seed)
@@ -145,14 +147,20 @@ class EnvRollout:
             core = surface(envs[0])
             self._index = ProblemIndex(core.problems, lambda text: user_turn(core, text))
         indices = [self._index.find(prompt) for prompt in prompts]
+        # A group is a run of copies of one prompt (TRL repeats each num_generations times).
+        starts = [n == 0 or indices[n] != indices[n - 1] for n in range(len(indices))]
+        if self.curriculum is not None:  # one pick per group
+            picks: list[int] = []
+            for start in starts:
+                picks.append(self.curriculum.pick() if start else picks[-1])
+            indices = picks
         options = [{"index": index} for index in indices]
         # One reset seed per group (TRL repeats each prompt num_generations times in a row),
         # so a group's episodes share the attempt budget drawn for it and the group baseline
         # compares like with like; across groups the budget is still drawn per episode.
         seeds: list[int] = []
-        for number, index in enumerate(indices):
-            same_group = number > 0 and index == indices[number - 1]
-            seeds.append(seeds[-1] if same_group else int(self._rng.integers(2**31)))
+        for start in starts:
+            seeds.append(int(self._rng.integers(2**31)) if start else seeds[-1])
         driver = EpisodeDriver(
             trainer.processing_class,
             self._generator(trainer),
@@ -161,6 +169,9 @@ class EnvRollout:
         )
         episodes = driver.run_many(envs, seeds=seeds, options=options)
         self.last_episodes = episodes
+        if self.curriculum is not None:
+            for index, episode in zip(indices, episodes, strict=True):
+                self.curriculum.record(index, episode.correct)
         logprobs = [e.response_logprobs for e in episodes]
         return {
             "prompt_ids": [e.prompt_ids for e in episodes],
@@ -168,10 +179,12 @@ class EnvRollout:
             "logprobs": None if any(lp is None for lp in logprobs) else logprobs,
             "env_mask": [e.response_mask for e in episodes],
             "env_reward": [e.reward for e in episodes],
+            "env_turn_rewards": [list(e.step_rewards) for e in episodes],
             "env_attempts": [e.attempts for e in episodes],
             "env_correct": [e.correct for e in episodes],
             "env_truncated": [e.truncated for e in episodes],
             "env_grade_timed_out": [e.grade_timed_out for e in episodes],
+            "env_problem_id": [e.info["problem_id"] for e in episodes],
         }
 
 
@@ -183,6 +196,7 @@ def make_rollout_func(
     seed: int = 0,
     env_url: str | None = None,
     env_token: str | None = None,
+    curriculum: Any = None,
     **env_kwargs: Any,
 ) -> EnvRollout:
     """A ``rollout_func`` that runs whole episodes of ``env_id`` for ``GRPOTrainer``.
@@ -201,10 +215,17 @@ def make_rollout_func(
             length in the policy's tokens: start it with ``--tokenizer`` (the same
             tokenizer); the first reset checks that it does.
         env_token: that server's bearer token.
+        curriculum: a :class:`~mathattempt_env.wrappers.curriculum.Curriculum` over the env's
+            problems: each group then plays the curriculum's pick instead of its prompt's
+            problem (the returned ``prompt_ids`` are the played problem's, and
+            ``env_problem_id`` names it), and each episode's outcome is recorded. Reward with
+            :func:`env_reward`: a reward function that reads the dataset's columns would grade
+            against the prompt's problem, not the one played.
 
     Returns:
         A callable ``rollout_func(prompts, trainer) -> dict``. Extra keys reach the reward
-        functions: ``env_reward`` (the episode reward), ``env_attempts``, ``env_correct``,
+        functions: ``env_reward`` (the episode reward), ``env_turn_rewards`` (the env's
+        reward for each model turn: per-attempt credit), ``env_attempts``, ``env_correct``,
         ``env_truncated``, ``env_grade_timed_out`` (a grade of the episode ran out of time).
 
     Examples:
@@ -220,6 +241,7 @@ def make_rollout_func(
         seed=seed,
         env_url=env_url,
         env_token=env_token,
+        curriculum=curriculum,
     )
 
 

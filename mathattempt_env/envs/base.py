@@ -133,6 +133,34 @@ def _one_problem(value: Any) -> Problem:
     return to_problems([row], "options['problem']")[0]
 
 
+def _group_key(key: Any) -> bytes:
+    if isinstance(key, bool) or not isinstance(key, (int, str)):
+        raise ConfigError(f"options['group']: expected an int or a string, got {key!r}")
+    return str(key).encode()
+
+
+def group_index(key: Any, size: int) -> int:
+    """The dataset row a group key picks: ``sha256(key) mod size`` (the same in any process).
+
+    Examples:
+        >>> group_index("step3/7", 500) == group_index("step3/7", 500), group_index(7, 1)
+        (True, 0)
+    """
+    digest = hashlib.sha256(b"mathattempt-group-row:" + _group_key(key)).digest()
+    return int.from_bytes(digest[:8], "big") % size
+
+
+def group_seed(key: Any) -> int:
+    """The episode seed a group key gives when ``reset`` has no seed (a 63-bit int).
+
+    Examples:
+        >>> group_seed("a") == group_seed("a") != group_seed("b")
+        True
+    """
+    digest = hashlib.sha256(b"mathattempt-group-seed:" + _group_key(key)).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
 class MathEnv(gym.Env[str, str]):
     """Base class: one problem per episode, text in and text out.
 
@@ -259,11 +287,19 @@ class MathEnv(gym.Env[str, str]):
     # --- reset ---------------------------------------------------------------------------
 
     def _pick(self, options: dict[str, Any]) -> int:
-        if options.get("problem") is not None:
-            if options.get("index") is not None:
-                raise ConfigError("reset options: give 'index' or 'problem', not both")
-            return -1
-        index = options.get("index")
+        given = [key for key in ("index", "problem", "group") if options.get(key) is not None]
+        if len(given) > 1:
+            raise ConfigError(
+                f"reset options: give one of 'index', 'problem', 'group', got {given}"
+            )
+        problem, group = options.get("problem"), options.get("group")
+        if isinstance(problem, str):
+            return self._by_id(problem)
+        if problem is not None and not (isinstance(problem, int) and not isinstance(problem, bool)):
+            return -1  # a row or a Problem of the caller's
+        if group is not None:
+            return group_index(group, len(self.problems))
+        index = options.get("index") if problem is None else problem
         if index is None:
             return int(self.np_random.integers(len(self.problems)))
         if (
@@ -275,6 +311,17 @@ class MathEnv(gym.Env[str, str]):
                 f"options['index']: expected an int in [0, {len(self.problems)}), got {index!r}"
             )
         return index
+
+    def _by_id(self, problem_id: str) -> int:
+        ids = getattr(self, "_ids", None)
+        if ids is None:
+            ids = self._ids = {p.id: i for i, p in reversed(list(enumerate(self.problems)))}
+        if problem_id not in ids:
+            raise ConfigError(
+                f"options['problem']: no problem with id {problem_id!r} in the dataset "
+                f"({len(self.problems)} problems, e.g. {self.problems[0].id!r})"
+            )
+        return ids[problem_id]
 
     def _opening(self, problem: Problem, options: dict[str, Any]) -> list[Message]:
         """Draw the episode's settings from ``options`` and pose ``problem``."""
@@ -310,14 +357,35 @@ class MathEnv(gym.Env[str, str]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """Start an episode; see the class docstring for ``options``."""
-        super().reset(seed=seed)
+        """Start an episode.
+
+        ``options`` (any of :meth:`option_names`): ``index`` (a row of the dataset),
+        ``problem`` (an id of the dataset, a row number, or a row or
+        :class:`~mathattempt_env.types.Problem` of the caller's), or ``group``: a GRPO/RLOO
+        group's key (an int or a string; ``1`` and ``"1"`` are the same group), which picks
+        the row ``sha256(key) mod len(dataset)`` and, without a ``seed``, seeds the episode
+        from the key too, so every member of a group gets the same problem and the same
+        episode start (a multi-attempt env's attempt budget) in any process. Give at most
+        one of the three; with none, the env's RNG picks the row. The length options
+        (``max_total_length``, ``max_response_length``) set this episode's budgets.
+
+        Examples:
+            >>> from mathattempt_env.envs import MultiAttemptMathEnv
+            >>> a, b = MultiAttemptMathEnv(), MultiAttemptMathEnv()
+            >>> a.reset(options={"group": "step3/7"}) == b.reset(options={"group": "step3/7"})
+            True
+            >>> _ = a.reset(options={"problem": a.problems[5].id}); a.index
+            5
+        """
         options = dict(options or {})
         unknown = set(options) - set(self.option_names())
         if unknown:
             raise ConfigError(
                 f"reset options: unknown {sorted(unknown)}; expected {self.option_names()}"
             )
+        if options.get("group") is not None and seed is None:
+            seed = group_seed(options["group"])
+        super().reset(seed=seed)
         self._index = self._pick(options)
         self._problem = (
             self.problems[self._index] if self._index >= 0 else _one_problem(options["problem"])
@@ -339,9 +407,9 @@ class MathEnv(gym.Env[str, str]):
         Examples:
             >>> from mathattempt_env.envs import MultiAttemptMathEnv
             >>> MultiAttemptMathEnv().option_names()
-            ('index', 'problem', 'max_total_length', 'max_response_length', 'attempts')
+            ('index', 'problem', 'group', 'max_total_length', 'max_response_length', 'attempts')
         """
-        return ("index", "problem", "max_total_length", "max_response_length")
+        return ("index", "problem", "group", "max_total_length", "max_response_length")
 
     def _episode_budget(self, options: dict[str, Any]) -> Budget:
         """The constructor's budget, with this episode's length limits from ``options``.

@@ -7,5 +7,6 @@ Examples:
 """
 
 from mathattempt_env.wrappers.conversation import ConversationObservation
+from mathattempt_env.wrappers.curriculum import Curriculum, CurriculumWrapper
 
-__all__ = ["ConversationObservation"]
+__all__ = ["ConversationObservation", "Curriculum", "CurriculumWrapper"]

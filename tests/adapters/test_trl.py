@@ -97,6 +97,9 @@ def test_rollout_func_trains(case, algo, tiny, problems, tmp_path, spy_generatio
     for prompts, out, batch in calls:
         assert len(out["completion_ids"]) == len(prompts)
         assert out["env_mask"] == [e.response_mask for e in batch]
+        assert out["env_turn_rewards"] == [e.step_rewards for e in batch]  # per-attempt credit
+        for turns, episode in zip(out["env_turn_rewards"], batch, strict=True):
+            assert len(turns) == len(episode.turns) and sum(turns) == pytest.approx(episode.reward)
         for prompt, episode in zip(prompts, batch, strict=True):
             check_tokens(episode, spy_generation, tokenizer)
             assert prompt[-1]["content"] == episode.info["messages"][1]["content"]
@@ -320,3 +323,43 @@ def test_rollout_func_steps_a_server(env_id, env_kwargs, tiny, tmp_path, monkeyp
         options = {"index": episode.info["index"], "attempts": episode.info["attempts"]}
         rewards = replay(local, episode, tokenizer, seed=0, options=options)
         assert rewards == episode.step_rewards
+
+
+def test_a_curriculum_picks_each_group_s_problem_and_hears_every_outcome(
+    tiny, problems, tmp_path, monkeypatch
+):
+    from mathattempt_env.wrappers.curriculum import Curriculum
+
+    model, tokenizer = tiny
+    env_kwargs = {"attempts": 2, "dataset": problems}
+    dataset = problem_dataset("MultiAttemptMath-v0", limit=16, **env_kwargs)
+    problem_list = gym.make("MultiAttemptMath-v0", **env_kwargs).unwrapped.problems
+    curriculum = Curriculum(problem_list, by="problem", band=(0.2, 0.8), seed=3)
+    rollout = make_rollout_func(
+        "MultiAttemptMath-v0", max_total_tokens=40, curriculum=curriculum, **env_kwargs
+    )
+    outs = []
+    original_call = type(rollout).__call__
+
+    def recording(self, prompts, trainer):
+        out = original_call(self, prompts, trainer)
+        outs.append(out)
+        return out
+
+    monkeypatch.setattr(type(rollout), "__call__", recording)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[env_reward],
+        args=_args(GRPOConfig, tmp_path),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
+    trainer.train()
+    played = [pid for out in outs for pid in out["env_problem_id"]]
+    assert curriculum.episodes == len(played) > 0
+    assert sum(s["picked"] for s in curriculum.stats().values()) * 4 == len(played)  # groups of 4
+    for out in outs:
+        ids = out["env_problem_id"]
+        assert all(len(set(ids[i : i + 4])) == 1 for i in range(0, len(ids), 4))
+        assert len(out["env_turn_rewards"]) == len(ids)

@@ -178,7 +178,7 @@ def test_reset_can_pose_a_problem_from_outside_the_dataset(env_id):
     assert again["problem_id"] == info["problem_id"]  # a stable id, not Python's salted hash
     *_, step_info = env.step(r"\boxed{42}")
     assert step_info["grade"].correct
-    with pytest.raises(ConfigError, match="'index' or 'problem', not both"):
+    with pytest.raises(ConfigError, match="give one of 'index', 'problem', 'group'"):
         env.reset(options={"problem": problem, "index": 0})
     with pytest.raises(DatasetError, match="unbalanced braces"):
         env.reset(options={"problem": {"problem": "x", "answer": "\\frac{1}{2"}})

@@ -394,19 +394,21 @@ class MathEnv(vf.Env[MathEnvConfig]):
         self._idle: dict[tuple[str, str], queue.SimpleQueue[Any]] = {}
         self._made: list[Any] = []
 
-    def _env(self, data: MathTaskData) -> Any:
+    def _env(self, data: MathTaskData) -> tuple[Any, queue.SimpleQueue[Any]]:
+        """An idle env of the task's id and options, and the queue it goes back to."""
         key = (data.env_id, json.dumps(data.env_options, sort_keys=True))
+        idle = self._idle.setdefault(key, queue.SimpleQueue())
         try:
-            return self._idle.setdefault(key, queue.SimpleQueue()).get_nowait()
+            return idle.get_nowait(), idle
         except queue.Empty:
             (env,) = make_envs(data.env_id, 1, dict(data.env_options), backend="local")
             self._made.append(env)
-            return env
+            return env, idle
 
     async def run(self, task: vf.Task, agents: vf.Agents) -> None:
         """One episode of ``task`` with the ``agent`` seat as the policy."""
         data = task.data
-        env = self._env(data)
+        env, idle = self._env(data)
         recorded = _Recorded(env)
         try:
             async with contextlib.AsyncExitStack() as stack:
@@ -439,7 +441,7 @@ class MathEnv(vf.Env[MathEnvConfig]):
                     "errors": policy.errors,
                 }
         finally:
-            self._idle[(data.env_id, json.dumps(data.env_options, sort_keys=True))].put(env)
+            idle.put(env)
 
     async def stop(self) -> None:
         """Close every env this instance made (their sandboxes with them)."""

@@ -3,9 +3,9 @@
 Each answer is correct and needs the sympy path (an integral or a limit the in-process
 parser cannot read, each under 0.1 s of sympy on an idle core), and each is a new string, so
 no cache answers it. A grader worker that started cold would pay sympy's lazy loading on its
-first job and miss the 1 s deadline under this load; every one of the 60 must be rewarded. Other jobs' load on a shared machine is
-measured (:class:`~tests.procs.LoadMeter`) and tolerated as a few timeouts, never as a
-wrong reward.
+first job and miss the 1 s deadline under this load; every one of the 60 must be rewarded.
+Other jobs' load on a shared machine is measured (:class:`~tests.procs.LoadMeter`) and
+tolerated as a few timeouts, never as a wrong reward.
 """
 
 from __future__ import annotations

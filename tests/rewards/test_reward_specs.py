@@ -50,6 +50,6 @@ def test_a_spec_travels_in_an_env_config() -> None:
     ],
 )
 def test_a_bad_spec_is_a_clear_error(spec: str, says: str) -> None:
-    with pytest.raises(ConfigError, match=None) as caught:
+    with pytest.raises(ConfigError) as caught:
         gym.make("MultiAttemptMath-v0", reward=spec)
     assert says in str(caught.value), str(caught.value)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -135,13 +134,9 @@ def json_object(flag: str, text: str) -> dict[str, Any]:
         ...
         mathattempt_env.errors.ConfigError: --env-kwargs: not JSON (...): 'attempts=3'
     """
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{flag}: not JSON ({error}): {text!r}") from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"{flag}: expected a JSON object, got {text!r}")
-    return value
+    from mathattempt_env.envs.config import json_object as parse
+
+    return parse(text, flag)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -132,7 +132,7 @@ class EnvConfig:
     @classmethod
     def from_json(cls, text: str, *, where: str = "env config") -> EnvConfig:
         """The config in JSON text (see :meth:`to_json`)."""
-        return cls.from_dict(_json_object(text, where), where=where)
+        return cls.from_dict(json_object(text, where), where=where)
 
     @classmethod
     def parse(
@@ -147,7 +147,7 @@ class EnvConfig:
             EnvConfig(env_id='S2RMath-v0', options={'mode': 'interactive'})
         """
         if isinstance(options, str):
-            options = _json_object(options, where)
+            options = json_object(options, where)
         try:
             return cls(env_id, options or {})
         except ConfigError as error:
@@ -172,7 +172,13 @@ class EnvConfig:
         return gym.make(self.env_id, **{**self.options, **local})
 
 
-def _json_object(text: str, where: str) -> dict[str, Any]:
+def json_object(text: str, where: str) -> dict[str, Any]:
+    """Parse ``text`` as a JSON object; a clear error names ``where`` otherwise.
+
+    Examples:
+        >>> json_object('{"attempts": 3}', "--env-kwargs")
+        {'attempts': 3}
+    """
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:

@@ -21,8 +21,11 @@ Configuration comes from the environment (Ray passes it to the workers with
 ``runtime_env``): ``MATHATTEMPT_ENV`` (default ``MultiAttemptMath-v0``),
 ``MATHATTEMPT_ENV_KWARGS`` (JSON), ``MATHATTEMPT_MAX_TOTAL_TOKENS`` (default 3000, model tokens
 across attempts), ``MATHATTEMPT_REWARD`` (``reward_func``'s scheme, default
-``paper-single``). :func:`make_agent_executor` builds an executor class for a module of your
-own instead.
+``paper-single``), ``MATHATTEMPT_CURRICULUM`` (a curriculum spec with ``group``, the samples
+per prompt, e.g. ``{"dataset": "builtin", "band": [0.2, 0.8], "group": 8}``: each episode
+poses the curriculum's pick, one per group, instead of the row's problem; see
+:mod:`mathattempt_env.adapters.curriculum`). :func:`make_agent_executor` builds an executor
+class for a module of your own instead.
 
 OpenRLHF gives ``step`` the model's text, not its tokens, so the model-token budget is counted
 by encoding that text (the token context itself is OpenRLHF's, never re-encoded).
@@ -43,6 +46,7 @@ import torch
 from openrlhf.utils.agent import AgentInstanceBase, MultiTurnAgentExecutor
 
 from mathattempt_env.adapters.common import make_envs, response_of, shared_scorer
+from mathattempt_env.adapters.curriculum import parse_spec, shared_curriculum
 from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.envs.surface import surface
 from mathattempt_env.errors import ConfigError
@@ -62,6 +66,9 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
     env_id = "MultiAttemptMath-v0"
     env_kwargs: dict[str, Any] = {}
     max_total_tokens: int | None = 3000
+    #: A curriculum spec (:mod:`~mathattempt_env.adapters.curriculum`) plus ``group``, the
+    #: samples per prompt (``--rollout.n_samples_per_prompt``); ``None``: the row's problem.
+    curriculum: dict[str, Any] | None = None
     _seen: Counter[str] = Counter()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -71,6 +78,12 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
         kwargs = {
             **self.env_kwargs, "max_total_length": self.max_total_tokens, "length_unit": "tokens"
         }  # fmt: skip
+        self.shared, self.group, self.row = None, 1, -1
+        if self.curriculum is not None:
+            spec = dict(self.curriculum)
+            self.group = _group_size(spec.pop("group", 1))
+            self.shared = shared_curriculum(spec, where="MATHATTEMPT_CURRICULUM")
+            kwargs["dataset"] = self.shared.problems
         (self.env,) = make_envs(self.env_id, 1, kwargs, self.tokenizer)
         self.history: list[dict[str, str]] = []
         self.total = 0.0
@@ -85,7 +98,12 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
         # A stable seed per problem and sample, so reruns draw the same attempt budgets.
         type(self)._seen[question] += 1
         digest = hashlib.sha256(f"{question}\0{self._seen[question]}".encode()).digest()
-        options = {"problem": {"problem": question, "answer": label}}
+        options: dict[str, Any] = {"problem": {"problem": question, "answer": label}}
+        if self.shared is not None:  # the row is a slot: one curriculum pick per group
+            # OpenRLHF poses a prompt n_samples_per_prompt times in a row: one group.
+            occurrence = (self._seen[question] - 1) // self.group
+            self.row = self.shared.curriculum.pick_for((question, occurrence))
+            options = {"index": self.row}
         _, info = self.env.reset(seed=int.from_bytes(digest[:4], "big"), options=options)
         self.history = list(info["messages"])
         return {"observation": render(self.tokenizer, self.history, generation=True)}
@@ -109,6 +127,9 @@ class MathAgentInstance(AgentInstanceBase):  # type: ignore[misc]
         )
         self.total += float(reward)
         done = bool(terminated or truncated)
+        if done and self.shared is not None and self.row >= 0:
+            self.shared.curriculum.record(self.row, bool(info["correct"]))
+            self.row = -1
         feedback = ""
         if not done and info["kind"] == "tool":
             feedback = observation  # the tool's output, inside the same assistant turn
@@ -161,16 +182,38 @@ class MathAgentExecutor(MultiTurnAgentExecutor):  # type: ignore[misc]
         return result
 
 
+def _group_size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"MATHATTEMPT_CURRICULUM group: expected the samples per prompt (an int >= 1), "
+            f"got {value!r}"
+        )
+    return value
+
+
 def make_agent_executor(
-    env_id: str = "MultiAttemptMath-v0", *, max_total_tokens: int | None = 3000, **env_kwargs: Any
+    env_id: str = "MultiAttemptMath-v0",
+    *,
+    max_total_tokens: int | None = 3000,
+    curriculum: dict[str, Any] | None = None,
+    **env_kwargs: Any,
 ) -> type[MathAgentExecutor]:
     """An ``AgentExecutor`` class for an agent module of your own.
+
+    ``curriculum``: a curriculum spec (:mod:`~mathattempt_env.adapters.curriculum`) with
+    ``group``, the samples per prompt: each episode then poses the curriculum's pick (one
+    per group) instead of the row's problem. It is checked here, when the module loads.
 
     Example (``my_agent.py``, passed as ``--train.agent_func_path my_agent.py``)::
 
         from mathattempt_env.adapters.openrlhf import make_agent_executor
         AgentExecutor = make_agent_executor("S2RMath-v0", mode="interactive")
     """
+    if curriculum is not None:
+        spec = parse_spec(curriculum, where="MATHATTEMPT_CURRICULUM")
+        _group_size(spec.pop("group", 1))
+        shared_curriculum(spec, where="MATHATTEMPT_CURRICULUM")  # a bad option fails now
+        curriculum = parse_spec(curriculum, where="MATHATTEMPT_CURRICULUM")
     instance = type(
         "ConfiguredMathAgentInstance",
         (MathAgentInstance,),
@@ -178,6 +221,7 @@ def make_agent_executor(
             "env_id": env_id,
             "env_kwargs": dict(env_kwargs),
             "max_total_tokens": max_total_tokens,
+            "curriculum": curriculum,
             "_seen": Counter(),
         },
     )
@@ -197,7 +241,11 @@ def _from_environ() -> type[MathAgentExecutor]:
         os.environ.get("MATHATTEMPT_ENV_KWARGS", "{}"),
         where="MATHATTEMPT_ENV_KWARGS",
     )
-    return make_agent_executor(config.env_id, max_total_tokens=tokens, **config.options)
+    spec = os.environ.get("MATHATTEMPT_CURRICULUM") or None
+    curriculum = None if spec is None else parse_spec(spec, where="MATHATTEMPT_CURRICULUM")
+    return make_agent_executor(
+        config.env_id, max_total_tokens=tokens, curriculum=curriculum, **config.options
+    )
 
 
 #: The executor OpenRLHF loads from this file (configured from the environment variables).

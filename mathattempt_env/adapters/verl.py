@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -32,6 +32,7 @@ from verl.experimental.agent_loop.agent_loop import (
 )
 
 from mathattempt_env.adapters.common import grading_options, make_envs, shared_scorer
+from mathattempt_env.adapters.curriculum import shared_curriculum
 from mathattempt_env.data import load_problems
 from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.errors import ConfigError
@@ -101,9 +102,16 @@ def verl_rows(
     max_total_tokens: int | None = None,
     max_turn_tokens: int | None = None,
     tokenizer: Any = None,
+    curriculum: Mapping[str, Any] | None = None,
     **env_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """A dataset's problems as verl rows.
+
+    With ``curriculum`` (the :class:`~mathattempt_env.wrappers.Curriculum` options, e.g.
+    ``{"band": [0.2, 0.8]}``), every row's ``extra_info`` carries the curriculum's spec and
+    the agent loop poses the curriculum's pick instead of the row's problem, the same for
+    every sample of a group (verl's ``uid``); see :mod:`mathattempt_env.adapters.curriculum`.
+    ``dataset`` must then be a name or path, which every worker loads.
 
     With the policy's ``tokenizer`` (or a tokenizer folder's path), the rows' ``env_kwargs``
     take ``think`` from its chat template, so :func:`compute_score` reads a reply as the
@@ -122,6 +130,16 @@ def verl_rows(
         ('mathattempt', 'MultiAttemptMath-v0')
     """
     problems = load_problems(dataset, data_dir=data_dir)
+    spec = None
+    if curriculum is not None:
+        if not isinstance(dataset, str):
+            raise ConfigError(
+                "verl_rows curriculum: needs the dataset by name or path (every worker loads "
+                f"it), not {type(dataset).__name__}"
+            )
+        options = {"dataset": dataset, **({"data_dir": data_dir} if data_dir else {}),
+                   **curriculum}  # fmt: skip
+        spec = shared_curriculum(options, where="verl_rows curriculum").spec
     if tokenizer is not None and "think" not in env_kwargs:
         if isinstance(tokenizer, str):
             from transformers import AutoTokenizer
@@ -150,6 +168,7 @@ def verl_rows(
                     "env_kwargs": json.dumps(config.options, sort_keys=True),
                     **({"max_total_tokens": max_total_tokens} if max_total_tokens else {}),
                     **({"max_turn_tokens": max_turn_tokens} if max_turn_tokens else {}),
+                    **({"curriculum": spec} if spec else {}),
                 },
                 "agent_name": agent_name,
             }
@@ -186,7 +205,8 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
     The output holds ``reward_score`` (the episode reward), ``num_turns`` (the conversation's
     messages after the system prompt) and, in ``extra_fields``: ``turn_scores`` (per model
     turn), ``attempts``, ``correct``, ``truncated``, and ``action_rewards`` (``[end_token,
-    reward]`` per action: S²R process rewards, placed on each action's last response token).
+    reward]`` per action: S²R process rewards, placed on each action's last response token),
+    and ``problem_index`` (the dataset row posed: the curriculum's pick, when rows carry one).
     """
 
     async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:
@@ -203,7 +223,13 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
             extra["env_id"], extra.get("env_kwargs") or "{}",
             where=f"verl row {extra.get('problem_id')!r} extra_info.env_kwargs",
         )  # fmt: skip
-        (env,) = make_envs(config.env_id, 1, dict(config.options), self.tokenizer)
+        where = f"verl row {extra.get('problem_id')!r} extra_info"
+        shared = (shared_curriculum(extra["curriculum"], where=f"{where}.curriculum")
+                  if extra.get("curriculum") else None)  # fmt: skip
+        options = dict(config.options)
+        if shared is not None:
+            options["dataset"] = shared.problems
+        (env,) = make_envs(config.env_id, 1, options, self.tokenizer)
         response_length = int(self.rollout_config.response_length)
         budget = int(extra.get("max_total_tokens") or response_length)
         metrics = {"generate_sequences": 0.0}
@@ -233,9 +259,14 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
         problem = {"problem": extra["problem"], "answer": extra["answer"]}
         if extra.get("problem_id") is not None:
             problem["id"] = extra["problem_id"]
-        episode = await driver.arun(
-            env, seed=int(extra.get("index", 0)), options={"problem": problem}
-        )
+        reset: dict[str, Any] = {"problem": problem}
+        if shared is not None:  # the row is a slot: the curriculum picks, once per group
+            group = kwargs.get("uid")
+            row = shared.curriculum.pick() if group is None else shared.curriculum.pick_for(group)
+            reset = {"index": row}
+        episode = await driver.arun(env, seed=int(extra.get("index", 0)), options=reset)
+        if shared is not None:
+            shared.curriculum.record(int(reset["index"]), episode.correct)
         messages = episode.info["messages"]
         keep = response_length
         logprobs = episode.response_logprobs
@@ -253,6 +284,7 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
                 "attempts": episode.attempts,
                 "correct": episode.correct,
                 "truncated": episode.truncated,
+                "problem_index": int(episode.info.get("index", -1)),
                 "action_rewards": [
                     [a.end - 1, a.reward] for a in episode.actions if a.end > a.start
                 ],

@@ -26,8 +26,8 @@ Examples:
 from __future__ import annotations
 
 import threading
-from collections import deque
-from collections.abc import Sequence
+from collections import OrderedDict, deque
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -39,6 +39,8 @@ from mathattempt_env.types import Problem
 
 #: What a bucket can be.
 BY = ("level", "subject", "subject-level", "problem")
+#: The groups :meth:`Curriculum.pick_for` remembers (the oldest is forgotten first).
+GROUPS = 65536
 #: The reset options that choose the problem themselves (the curriculum then stays out).
 _CHOSEN = ("index", "problem", "group")
 
@@ -121,6 +123,7 @@ class Curriculum:
         self.episodes = 0
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
+        self._groups: OrderedDict[Hashable, int] = OrderedDict()
 
     def _allowed(self, key: str) -> bool:
         if not self.schedule:
@@ -141,14 +144,40 @@ class Curriculum:
     def pick(self) -> int:
         """The next problem's row in the dataset."""
         with self._lock:
-            keys = [k for k in self._order if self._allowed(k)]
-            if not keys:
-                raise ConfigError(f"curriculum schedule: no problem has a level in {self.schedule}")
-            weights = np.array([self._weight(k) for k in keys])
-            key = keys[int(self._rng.choice(len(keys), p=weights / weights.sum()))]
-            rows = self.buckets[key]
-            self._picked[key] += 1
-            return rows[int(self._rng.integers(len(rows)))]
+            return self._pick()
+
+    def pick_for(self, group: Hashable) -> int:
+        """The row for a group of episodes: picked at the group's first call, then the same.
+
+        A GRPO/RLOO group is several episodes of one problem, started one by one (or at
+        once, from several threads) by trainers that choose the problem per sample (verl's
+        agent loop, OpenRLHF's agent). Each names its group (verl's ``uid``, say), and all
+        get the row the first one got. The last :data:`GROUPS` groups are remembered (they
+        are not part of :meth:`state_dict`: a group is finished long before a checkpoint).
+
+        Examples:
+            >>> from mathattempt_env.data.builtin import BuiltinProblems
+            >>> curriculum = Curriculum(list(BuiltinProblems(0, size=50)), seed=1)
+            >>> curriculum.pick_for("uid-1") == curriculum.pick_for("uid-1")
+            True
+        """
+        with self._lock:
+            row = self._groups.get(group)
+            if row is None:
+                row = self._groups[group] = self._pick()
+                if len(self._groups) > GROUPS:
+                    self._groups.popitem(last=False)
+            return row
+
+    def _pick(self) -> int:
+        keys = [k for k in self._order if self._allowed(k)]
+        if not keys:
+            raise ConfigError(f"curriculum schedule: no problem has a level in {self.schedule}")
+        weights = np.array([self._weight(k) for k in keys])
+        key = keys[int(self._rng.choice(len(keys), p=weights / weights.sum()))]
+        rows = self.buckets[key]
+        self._picked[key] += 1
+        return rows[int(self._rng.integers(len(rows)))]
 
     def record(self, row: int, solved: bool) -> None:
         """Count an episode on ``row`` as solved or not."""

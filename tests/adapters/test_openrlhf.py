@@ -269,3 +269,41 @@ def test_bad_environment_variables_are_clear_errors(monkeypatch):
     ]:  # fmt: skip
         with pytest.raises(ConfigError, match=message):
             load_agent_module(adapter.__file__, monkeypatch, **variables)
+
+
+def test_a_curriculum_poses_one_pick_per_group_and_records_every_episode(tiny, monkeypatch):
+    from mathattempt_env.adapters.curriculum import shared_curriculum
+
+    model, tokenizer = tiny
+    spec = '{"dataset": "builtin", "by": "problem", "seed": 5, "group": 2}'
+    module = load_agent_module(adapter.__file__, monkeypatch, MATHATTEMPT_CURRICULUM=spec,
+                               MATHATTEMPT_MAX_TOTAL_TOKENS="24")  # fmt: skip
+    shared = shared_curriculum({"dataset": "builtin", "by": "problem", "seed": 5}, where="test")
+    before = shared.curriculum.episodes
+    executor, engine = module.AgentExecutor(), FakeEngine(model, tokenizer)
+    slot = SimpleNamespace(problem="a row slot, not a problem", answer="0")
+    posed = []
+    for _ in range(4):  # one prompt, 2 samples per prompt: two groups
+        out = _execute(executor, slot, tokenizer, engine)
+        text = tokenizer.decode(out["observation_tokens"])
+        assert slot.problem not in text
+        posed.append([i for i, p in enumerate(shared.problems) if p.problem in text])
+    assert all(len(found) == 1 for found in posed)
+    assert posed[0] == posed[1] and posed[2] == posed[3]
+    assert shared.curriculum.episodes - before == 4
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ('{"band": [0.2, 0.8]}', "'dataset' must name the problems"),
+        ('{"dataset": "builtin", "group": 0}', "samples per prompt"),
+        ('{"dataset": "builtin", "bogus": 1}', "bogus"),
+        ("not json", "not JSON"),
+    ],
+)
+def test_a_bad_curriculum_variable_is_a_clear_error_at_load(spec, message, monkeypatch):
+    from mathattempt_env.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        load_agent_module(adapter.__file__, monkeypatch, MATHATTEMPT_CURRICULUM=spec)

@@ -361,3 +361,37 @@ def test_agent_loop_runs_tool_calls_with_their_output_masked(tiny, problems):
         assert mask[len(call) : len(call) + len(shown)] == [0] * len(shown)
         assert output.reward_score is not None
     assert stops and all(stop == ["```output"] for stop in stops)  # the server stops there
+
+
+def test_a_curriculum_poses_its_pick_once_per_group_and_records_every_episode(tiny):
+    from mathattempt_env.adapters.curriculum import shared_curriculum
+
+    model, tokenizer = tiny
+    loop = _loop(FakeServerManager(model, tokenizer), tokenizer, response_length=200)
+    rows = verl_rows("builtin", limit=2, attempts=2,
+                     curriculum={"by": "problem", "band": [0.2, 0.8], "seed": 11})  # fmt: skip
+    spec = rows[0]["extra_info"]["curriculum"]
+    assert rows[1]["extra_info"]["curriculum"] == spec
+    shared = shared_curriculum(spec, where="test")  # the process's curriculum: the loop's too
+    before = shared.curriculum.episodes
+    picked = {}
+    for group in ("uid-a", "uid-b", "uid-c"):
+        for n in range(3):  # a GRPO group: the same uid, any row slot
+            row = {**rows[n % 2], "uid": group}
+            row["extra_info"] = {**row["extra_info"], "max_total_tokens": 24}
+            output = _run(loop, row)
+            index = output.extra_fields["problem_index"]
+            picked.setdefault(group, set()).add(index)
+            posed = tokenizer.decode(output.prompt_ids)
+            assert shared.problems[index].problem in posed  # the pick, not the row's problem
+    assert all(len(indices) == 1 for indices in picked.values())
+    assert shared.curriculum.episodes - before == 9
+
+
+def test_a_curriculum_needs_a_dataset_every_worker_can_load(problems):
+    with pytest.raises(ConfigError, match="by name or path"):
+        verl_rows(problems, limit=1, curriculum={"band": [0.2, 0.8]})
+    with pytest.raises(ConfigError, match="verl_rows curriculum: .*bogus"):
+        verl_rows("builtin", limit=1, curriculum={"bogus": 1})
+    with pytest.raises(ConfigError, match="curriculum band"):
+        verl_rows("builtin", limit=1, curriculum={"band": [0.9, 0.1]})

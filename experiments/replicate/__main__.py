@@ -1,4 +1,4 @@
-"""``python -m experiments.replicate [--quick | --mini] [--out DIR]``: see the package."""
+"""``python -m experiments.replicate [--quick | --mini | --preset NAME] [--out DIR]``."""
 
 from __future__ import annotations
 
@@ -23,11 +23,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="1 seed, fewer steps (~10 min)")
     size.add_argument("--mini", action="store_true", help="a seconds-long pipeline check")
+    size.add_argument(
+        "--preset", choices=sorted(PRESETS), help="a preset by name (testbed: the sweep's setting)"
+    )
     parser.add_argument("--out", type=Path, help="output folder (default runs/replicate-PRESET)")
     parser.add_argument("--seeds", type=int, help="override the preset's number of seeds")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    preset = "quick" if args.quick else "mini" if args.mini else "full"
+    preset = args.preset or ("quick" if args.quick else "mini" if args.mini else "full")
     settings = PRESETS[preset]
     if args.seeds is not None:
         settings = dataclasses.replace(settings, seeds=args.seeds)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.replicate.rloo import repeat_rate as share_repeated
-from experiments.replicate.settings import ENV_CONFIG, MULTI, Settings
+from experiments.replicate.settings import MULTI, Settings
 from mathattempt_env.eval.metrics import accuracy_at_k
 from mathattempt_env.eval.results import failed, read_results
 from mathattempt_env.types import Problem
@@ -43,16 +43,62 @@ def repeat_rate(records: Sequence[dict[str, Any]]) -> float:
     )
 
 
+def formatted_rate(records: Sequence[dict[str, Any]]) -> float:
+    """The share of answers (every attempt of every episode) that hold a boxed answer.
+
+    Examples:
+        >>> formatted_rate([{"grades": [{"kind": "solve", "extracted": None, "correct": False},
+        ...                             {"kind": "solve", "extracted": "2", "correct": True}]}])
+        0.5
+    """
+    answers = [g["extracted"] is not None for r in records for g in r["grades"]
+               if g["kind"] == "solve"]  # fmt: skip
+    return sum(answers) / len(answers) if answers else float("nan")
+
+
+def mean_reward(records: Sequence[dict[str, Any]], scheme: str = "paper") -> float:
+    """The mean episode return under a reward scheme, recomputed from the graded attempts.
+
+    The scheme is the package's own (:func:`~mathattempt_env.rewards.get_reward`), so every
+    model is scored on one scale whatever scheme it was trained with.
+
+    Examples:
+        >>> wrong = {"kind": "solve", "extracted": "1", "correct": False, "formatted": True,
+        ...          "reason": "numeric"}
+        >>> right = {**wrong, "extracted": "2", "correct": True}
+        >>> mean_reward([{"grades": [wrong, right]}, {"grades": [wrong, wrong]}])
+        0.25
+    """
+    from mathattempt_env.rewards import get_reward
+    from mathattempt_env.types import ActionRecord, Grade
+
+    rewards = get_reward(scheme)
+    returns = []
+    for record in records:
+        history = [
+            ActionRecord("solve", Grade(g["correct"], g["formatted"], g["extracted"], g["reason"]))
+            for g in record["grades"]
+            if g["kind"] == "solve"
+        ]
+        returns.append(sum(rewards.action_rewards(history, final=True)) if history else 0.0)
+    return sum(returns) / len(returns) if returns else float("nan")
+
+
 def evaluate(
     model_dir: Path, dataset: Path, out: Path, settings: Settings, *, seed: int, progress: bool
 ) -> dict[str, Any]:
-    """Accuracy at k = 1..``eval_attempts`` and the repeat rate of one model folder."""
+    """One model folder's held-out scores.
+
+    Accuracy at k = 1..``eval_attempts``, the repeat and formatted rates, and the mean return
+    under the paper's scheme.
+    """
     from mathattempt_env.eval.backends import HFBackend
     from mathattempt_env.eval.runner import EvalConfig, run_eval
 
     ks = list(range(1, settings.eval_attempts + 1))
     config = EvalConfig(
-        env=MULTI, env_kwargs=dict(ENV_CONFIG.options), datasets=[str(dataset)], ks=ks, out=out,
+        env=MULTI, env_kwargs=dict(settings.env_config().options), datasets=[str(dataset)],
+        ks=ks, out=out,
         model=str(model_dir), backend="hf", temperature=1.0, max_tokens=settings.max_tokens,
         concurrency=64, progress=progress,
     )  # fmt: skip
@@ -62,5 +108,7 @@ def evaluate(
     return {
         "accuracy": {k: accuracy_at_k(records, k) for k in ks},
         "repeat_rate": repeat_rate(records),
+        "formatted_rate": formatted_rate(records),
+        "reward": mean_reward(records),
         "episodes": len(records),
     }

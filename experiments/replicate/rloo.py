@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.replicate.settings import ENV_CONFIG, MULTI, Settings
+from experiments.replicate.settings import MULTI, Settings
 from mathattempt_env.adapters.common import make_envs
 from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.rollout.episode import Episode
@@ -207,7 +207,7 @@ def arm_envs(
     """
     options: dict[str, Any] = {}
     if env_id == MULTI:
-        options = {**ENV_CONFIG.options, "attempts": list(settings.attempts),
+        options = {**settings.env_config().options, "attempts": list(settings.attempts),
                    "reward": settings.reward}  # fmt: skip
     config = EnvConfig(env_id, options)
     return make_envs(env_id, count, {"dataset": list(problems), **config.options}, tokenizer)

@@ -9,6 +9,7 @@ first; resuming into a folder made with other settings is refused.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,21 @@ def _settings_file(out: Path, settings: Settings) -> None:
 
 def _warm(folder: Path, train_problems: list[Any], settings: Settings, seed: int,
           progress: bool) -> None:  # fmt: skip
-    from experiments.tiny import tiny_qwen2
+    """Fit (or find on disk) one seed's warm start; ``fit.json`` holds its wall time."""
+    import torch  # noqa: F401 - first, so that a missing extra is named before transformers warns
+
+    from experiments.tiny import tiny_qwen2, tiny_tokenizer
 
     if (folder / "model").is_dir():
         return
     folder.mkdir(parents=True, exist_ok=True)
-    model, tokenizer = tiny_qwen2(hidden_size=settings.hidden, layers=settings.layers, seed=seed)
+    started = time.perf_counter()
+    model, tokenizer = tiny_qwen2(tiny_tokenizer(settings.vocab), hidden_size=settings.hidden,
+                                  layers=settings.layers, seed=seed)  # fmt: skip
     rng = np.random.default_rng([seed, 1])
     traces = write_traces(train_problems, settings.warm_traces, rng,
-                          repeat_prob=settings.repeat_prob)  # fmt: skip
+                          repeat_prob=settings.repeat_prob, feedback=settings.feedback,
+                          multi=settings.warm_multi, attempts=settings.warm_attempts)  # fmt: skip
     with _bar(settings.warm_steps, f"seed {seed}: warm start", progress) as bar:
 
         def step(loss: float) -> None:
@@ -66,6 +73,8 @@ def _warm(folder: Path, train_problems: list[Any], settings: Settings, seed: int
                             batch=settings.warm_batch, lr=settings.warm_lr, rng=rng,
                             progress=step)  # fmt: skip
     (folder / "losses.json").write_text(json.dumps(losses) + "\n")
+    seconds = time.perf_counter() - started
+    (folder / "fit.json").write_text(json.dumps({"seconds": seconds}) + "\n")
     save_model(model, tokenizer, folder / "model")
 
 

@@ -1,7 +1,9 @@
 """The experiment's settings and problems: one frozen dataclass, three presets.
 
 ``full`` is the reported experiment, ``quick`` a one-seed version for a first look, and
-``mini`` a seconds-long run that only checks the pipeline (CI).
+``mini`` a seconds-long run that only checks the pipeline (CI). ``testbed`` is the same
+experiment in the setting the sweep found (:data:`TESTBED`, a model that can learn to read
+the feedback), ``testbed-quick`` its one-seed version; the ablations run in it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,10 @@ from mathattempt_env.data.builtin import BuiltinProblems
 from mathattempt_env.data.validate import find_overlap
 from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.errors import ConfigError
+from mathattempt_env.prompts import get_feedback
 from mathattempt_env.types import Problem
 
 MULTI, SINGLE = "MultiAttemptMath-v0", "SingleTurnMath-v0"
-#: The multi-attempt arm's env: the feedback after a wrong attempt quotes the answer ("Your
-#: answer 3 is incorrect ..."). Checked once, as every transported env config is.
-ENV_CONFIG = EnvConfig(MULTI, {"feedback": "answer"})
 _DIVISOR = re.compile(r"divided by \$(\d+)\$")
 
 
@@ -32,8 +32,15 @@ class Settings:
         train_problems, eval_problems: built-in ``remainder`` problems at level 1; the two
             sets come from different generator seeds, and any statement in both is dropped
             from the evaluation set.
+        vocab: the tokenizer's vocabulary size (:func:`~experiments.tiny.tiny_tokenizer`).
+        feedback: the multi-attempt env's feedback string (``"answer"`` quotes the rejected
+            answer, ``"binary"`` is the paper's), in the warm start, RL and evaluation.
         warm_traces, warm_steps, warm_batch, warm_lr, repeat_prob: the supervised warm start
             (see :mod:`~experiments.replicate.warmstart`).
+        warm_multi: the share of multi-attempt conversations among the warm-start traces (the
+            rest are single-turn).
+        warm_attempts: the budgets of the warm start's multi-attempt conversations, drawn per
+            conversation (``(low, high)``).
         steps: RL steps of the multi-attempt arm.
         single_steps: RL steps of the single-turn arm, chosen for equal compute (a
             multi-attempt step costs several single-turn ones); its model after ``steps``
@@ -53,6 +60,8 @@ class Settings:
     seeds: int = 3
     hidden: int = 128
     layers: int = 4
+    vocab: int = 1024
+    feedback: str = "answer"
     train_problems: int = 1024
     eval_problems: int = 300
     warm_traces: int = 3000
@@ -60,6 +69,8 @@ class Settings:
     warm_batch: int = 64
     warm_lr: float = 1e-3
     repeat_prob: float = 0.35
+    warm_multi: float = 0.5
+    warm_attempts: tuple[int, int] = (1, 5)
     steps: int = 150
     single_steps: int = 750
     problems_per_step: int = 8
@@ -77,12 +88,19 @@ class Settings:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            if number and value <= 0 and field.name not in ("repeat_prob", "kl"):
+            if number and value <= 0 and field.name not in ("repeat_prob", "kl", "warm_multi"):
                 raise ConfigError(f"{field.name}: expected a positive number, got {value!r}")
         if self.kl < 0:
             raise ConfigError(f"kl: expected >= 0, got {self.kl!r}")
         if not 0 <= self.repeat_prob < 1:
             raise ConfigError(f"repeat_prob: expected 0 <= p < 1, got {self.repeat_prob!r}")
+        if not 0 <= self.warm_multi <= 1:
+            raise ConfigError(f"warm_multi: expected 0 <= share <= 1, got {self.warm_multi!r}")
+        for name in ("attempts", "warm_attempts"):
+            low, high = getattr(self, name)
+            if not 1 <= low <= high:
+                raise ConfigError(f"{name}: expected 1 <= low <= high, got {(low, high)!r}")
+        get_feedback(self.feedback)  # an unknown name is refused with the known ones
         if self.single_steps < self.steps:
             raise ConfigError(
                 f"single_steps: expected at least steps ({self.steps}), got {self.single_steps}"
@@ -94,10 +112,26 @@ class Settings:
                 f"group: RLOO needs at least 2 episodes per problem, got {self.group}"
             )
 
+    def env_config(self) -> EnvConfig:
+        """The multi-attempt env's options (feedback), checked as a transported config."""
+        return EnvConfig(MULTI, {"feedback": self.feedback})
+
+
+#: The testbed (the sweep, :mod:`~experiments.replicate.sweep`): the cheapest setting found in
+#: which a warm start fitted on never-repeat traces reads the feedback (held-out repeat rate
+#: under 5%). 128×2 (0.4M parameters), multi-attempt traces with 5 attempts only, 1000 steps
+#: of 32 at lr 2e-3, 200 held-out problems.
+TESTBED = Settings(
+    layers=2, eval_problems=200, warm_steps=1000, warm_batch=32, warm_lr=2e-3, warm_multi=1.0,
+    warm_attempts=(5, 5),
+)  # fmt: skip
 
 PRESETS: dict[str, Settings] = {
     "full": Settings(),
     "quick": Settings(seeds=1, steps=60, single_steps=300, eval_problems=150),
+    "testbed": TESTBED,
+    "testbed-quick": dataclasses.replace(TESTBED, seeds=1, steps=60, single_steps=300,
+                                         eval_problems=100),
     "mini": Settings(
         seeds=1, hidden=32, layers=1, train_problems=32, eval_problems=6, warm_traces=40,
         warm_steps=3, warm_batch=8, steps=2, single_steps=3, problems_per_step=2, group=2,

@@ -10,11 +10,14 @@ form, and a tiny model can learn it: read the rejected answers quoted by the fee
 
 The traces are written by playing the environments themselves with a scripted guesser, so
 their text and markup are exactly what RL and evaluation will see: in multi-attempt
-conversations (budgets drawn from the paper's U{1..5}) the first answer is uniform over
-``0..m-1``; each later one repeats an earlier rejected answer with probability
-``repeat_prob`` (0.35) and is otherwise uniform over the untried values. Half the traces are
-single-turn episodes (one uniform guess), so both RL arms start from a model that knows their
-prompt. The warm start thus has some feedback skill, and room to improve it.
+conversations (budgets drawn per conversation from ``Settings.warm_attempts``) the first
+answer is uniform over ``0..m-1``; each later one repeats an earlier rejected answer with
+probability ``repeat_prob`` (0.35) and is otherwise uniform over the untried values. A share
+``1 - warm_multi`` of the traces can be single-turn episodes (one uniform guess). The testbed
+uses multi-attempt traces with 5 attempts only: half single-turn traces with budgets
+U{1..5} leave too few later answers to learn from (the sweep,
+:mod:`~experiments.replicate.sweep`). The warm start thus has some feedback skill, and room
+to improve it.
 
 Examples:
     >>> import numpy as np
@@ -33,7 +36,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from experiments.replicate.settings import ENV_CONFIG, SINGLE, divisor
+from experiments.replicate.settings import MULTI, SINGLE, divisor
+from mathattempt_env.envs.config import EnvConfig
 from mathattempt_env.envs.surface import surface
 from mathattempt_env.prompts import Message
 from mathattempt_env.types import Problem
@@ -47,17 +51,35 @@ def _guess(m: int, rejected: list[int], rng: np.random.Generator, repeat_prob: f
 
 
 def write_traces(
-    problems: Sequence[Problem], count: int, rng: np.random.Generator, *, repeat_prob: float
+    problems: Sequence[Problem],
+    count: int,
+    rng: np.random.Generator,
+    *,
+    repeat_prob: float,
+    feedback: str = "answer",
+    multi: float = 0.5,
+    attempts: tuple[int, int] = (1, 5),
 ) -> list[list[Message]]:
-    """Write ``count`` conversations, alternately multi-attempt and single-turn.
+    """Write ``count`` conversations; each ends with the guesser's last answer.
 
-    Each ends with the guesser's last answer.
+    Args:
+        problems: built-in remainder problems.
+        count: conversations to write.
+        rng: draws the problems, budgets, episode seeds and guesses.
+        repeat_prob: the chance that an answer after the first repeats a rejected one.
+        feedback: the multi-attempt env's feedback string.
+        multi: the share of multi-attempt conversations (every ``1/multi``-th, evenly
+            spread); the others are single-turn.
+        attempts: the multi-attempt budgets, drawn per conversation.
     """
-    multi = ENV_CONFIG.make(dataset=list(problems), attempts=(1, 5))
+    multi_env = EnvConfig(MULTI, {"feedback": feedback}).make(
+        dataset=list(problems), attempts=attempts
+    )
     single = gym.make(SINGLE, dataset=list(problems))
     traces = []
     for n in range(count):
-        env = multi if n % 2 == 0 else single
+        # conversation n is multi-attempt when the running count of them steps up
+        env = multi_env if int((n + 1) * multi) > int(n * multi) else single
         _, info = env.reset(seed=int(rng.integers(2**31)), options={
             "index": int(rng.integers(len(problems)))})  # fmt: skip
         m = divisor(surface(env).problem)
@@ -104,6 +126,29 @@ def encode(tokenizer: Any, conversation: Sequence[Message]) -> tuple[list[int], 
     return ids, mask
 
 
+def warmup_steps(steps: int) -> int:
+    """The warm start's linear warm-up: a tenth of the steps, at most 100.
+
+    Examples:
+        >>> warmup_steps(1000), warmup_steps(300), warmup_steps(3)
+        (100, 30, 0)
+    """
+    return min(100, steps // 10)
+
+
+def lr_factor(step: int, steps: int) -> float:
+    """The learning-rate multiplier before optimizer step ``step`` (0-based) of ``steps``.
+
+    Examples:
+        >>> [round(lr_factor(s, 100), 2) for s in (0, 5, 10, 55, 100)]
+        [0.1, 0.6, 1.0, 0.5, 0.0]
+    """
+    warm = warmup_steps(steps)
+    if step < warm:
+        return (step + 1) / warm
+    return float(0.5 * (1 + np.cos(np.pi * min(step - warm, steps - warm) / (steps - warm))))
+
+
 def warm_start(
     model: Any,
     tokenizer: Any,
@@ -115,16 +160,18 @@ def warm_start(
     rng: np.random.Generator,
     progress: Callable[[float], None] | None = None,
 ) -> list[float]:
-    """Fit ``model`` to the traces' assistant tokens (AdamW, cosine decay); the losses."""
+    """Fit ``model`` to the traces' assistant tokens; the losses.
+
+    AdamW, with a linear warm-up over the first :func:`warmup_steps` steps, then cosine
+    decay to 0.
+    """
     import torch
 
     from experiments.tiny import padded_batch
 
     rows = [encode(tokenizer, t) for t in traces]
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.5 * (1 + np.cos(np.pi * min(s, steps) / steps))
-    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps))
     pad = tokenizer.pad_token_id
     losses = []
     model.train()

@@ -52,6 +52,8 @@ def test_a_mini_run_writes_every_file_with_well_formed_numbers(tmp_path, capsys)
     assert [compute[a]["steps"] for a in ("multi", "single", "single_compute")] == [2, 2, 3]
     assert 0 < compute["single"]["model_tokens"][0] < compute["single_compute"]["model_tokens"][0]
     assert set(summary["goals"]) == {
+        "learns_from_failures_every_seed",
+        "repeat_rate_falls_15_every_seed",
         "gap_over_10_every_seed_same_sign",
         "gap_over_10_every_seed_same_sign_equal_compute",
         "learn_5_points_every_seed",

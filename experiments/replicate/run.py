@@ -71,6 +71,7 @@ def _warm(folder: Path, train_problems: list[Any], settings: Settings, seed: int
 
         losses = warm_start(model, tokenizer, traces, steps=settings.warm_steps,
                             batch=settings.warm_batch, lr=settings.warm_lr, rng=rng,
+                            warmup=settings.warm_warmup,
                             progress=step)  # fmt: skip
     (folder / "losses.json").write_text(json.dumps(losses) + "\n")
     seconds = time.perf_counter() - started

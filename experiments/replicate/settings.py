@@ -37,6 +37,8 @@ class Settings:
             answer, ``"binary"`` is the paper's), in the warm start, RL and evaluation.
         warm_traces, warm_steps, warm_batch, warm_lr, repeat_prob: the supervised warm start
             (see :mod:`~experiments.replicate.warmstart`).
+        warm_warmup: the warm start's linear learning-rate warm-up, in steps (then cosine
+            decay).
         warm_multi: the share of multi-attempt conversations among the warm-start traces (the
             rest are single-turn).
         warm_attempts: the budgets of the warm start's multi-attempt conversations, drawn per
@@ -68,6 +70,7 @@ class Settings:
     warm_steps: int = 300
     warm_batch: int = 64
     warm_lr: float = 1e-3
+    warm_warmup: int = 0
     repeat_prob: float = 0.35
     warm_multi: float = 0.5
     warm_attempts: tuple[int, int] = (1, 5)
@@ -88,8 +91,17 @@ class Settings:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            if number and value <= 0 and field.name not in ("repeat_prob", "kl", "warm_multi"):
+            if (
+                number
+                and value <= 0
+                and field.name not in ("repeat_prob", "kl", "warm_multi", "warm_warmup")
+            ):
                 raise ConfigError(f"{field.name}: expected a positive number, got {value!r}")
+        if not 0 <= self.warm_warmup < self.warm_steps:
+            raise ConfigError(
+                f"warm_warmup: expected 0 <= steps < warm_steps ({self.warm_steps}), "
+                f"got {self.warm_warmup!r}"
+            )
         if self.kl < 0:
             raise ConfigError(f"kl: expected >= 0, got {self.kl!r}")
         if not 0 <= self.repeat_prob < 1:
@@ -120,10 +132,10 @@ class Settings:
 #: The testbed (the sweep, :mod:`~experiments.replicate.sweep`): the cheapest setting found in
 #: which a warm start fitted on never-repeat traces reads the feedback (held-out repeat rate
 #: under 5%). 128×2 (0.4M parameters), multi-attempt traces with 5 attempts only, 1000 steps
-#: of 32 at lr 2e-3, 200 held-out problems.
+#: of 32 at lr 2e-3 (100 of them warm-up), 200 held-out problems.
 TESTBED = Settings(
-    layers=2, eval_problems=200, warm_steps=1000, warm_batch=32, warm_lr=2e-3, warm_multi=1.0,
-    warm_attempts=(5, 5),
+    layers=2, eval_problems=200, warm_steps=1000, warm_batch=32, warm_lr=2e-3, warm_warmup=100,
+    warm_multi=1.0, warm_attempts=(5, 5),
 )  # fmt: skip
 
 PRESETS: dict[str, Settings] = {

@@ -41,7 +41,7 @@ _BASE = dataclasses.replace(PRESETS["testbed"], seeds=1, repeat_prob=0.0)
 SWEEPS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "full": [
         ("as first replicated: 128x4, half single-turn, U{1..5}",
-         {"layers": 4, "warm_steps": 300, "warm_batch": 64, "warm_lr": 1e-3,
+         {"layers": 4, "warm_steps": 300, "warm_batch": 64, "warm_lr": 1e-3, "warm_warmup": 0,
           "warm_multi": 0.5, "warm_attempts": (1, 5)}),
         ("64x2, half single-turn, U{1..5}",
          {"hidden": 64, "warm_steps": 1500, "warm_lr": 3e-3, "warm_multi": 0.5,
@@ -52,10 +52,12 @@ SWEEPS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("testbed, binary feedback", {"feedback": "binary"}),
     ],
     "mini": [
-        ("width 16", {"hidden": 16, "layers": 1, "warm_steps": 2, "warm_traces": 16,
-                      "warm_batch": 4, "eval_problems": 4, "train_problems": 32}),
-        ("width 24", {"hidden": 24, "layers": 1, "warm_steps": 2, "warm_traces": 16,
-                      "warm_batch": 4, "eval_problems": 4, "train_problems": 32}),
+        ("width 16", {"hidden": 16, "layers": 1, "warm_steps": 2, "warm_warmup": 0,
+                      "warm_traces": 16, "warm_batch": 4, "eval_problems": 4,
+                      "train_problems": 32}),
+        ("width 24", {"hidden": 24, "layers": 1, "warm_steps": 2, "warm_warmup": 0,
+                      "warm_traces": 16, "warm_batch": 4, "eval_problems": 4,
+                      "train_problems": 32}),
     ],
 }  # fmt: skip
 

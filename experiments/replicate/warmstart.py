@@ -126,27 +126,20 @@ def encode(tokenizer: Any, conversation: Sequence[Message]) -> tuple[list[int], 
     return ids, mask
 
 
-def warmup_steps(steps: int) -> int:
-    """The warm start's linear warm-up: a tenth of the steps, at most 100.
-
-    Examples:
-        >>> warmup_steps(1000), warmup_steps(300), warmup_steps(3)
-        (100, 30, 0)
-    """
-    return min(100, steps // 10)
-
-
-def lr_factor(step: int, steps: int) -> float:
+def lr_factor(step: int, steps: int, warmup: int = 0) -> float:
     """The learning-rate multiplier before optimizer step ``step`` (0-based) of ``steps``.
 
+    Linear warm-up over the first ``warmup`` steps, then cosine decay to 0.
+
     Examples:
-        >>> [round(lr_factor(s, 100), 2) for s in (0, 5, 10, 55, 100)]
+        >>> [round(lr_factor(s, 100, warmup=10), 2) for s in (0, 5, 10, 55, 100)]
         [0.1, 0.6, 1.0, 0.5, 0.0]
+        >>> lr_factor(0, 100)
+        1.0
     """
-    warm = warmup_steps(steps)
-    if step < warm:
-        return (step + 1) / warm
-    return float(0.5 * (1 + np.cos(np.pi * min(step - warm, steps - warm) / (steps - warm))))
+    if step < warmup:
+        return (step + 1) / warmup
+    return float(0.5 * (1 + np.cos(np.pi * min(step - warmup, steps - warmup) / (steps - warmup))))
 
 
 def warm_start(
@@ -158,12 +151,13 @@ def warm_start(
     batch: int,
     lr: float,
     rng: np.random.Generator,
+    warmup: int = 0,
     progress: Callable[[float], None] | None = None,
 ) -> list[float]:
     """Fit ``model`` to the traces' assistant tokens; the losses.
 
-    AdamW, with a linear warm-up over the first :func:`warmup_steps` steps, then cosine
-    decay to 0.
+    AdamW, with a linear warm-up over the first ``warmup`` steps, then cosine decay to 0
+    (:func:`lr_factor`).
     """
     import torch
 
@@ -171,7 +165,7 @@ def warm_start(
 
     rows = [encode(tokenizer, t) for t in traces]
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, warmup))
     pad = tokenizer.pad_token_id
     losses = []
     model.train()

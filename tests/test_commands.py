@@ -209,6 +209,34 @@ PLANS: dict[str, Plan] = {
     "python -m experiments.replicate --quick": Plan(
         ["--no-progress"], stop_when="runs/replicate-quick/seed0/warm"
     ),
+    # The testbed's full runs take an hour or more: each is started as written and stopped
+    # once its first warm start has begun (settings checked, problems written).
+    "python -m experiments.replicate --preset testbed": Plan(
+        ["--no-progress"], stop_when="runs/replicate-testbed/seed0/warm"
+    ),
+    "python -m experiments.replicate.sweep": Plan(
+        ["--no-progress"],
+        stop_when="runs/sweep-full/as-first-replicated--128x4--half-single-turn--u-1--5/warm",
+    ),
+    "python -m experiments.ablate --mini": Plan(
+        ["--no-progress"],
+        timeout=900,
+        files=("runs/ablate-mini/summary.md",),
+        expect=("Reward-scheme ablation", "Within noise:"),
+    ),  # fmt: skip
+    "python -m experiments.ablate": Plan(
+        ["--no-progress"], stop_when="runs/ablate-paper/seed0/warm"
+    ),
+    "python -m experiments.ablate --quick": Plan(
+        ["--no-progress"], stop_when="runs/ablate-quick/seed0/warm"
+    ),
+    "python -m experiments.ablate --schemes paper paper:wrong=-0.25 paper:wrong=-1 --baseline "
+    "paper --out runs/ablate-wrong": Plan(
+        ["--no-progress"], stop_when="runs/ablate-wrong/seed0/warm"
+    ),
+    "python -m experiments.ablate --schemes paper binary --out runs/ablate-mine": Plan(
+        ["--no-progress"], stop_when="runs/ablate-mine/seed0/warm"
+    ),
     "mathattempt --version": Plan(expect=("mathattempt 0.",)),
     "mathattempt serve --env MultiAttemptMath-v0": Plan(["--port", "0"], serves=True),
     "mathattempt serve --env MultiAttemptMath-v0 --env-kwargs '{\"attempts\": 3}'": Plan(

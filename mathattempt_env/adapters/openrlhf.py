@@ -210,10 +210,10 @@ def make_agent_executor(
         AgentExecutor = make_agent_executor("S2RMath-v0", mode="interactive")
     """
     if curriculum is not None:
-        spec = parse_spec(curriculum, where="MATHATTEMPT_CURRICULUM")
-        _group_size(spec.pop("group", 1))
-        shared_curriculum(spec, where="MATHATTEMPT_CURRICULUM")  # a bad option fails now
         curriculum = parse_spec(curriculum, where="MATHATTEMPT_CURRICULUM")
+        spec = {k: v for k, v in curriculum.items() if k != "group"}
+        _group_size(curriculum.get("group", 1))
+        shared_curriculum(spec, where="MATHATTEMPT_CURRICULUM")  # a bad option fails now
     instance = type(
         "ConfiguredMathAgentInstance",
         (MathAgentInstance,),

@@ -266,7 +266,7 @@ class MathAttemptAgentLoop(AgentLoopBase):  # type: ignore[misc]
             reset = {"index": row}
         episode = await driver.arun(env, seed=int(extra.get("index", 0)), options=reset)
         if shared is not None:
-            shared.curriculum.record(int(reset["index"]), episode.correct)
+            shared.curriculum.record(row, episode.correct)
         messages = episode.info["messages"]
         keep = response_length
         logprobs = episode.response_logprobs

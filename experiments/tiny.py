@@ -61,12 +61,17 @@ def _corpus(count: int) -> list[str]:
 
 
 @functools.lru_cache(maxsize=4)
-def _tokenizer_json(vocab_size: int) -> str:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def _vocab_and_merges(vocab_size: int) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    import json
 
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers.models.qwen2 import Qwen2Tokenizer
+
+    # Trained behind the normalizer and pre-tokenizer Qwen2Tokenizer itself builds (Qwen2.5's:
+    # NFC, one token per digit), so the merges are ones it can use.
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
+    pipeline = Qwen2Tokenizer()._tokenizer
+    bpe.normalizer, bpe.pre_tokenizer = pipeline.normalizer, pipeline.pre_tokenizer
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=list(SPECIAL_TOKENS),
@@ -74,27 +79,40 @@ def _tokenizer_json(vocab_size: int) -> str:
         show_progress=False,
     )
     bpe.train_from_iterator(_corpus(2000), trainer=trainer)
-    return str(bpe.to_str())
+    model = json.loads(bpe.to_str())["model"]
+    merges = [m.split(" ", 1) if isinstance(m, str) else m for m in model["merges"]]
+    return dict(model["vocab"]), [(str(a), str(b)) for a, b in merges]
 
 
 def tiny_tokenizer(vocab_size: int = 1024) -> Any:
-    """A byte-level BPE tokenizer with Qwen2.5's special tokens and chat markup.
+    """A byte-level BPE tokenizer with Qwen2.5's special tokens, pre-tokenizer and chat markup.
+
+    It is a ``Qwen2Tokenizer``, so that the copy ``AutoTokenizer.from_pretrained`` loads back
+    from a saved model folder (which transformers builds as a ``Qwen2Tokenizer`` for a Qwen2
+    model) tokenizes exactly as this one does: digits one token each, as in Qwen2.5.
 
     Args:
-        vocab_size: the BPE vocabulary size (special tokens included).
+        vocab_size: the most BPE tokens (special tokens included); training stops sooner when
+            the corpus has no more merges (792 tokens for the default 1024).
 
     Returns:
         A ``transformers`` fast tokenizer: eos ``<|im_end|>``, pad ``<|endoftext|>``, left
         padding, and a chat template.
-    """
-    from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
 
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer.from_str(_tokenizer_json(vocab_size)),
+    Examples:
+        >>> tokenizer = tiny_tokenizer()
+        >>> tokenizer.tokenize("Your answer 37 is incorrect.")[:5]
+        ['Your', 'Ġanswer', 'Ġ', '3', '7']
+    """
+    from transformers.models.qwen2 import Qwen2Tokenizer
+
+    vocab, merges = _vocab_and_merges(vocab_size)
+    tokenizer = Qwen2Tokenizer(
+        vocab=dict(vocab),
+        merges=list(merges),
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
-        additional_special_tokens=["<|im_start|>"],
+        extra_special_tokens=["<|im_start|>"],
         padding_side="left",
         clean_up_tokenization_spaces=False,
     )

@@ -153,3 +153,23 @@ def test_the_warm_start_loss_covers_the_answers_only():
         assert kept == "".join(a + "<|im_end|>" for a in answers)
         rendered = tokenizer.apply_chat_template(conversation, tokenize=False)
         assert tokenizer.decode(ids) == rendered.rstrip("\n")
+
+
+def test_the_saved_warm_start_reads_its_traces_as_it_was_trained_on_them(tmp_path):
+    # Evaluation and RL load the tokenizer back from the warm start's folder; transformers
+    # builds a Qwen2 model's tokenizer as a Qwen2Tokenizer there. Any difference from the
+    # tokenizer the warm start was fitted with (e.g. " 3" one token in training, two when
+    # loaded) leaves the model unable to read the feedback it learnt to read.
+    from transformers import AutoTokenizer
+
+    from experiments.replicate.run import _warm
+    from experiments.tiny import tiny_tokenizer
+
+    problems, _, _ = problem_sets(MINI)
+    _warm(tmp_path / "warm", problems, MINI, 0, False)
+    loaded = AutoTokenizer.from_pretrained(tmp_path / "warm" / "model")
+    fitted = tiny_tokenizer(MINI.vocab)
+    traces = write_traces(problems, 40, np.random.default_rng([0, 1]), repeat_prob=0.35,
+                          multi=MINI.warm_multi, attempts=MINI.warm_attempts)  # fmt: skip
+    assert [encode(loaded, t) for t in traces] == [encode(fitted, t) for t in traces]
+    assert loaded.tokenize("Your answer 37 is incorrect.")[2:5] == ["Ġ", "3", "7"]  # as Qwen2.5

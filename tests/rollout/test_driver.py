@@ -97,7 +97,7 @@ def test_s2r_trajectory_actions_are_located_in_tokens(tokenizer):
     kinds = [(a.kind, a.reward) for a in episode.actions]
     assert kinds == [("solve", -1.0), ("verify", 1.0), ("solve", 1.0), ("verify", 1.0)]
     pieces = [tokenizer.decode(episode.response_ids[a.start : a.end]) for a in episode.actions]
-    assert pieces[0] == r"\boxed{x}"
+    assert pieces[0].strip() == r"\boxed{x}"  # "}\n\n" is one Qwen2.5 token
     assert pieces[1].strip().endswith("the answer is incorrect.")
     assert pieces[2].strip().endswith(rf"\boxed{{{gold}}}")
     assert pieces[3].strip().endswith("the answer is correct.")

@@ -70,7 +70,7 @@ def _vocab_and_merges(vocab_size: int) -> tuple[dict[str, int], list[tuple[str, 
     # Trained behind the normalizer and pre-tokenizer Qwen2Tokenizer itself builds (Qwen2.5's:
     # NFC, one token per digit), so the merges are ones it can use.
     bpe = Tokenizer(models.BPE())
-    pipeline = Qwen2Tokenizer()._tokenizer
+    pipeline = Qwen2Tokenizer().backend_tokenizer
     bpe.normalizer, bpe.pre_tokenizer = pipeline.normalizer, pipeline.pre_tokenizer
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

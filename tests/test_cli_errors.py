@@ -57,23 +57,48 @@ def test_abbreviated_flags_are_refused(argv: list[str]) -> None:
 def test_every_argument_parser_in_the_project_refuses_abbreviations() -> None:
     """Parsers made by hand anywhere (a new benchmark, example or command) must too."""
     loose = []
-    for path in [*ROOT.glob("mathattempt_env/**/*.py"), *ROOT.glob("examples/**/*.py"),
-                 *ROOT.glob("benchmarks/*.py")]:  # fmt: skip
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
-            if name not in ("ArgumentParser", "add_parser"):
-                continue
-            if path.name == "cli.py" and name == "ArgumentParser":
-                continue  # strict_parser itself, which sets it
-            strict = any(
-                k.arg == "allow_abbrev" and isinstance(k.value, ast.Constant) and not k.value.value
-                for k in node.keywords
-            )
-            if not strict:
-                loose.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    for path, node, name in _parser_calls():
+        if name not in ("ArgumentParser", "add_parser"):
+            continue
+        if path.name == "cli.py" and name == "ArgumentParser":
+            continue  # strict_parser itself, which sets it
+        strict = any(
+            k.arg == "allow_abbrev" and isinstance(k.value, ast.Constant) and not k.value.value
+            for k in node.keywords
+        )
+        if not strict:
+            loose.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not loose, loose
+
+
+def _parser_calls() -> list[tuple[Path, ast.Call, str]]:
+    """Every call in the project's commands, with the name it calls."""
+    calls = []
+    for path in [*ROOT.glob("mathattempt_env/**/*.py"), *ROOT.glob("examples/**/*.py"),
+                 *ROOT.glob("benchmarks/*.py"), *ROOT.glob("experiments/**/*.py")]:  # fmt: skip
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                calls.append((path, node, getattr(node.func, "attr", getattr(node.func, "id", ""))))
+    return calls
+
+
+def test_no_description_shows_a_doubled_percent_sign() -> None:
+    """argparse %-formats ``help`` strings but prints ``description`` and ``epilog`` as written.
+
+    So a ``95%%`` there reaches the user as ``95%%``.
+    """
+    doubled = []
+    for path, node, _ in _parser_calls():
+        for keyword in node.keywords:
+            if keyword.arg in ("description", "epilog"):
+                text = "".join(
+                    part.value
+                    for part in ast.walk(keyword.value)
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                )
+                if "%%" in text:
+                    doubled.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not doubled, doubled
 
 
 # An eval of math500 from the shared folder, with a model that is never reached.

@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = strict_parser(
         prog="python -m experiments.ablate",
         description="Train the testbed's warm start under several reward schemes and seeds; "
-        "report each scheme's held-out metrics with 95%% intervals and paired differences "
+        "report each scheme's held-out metrics with 95% intervals and paired differences "
         "from a baseline scheme.",
     )
     size = parser.add_mutually_exclusive_group()

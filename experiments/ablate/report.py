@@ -67,8 +67,10 @@ def _cell(value: Mapping[str, float], scale: float, signed: bool = False) -> str
     mean, low, high = (scale * value[k] for k in ("mean", "low", "high"))
     if math.isnan(mean):
         return "n/a"
-    text = f"{mean:+.1f}" if signed else f"{mean:.1f}"
-    return text if math.isnan(low) else f"{text} [{low:.1f}, {high:.1f}]"
+    # Percentages to 0.1 point; returns and rewards (a scale of about ±1) to 0.01.
+    digits = 1 if scale == 100.0 else 2
+    text = f"{mean:+.{digits}f}" if signed else f"{mean:.{digits}f}"
+    return text if math.isnan(low) else f"{text} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def _scale(metric: str) -> float:

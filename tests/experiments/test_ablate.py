@@ -5,6 +5,7 @@ Which scheme wins is the full run's business (the README's table), not a test's.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -86,6 +87,17 @@ def test_the_command_runs_a_preset_with_chosen_schemes_and_refuses_bad_ones(tmp_
                  "--out", str(tmp_path / "z")]) == 2  # fmt: skip
     assert "baseline" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()  # refused before anything is written
+
+
+def test_returns_are_reported_to_hundredths_and_percentages_to_tenths(finished):
+    """A resolved return difference of +0.04 must not print as +0.0."""
+    _, _, summary = finished
+    edited = copy.deepcopy(summary)
+    edited["comparisons"][SAME]["reward"].update(mean=0.04, low=0.01, high=0.07, resolved=True)
+    edited["comparisons"][SAME]["acc@1"].update(mean=0.025, low=0.005, high=0.045)
+    text = markdown(edited)
+    assert f"| `{SAME}` | return (paper scheme) | +0.04 [0.01, 0.07] | **resolved** |" in text
+    assert f"| `{SAME}` | acc k=1 | +2.5 [0.5, 4.5] |" in text
 
 
 def test_intervals_and_paired_differences_are_students_t():

@@ -214,6 +214,9 @@ PLANS: dict[str, Plan] = {
     "python -m experiments.replicate --preset testbed": Plan(
         ["--no-progress"], stop_when="runs/replicate-testbed/seed0/warm"
     ),
+    "python -m experiments.replicate --preset testbed-quick": Plan(
+        ["--no-progress"], stop_when="runs/replicate-testbed-quick/seed0/warm"
+    ),
     "python -m experiments.replicate.sweep": Plan(
         ["--no-progress"],
         stop_when="runs/sweep-full/as-first-replicated--128x4--half-single-turn--u-1--5/warm",

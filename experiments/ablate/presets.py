@@ -49,9 +49,8 @@ class Ablation:
 
     def to_json(self) -> dict[str, Any]:
         """The ablation as JSON (what a resumed run must match)."""
-        return {"settings": {k: list(v) if isinstance(v, tuple) else v
-                             for k, v in self.settings.__dict__.items()},
-                "schemes": list(self.schemes), "baseline": self.baseline}  # fmt: skip
+        return {"settings": self.settings.to_json(), "schemes": list(self.schemes),
+                "baseline": self.baseline}  # fmt: skip
 
 
 #: The paper's scheme, binary, and two shaped ones: a penalty on repeating a rejected answer,

@@ -45,10 +45,9 @@ def _check_settings(out: Path, ablation: Ablation) -> None:
         path.write_text(json.dumps(wanted, indent=1) + "\n")
         return
     found = json.loads(path.read_text())
-    if found != wanted:
-        changed = sorted(k for k in wanted["settings"]
-                         if found.get("settings", {}).get(k) != wanted["settings"][k])  # fmt: skip
-        changed += [k for k in ("schemes", "baseline") if found.get(k) != wanted[k]]
+    changed = ablation.settings.changed_from(found.get("settings", {}))
+    changed += [k for k in ("schemes", "baseline") if found.get(k) != wanted[k]]
+    if changed:
         raise ConfigError(
             f"{out} holds an ablation with other settings ({', '.join(changed)} differ); "
             "use another --out, or delete it to start over"

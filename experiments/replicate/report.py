@@ -93,9 +93,7 @@ def summarize(
     learns = [e["learn"] for e in per_seed]
     drops = [e["repeat_drop"] for e in per_seed]
     return {
-        "settings": {
-            k: list(v) if isinstance(v, tuple) else v for k, v in settings.__dict__.items()
-        },  # fmt: skip
+        "settings": settings.to_json(),
         "held_out_dropped_for_overlap": dropped,
         "evals": [
             {

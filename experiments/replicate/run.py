@@ -32,18 +32,16 @@ def _bar(total: int, description: str, enabled: bool) -> Any:
 
 
 def _settings_file(out: Path, settings: Settings) -> None:
-    wanted = json.loads(json.dumps(settings.__dict__))
     path = out / "settings.json"
     if path.is_file():
-        found = json.loads(path.read_text())
-        if found != wanted:
-            changed = sorted(k for k in wanted if found.get(k) != wanted[k])
+        changed = settings.changed_from(json.loads(path.read_text()))
+        if changed:
             raise ConfigError(
                 f"{out} holds a run with other settings ({', '.join(changed)} differ); "
                 "use another --out, or delete it to start over"
             )
     else:
-        path.write_text(json.dumps(wanted, indent=1) + "\n")
+        path.write_text(json.dumps(settings.to_json(), indent=1) + "\n")
 
 
 def _warm(folder: Path, train_problems: list[Any], settings: Settings, seed: int,

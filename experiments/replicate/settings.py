@@ -9,7 +9,10 @@ the feedback), ``testbed-quick`` its one-seed version; the ablations run in it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from mathattempt_env.data.builtin import BuiltinProblems
 from mathattempt_env.data.validate import find_overlap
@@ -29,9 +32,13 @@ class Settings:
     Attributes:
         seeds: independent runs per arm (model init, data order, sampling).
         hidden, layers: the tiny Qwen2 model's width and depth.
-        train_problems, eval_problems: built-in ``remainder`` problems at level 1; the two
+        train_problems, eval_problems: built-in ``remainder`` problems at ``level``; the two
             sets come from different generator seeds, and any statement in both is dropped
             from the evaluation set.
+        level: the generator level of the problems (level 1: ``a`` up to 500, divisors
+            3..7; level 2: ``a`` up to 5000, divisors 3..10).
+        divisors: keep only problems with these divisors (the answer space is
+            ``0..m-1``); empty keeps them all.
         vocab: the tokenizer's vocabulary size (:func:`~experiments.tiny.tiny_tokenizer`).
         feedback: the multi-attempt env's feedback string (``"answer"`` quotes the rejected
             answer, ``"binary"`` is the paper's), in the warm start, RL and evaluation.
@@ -66,6 +73,8 @@ class Settings:
     feedback: str = "answer"
     train_problems: int = 1024
     eval_problems: int = 300
+    level: int = 1
+    divisors: tuple[int, ...] = ()
     warm_traces: int = 3000
     warm_steps: int = 300
     warm_batch: int = 64
@@ -112,6 +121,14 @@ class Settings:
             low, high = getattr(self, name)
             if not 1 <= low <= high:
                 raise ConfigError(f"{name}: expected 1 <= low <= high, got {(low, high)!r}")
+        if not 1 <= self.level <= 5:
+            raise ConfigError(f"level: expected 1..5, got {self.level!r}")
+        allowed = range(3, 5 + 3 * self.level)
+        if any(m not in allowed for m in self.divisors):
+            raise ConfigError(
+                f"divisors: level {self.level} draws divisors {allowed.start}..{allowed.stop - 1},"
+                f" got {self.divisors!r}"
+            )
         get_feedback(self.feedback)  # an unknown name is refused with the known ones
         if self.single_steps < self.steps:
             raise ConfigError(
@@ -123,6 +140,26 @@ class Settings:
             raise ConfigError(
                 f"group: RLOO needs at least 2 episodes per problem, got {self.group}"
             )
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as saved with a run's results (tuples become lists)."""
+        saved: dict[str, Any] = json.loads(json.dumps(self.__dict__))
+        return saved
+
+    def changed_from(self, saved: Mapping[str, Any]) -> list[str]:
+        """The fields in which these settings differ from a run's saved ones (:meth:`to_json`).
+
+        A field the saved settings lack counts as its default: a run saved before the field
+        existed was made with that value, so adding a field does not orphan earlier runs.
+
+        Examples:
+            >>> saved = Settings().to_json()
+            >>> del saved["divisors"]
+            >>> Settings().changed_from(saved), Settings(divisors=(3,)).changed_from(saved)
+            ([], ['divisors'])
+        """
+        wanted, defaults = self.to_json(), Settings().to_json()
+        return sorted(k for k in wanted if saved.get(k, defaults[k]) != wanted[k])
 
     def env_config(self) -> EnvConfig:
         """The multi-attempt env's options (feedback), checked as a transported config."""
@@ -161,6 +198,19 @@ def divisor(problem: Problem) -> int:
     return int(found.group(1))
 
 
+def _draw(seed: int, count: int, settings: Settings) -> list[Problem]:
+    """About ``count`` generated remainder problems with the settings' divisors, in order.
+
+    Without a divisor filter these are exactly the generator's first ``count`` problems;
+    with one, the pool is enlarged by the share of divisors kept (twice over) and filtered.
+    """
+    keep = set(settings.divisors)
+    share = len(keep) / (2 + 3 * settings.level) if keep else 1.0
+    pool = BuiltinProblems(seed, size=count if not keep else int(2 * count / share) + 50,
+                           levels=(settings.level,), families=("remainder",))  # fmt: skip
+    return [p for p in pool if not keep or divisor(p) in keep]
+
+
 def problem_sets(settings: Settings) -> tuple[list[Problem], list[Problem], int]:
     """The training and held-out evaluation problems, and the overlap dropped.
 
@@ -168,12 +218,10 @@ def problem_sets(settings: Settings) -> tuple[list[Problem], list[Problem], int]
         ``(train, evaluation, dropped)``: ``dropped`` counts the evaluation candidates left
         out because the training set holds the same statement (``find_overlap``).
     """
-    train = list(BuiltinProblems(1000, size=settings.train_problems, levels=(1,),
-                                 families=("remainder",)))  # fmt: skip
+    train = _draw(1000, settings.train_problems, settings)[: settings.train_problems]
     # Candidates from another generator seed; the first ones that appear nowhere in the
     # training set (nor earlier in the evaluation set) are kept.
-    candidates = list(BuiltinProblems(2000, size=4 * settings.eval_problems, levels=(1,),
-                                      families=("remainder",)))  # fmt: skip
+    candidates = _draw(2000, 4 * settings.eval_problems, settings)
     overlap = {eval_id for _, eval_id in find_overlap(train, candidates)}
     evaluation: list[Problem] = []
     seen: set[str] = set()
@@ -183,6 +231,12 @@ def problem_sets(settings: Settings) -> tuple[list[Problem], list[Problem], int]
             seen.add(problem.problem)
         if len(evaluation) == settings.eval_problems:
             break
+    if len(train) < settings.train_problems or len(evaluation) < settings.eval_problems:
+        raise ConfigError(
+            f"divisors {settings.divisors!r} at level {settings.level}: found "
+            f"{len(train)}/{settings.train_problems} training and "
+            f"{len(evaluation)}/{settings.eval_problems} distinct evaluation problems"
+        )
     if find_overlap(train, evaluation):
         raise AssertionError("the evaluation set still overlaps the training set")
     skipped = sum(p.id in overlap for p in candidates[: candidates.index(evaluation[-1]) + 1])

@@ -17,6 +17,7 @@ from experiments.replicate.rloo import advantages, train
 from experiments.replicate.run import run
 from experiments.replicate.settings import MULTI, PRESETS, divisor, problem_sets
 from experiments.replicate.warmstart import encode, write_traces
+from mathattempt_env.data.builtin import BuiltinProblems
 from mathattempt_env.data.validate import find_overlap
 from mathattempt_env.errors import ConfigError
 
@@ -69,6 +70,13 @@ def test_a_finished_run_resumes_to_the_same_report_and_other_settings_are_refuse
         assert json.dumps(again[key]) == json.dumps(first[key])
     with pytest.raises(ConfigError, match="other settings .*steps"):
         run(out, dataclasses.replace(MINI, steps=3), progress=False)
+    # a run saved before a field existed resumes when the field keeps its default
+    saved = json.loads((out / "settings.json").read_text())
+    del saved["divisors"], saved["level"]
+    (out / "settings.json").write_text(json.dumps(saved))
+    assert json.dumps(run(out, MINI, progress=False)["evals"]) == json.dumps(first["evals"])
+    with pytest.raises(ConfigError, match=r"other settings \(divisors differ\)"):
+        run(out, dataclasses.replace(MINI, divisors=(3,)), progress=False)
 
 
 def test_rl_killed_after_a_checkpoint_resumes_to_the_same_model(tmp_path):
@@ -138,6 +146,25 @@ def test_the_held_out_set_is_disjoint_and_the_warm_traces_are_what_they_claim():
     assert 0.25 < repeated / later < 0.45  # the scripted guesser repeats as configured
     assert all(t[-1]["role"] == "assistant" for t in traces)  # each ends with an answer
     assert {divisor(p) for p in train_problems} == {3, 4, 5, 6, 7}
+
+
+def test_a_divisor_filter_keeps_only_that_answer_space_and_refuses_what_it_cannot_fill():
+    settings = dataclasses.replace(MINI, level=2, divisors=(3,), train_problems=300,
+                                   eval_problems=100)  # fmt: skip
+    train_problems, held_out, _ = problem_sets(settings)
+    assert len(train_problems) == 300 and len(held_out) == 100
+    assert {divisor(p) for p in train_problems + held_out} == {3}
+    assert find_overlap(train_problems, held_out) == []
+    assert {int(p.answer) for p in held_out} == {0, 1, 2}
+    # without a filter, the problems are the generator's own, as before the option existed
+    everything = dataclasses.replace(MINI, train_problems=300, eval_problems=100)
+    assert problem_sets(everything)[0] == list(
+        BuiltinProblems(1000, size=300, levels=(1,), families=("remainder",))
+    )
+    with pytest.raises(ConfigError, match=r"divisors: level 1 draws divisors 3..7, got \(9,\)"):
+        dataclasses.replace(MINI, divisors=(9,))
+    with pytest.raises(ConfigError, match=r"\d+/500 distinct evaluation"):  # only 491 exist
+        problem_sets(dataclasses.replace(MINI, divisors=(3,), eval_problems=500))
 
 
 def test_the_warm_start_loss_covers_the_answers_only():

@@ -221,6 +221,9 @@ PLANS: dict[str, Plan] = {
         ["--no-progress"],
         stop_when="runs/sweep-full/as-first-replicated--128x4--half-single-turn--u-1--5/warm",
     ),
+    "python -m experiments.replicate.unlearn": Plan(
+        ["--no-progress"], stop_when="runs/unlearn-full/warm"
+    ),
     "python -m experiments.ablate --mini": Plan(
         ["--no-progress"],
         timeout=900,

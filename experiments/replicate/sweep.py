@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from experiments.replicate.command import run_preset
 from experiments.replicate.settings import PRESETS, Settings, problem_sets
 
 #: The held-out repeat rate under which a warm start fitted on never-repeat traces is said to
@@ -50,6 +51,7 @@ SWEEPS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("128x2, budget 5, 500 steps", {"warm_steps": 500}),
         ("testbed: 128x2, budget 5", {}),
         ("testbed, binary feedback", {"feedback": "binary"}),
+        ("testbed, divisor 3 only", {"level": 2, "divisors": (3,)}),
     ],
     "mini": [
         ("width 16", {"hidden": 16, "layers": 1, "warm_steps": 2, "warm_warmup": 0,
@@ -114,6 +116,12 @@ def _traces(settings: Mapping[str, Any]) -> str:
     return budget if share == 1 else f"{100 * share:.0f}% multi-attempt, {budget}"
 
 
+def _problems(settings: Mapping[str, Any]) -> str:
+    level, divisors = settings["level"], settings["divisors"]
+    kept = ", ".join(map(str, divisors)) if divisors else f"3..{4 + 3 * level}"
+    return f"level {level}, m = {kept}"
+
+
 def markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """The sweep's table, one row per candidate, and which candidates pass."""
     first = rows[0]["settings"]
@@ -124,18 +132,20 @@ def markdown(rows: Sequence[Mapping[str, Any]]) -> str:
         f"and evaluated on {first['eval_problems']} held-out problems ({first['eval_attempts']} "
         "attempts, temperature 1, the eval's code path). "
         f"It reads the feedback when it repeats a rejected answer < {100 * READS_FEEDBACK:.0f}% "
-        "of the time (a uniform guesser: 25-30%) and boxes at least "
+        "of the time (a uniform guesser: 25-30% with m = 3..7, more with fewer remainders) "
+        "and boxes at least "
         f"{100 * FORMATTED:.0f}% of its answers.",
         "",
-        "| setting | model | parameters | traces | feedback | warm steps × batch, lr | "
-        "fit time | repeat rate | boxed | acc k=1 | acc k=2 | reads feedback |",
-        "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| setting | model | parameters | problems | traces | feedback | "
+        "warm steps × batch, lr | fit time | repeat rate | boxed | acc k=1 | acc k=2 | "
+        "reads feedback |",
+        "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         s, r = row["settings"], row["result"]
         lines.append(
             f"| {row['label']} | {s['hidden']}×{s['layers']} | {r['parameters'] / 1e6:.2f}M | "
-            f"{_traces(s)} | {s['feedback']} | "
+            f"{_problems(s)} | {_traces(s)} | {s['feedback']} | "
             f"{s['warm_steps']} × {s['warm_batch']}, {s['warm_lr']:g} | "
             f"{r['fit_seconds'] / 60:.1f} min | "
             f"{100 * r['repeat_rate']:.1f}% | {100 * r['formatted_rate']:.0f}% | "
@@ -160,7 +170,7 @@ def sweep(out: Path, preset: str, *, progress: bool = True) -> list[dict[str, An
     rows = []
     for label, settings in candidates(preset):
         result = measure(out / _slug(label), settings, progress=progress)
-        rows.append({"label": label, "settings": json.loads(json.dumps(settings.__dict__)),
+        rows.append({"label": label, "settings": settings.to_json(),
                      "result": result})  # fmt: skip
     (out / "sweep.json").write_text(json.dumps(rows, indent=1) + "\n")
     (out / "sweep.md").write_text(markdown(rows))
@@ -169,27 +179,13 @@ def sweep(out: Path, preset: str, *, progress: bool = True) -> list[dict[str, An
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m experiments.replicate.sweep [--mini] [--out DIR]``: run, print the table."""
-    from mathattempt_env.cli import run_command, strict_parser
-
-    parser = strict_parser(
-        prog="python -m experiments.replicate.sweep",
+    return run_preset(
+        argv,
+        name="sweep",
         description="Fit a warm start on never-repeat traces per candidate setting and measure "
         "whether it reads the feedback (held-out repeat rate).",
+        work=sweep,
     )
-    parser.add_argument("--mini", action="store_true", help="a seconds-long pipeline check")
-    parser.add_argument("--out", type=Path, help="output folder (default runs/sweep-PRESET)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
-    preset = "mini" if args.mini else "full"
-    out = args.out or Path("runs") / f"sweep-{preset}"
-
-    def body() -> int:
-        sweep(out, preset, progress=not args.no_progress)
-        print((out / "sweep.md").read_text())
-        print(f"wrote {out}/sweep.md and sweep.json")
-        return 0
-
-    return run_command("python -m experiments.replicate.sweep", body, extra="eval")
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ def test_the_sweep_measures_each_candidate_once_and_passes_only_models_that_answ
     assert sweep(out, "mini", progress=False) == rows  # resumed: read from disk
     assert (out / "width-16" / "result.json").stat().st_mtime_ns == stamp
     table = (out / "sweep.md").read_text()
-    assert "| width 16 | 16×1 |" in table
+    assert "| width 16 | 16×1 |" in table and "| level 1, m = 3..7 |" in table
     silent = {"repeat_rate": 0.0, "formatted_rate": 0.2}  # repeats nothing: says nothing
     assert not passes(silent)
     assert passes({"repeat_rate": READS_FEEDBACK / 2, "formatted_rate": 0.95})

@@ -200,3 +200,26 @@ def test_the_saved_warm_start_reads_its_traces_as_it_was_trained_on_them(tmp_pat
                           multi=MINI.warm_multi, attempts=MINI.warm_attempts)  # fmt: skip
     assert [encode(loaded, t) for t in traces] == [encode(fitted, t) for t in traces]
     assert loaded.tokenize("Your answer 37 is incorrect.")[2:5] == ["Ġ", "3", "7"]  # as Qwen2.5
+
+
+def test_the_unlearning_calibration_fine_tunes_each_candidate_once_and_tables_it(tmp_path):
+    from experiments.replicate.unlearn import CANDIDATES
+    from experiments.replicate.unlearn import main as unlearn_main
+
+    out = tmp_path / "unlearn"
+    assert unlearn_main(["--mini", "--out", str(out), "--no-progress"]) == 0
+    rows = json.loads((out / "unlearn.json").read_text())
+    assert [(r["steps"], r["lr"]) for r in rows] == [(0, 0.0), *CANDIDATES["mini"]]
+    tuned = out / "steps2-lr0.001" / "model"
+    assert tuned.is_dir() and (out / "warm" / "model").is_dir()
+    # each candidate is the warm start changed by its own fine-tuning
+    from transformers import AutoModelForCausalLM
+
+    before = AutoModelForCausalLM.from_pretrained(out / "warm" / "model").state_dict()
+    after = AutoModelForCausalLM.from_pretrained(tuned).state_dict()
+    assert any(not (before[k] == after[k]).all() for k in before)
+    stamp = (tuned / "config.json").stat().st_mtime_ns
+    assert unlearn_main(["--mini", "--out", str(out), "--no-progress"]) == 0  # resumed
+    assert (tuned / "config.json").stat().st_mtime_ns == stamp
+    table = (out / "unlearn.md").read_text()
+    assert "| none (the warm start) |" in table and "| 2 steps, lr 0.001 |" in table

@@ -25,6 +25,16 @@ MULTI, SINGLE = "MultiAttemptMath-v0", "SingleTurnMath-v0"
 _DIVISOR = re.compile(r"divided by \$(\d+)\$")
 
 
+def level_divisors(level: int) -> range:
+    """The divisors the built-in remainder generator draws from at ``level``.
+
+    Examples:
+        >>> level_divisors(1), level_divisors(2)
+        (range(3, 8), range(3, 11))
+    """
+    return range(3, 5 + 3 * level)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything that decides the experiment's numbers (all saved with the results).
@@ -123,7 +133,7 @@ class Settings:
                 raise ConfigError(f"{name}: expected 1 <= low <= high, got {(low, high)!r}")
         if not 1 <= self.level <= 5:
             raise ConfigError(f"level: expected 1..5, got {self.level!r}")
-        allowed = range(3, 5 + 3 * self.level)
+        allowed = level_divisors(self.level)
         if any(m not in allowed for m in self.divisors):
             raise ConfigError(
                 f"divisors: level {self.level} draws divisors {allowed.start}..{allowed.stop - 1},"
@@ -205,7 +215,7 @@ def _draw(seed: int, count: int, settings: Settings) -> list[Problem]:
     with one, the pool is enlarged by the share of divisors kept (twice over) and filtered.
     """
     keep = set(settings.divisors)
-    share = len(keep) / (2 + 3 * settings.level) if keep else 1.0
+    share = len(keep) / len(level_divisors(settings.level)) if keep else 1.0
     pool = BuiltinProblems(seed, size=count if not keep else int(2 * count / share) + 50,
                            levels=(settings.level,), families=("remainder",))  # fmt: skip
     return [p for p in pool if not keep or divisor(p) in keep]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.replicate.command import run_preset
-from experiments.replicate.settings import PRESETS, Settings, problem_sets
+from experiments.replicate.settings import PRESETS, Settings, level_divisors, problem_sets
 
 #: The held-out repeat rate under which a warm start fitted on never-repeat traces is said to
 #: read the feedback.
@@ -118,7 +118,8 @@ def _traces(settings: Mapping[str, Any]) -> str:
 
 def _problems(settings: Mapping[str, Any]) -> str:
     level, divisors = settings["level"], settings["divisors"]
-    kept = ", ".join(map(str, divisors)) if divisors else f"3..{4 + 3 * level}"
+    every = level_divisors(level)
+    kept = ", ".join(map(str, divisors)) if divisors else f"{every[0]}..{every[-1]}"
     return f"level {level}, m = {kept}"
 
 
